@@ -1,0 +1,218 @@
+//! The CLI layer: turn parsed arguments into engine calls and print the results.
+//! It decides nothing about builds; the engine does.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use crate::build::{BuildOptions, NodeStatus};
+use crate::cli::{BuildArgs, Cli, Command, GraphFormat, NamesArgs};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::render;
+use crate::report::{Json, Live, Plain, Reporter};
+use crate::workspace::{self, LoadOptions};
+
+/// Run the CLI; returns the process exit code.
+pub fn main(cli: Cli) -> i32 {
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", e.render());
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 | 1 => "warn",
+        2 => "dk=debug",
+        _ => "dk=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn reporter(json: bool, verbose: u8) -> Arc<dyn Reporter> {
+    if json {
+        Arc::new(Json)
+    } else if std::io::stderr().is_terminal() {
+        Arc::new(Live::new())
+    } else {
+        Arc::new(Plain::new(verbose > 0))
+    }
+}
+
+fn load(cli: &Cli, reporter: Arc<dyn Reporter>) -> Result<Engine> {
+    let root = workspace::find_root(cli.workspace.as_deref())?;
+    let opts = LoadOptions {
+        namespace: std::env::var("DK_NAMESPACE").ok().filter(|s| !s.is_empty()),
+    };
+    let engine = Engine::load(&root, &opts, reporter)?;
+    for w in &engine.graph.warnings {
+        eprintln!("{w}");
+    }
+    Ok(engine)
+}
+
+/// Resolve a future unless SIGINT/SIGTERM arrives first (then the future is dropped,
+/// which cancels its daemon requests).
+async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())
+        .map_err(|e| Error::io("install signal handler", "SIGINT", e))?;
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| Error::io("install signal handler", "SIGTERM", e))?;
+    tokio::select! {
+        r = fut => r,
+        _ = int.recv() => Err(Error::Interrupted { signal: libc::SIGINT }),
+        _ = term.recv() => Err(Error::Interrupted { signal: libc::SIGTERM }),
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).expect("serialize"));
+}
+
+async fn run(cli: Cli) -> Result<i32> {
+    match &cli.command {
+        Command::Ls { json } => {
+            let engine = load(&cli, reporter(*json, cli.verbose))?;
+            if *json {
+                print_json(&render::ls_json(&engine.ws, &engine.graph));
+            } else {
+                print!("{}", render::ls_text(&engine.ws, &engine.graph));
+            }
+            Ok(0)
+        }
+        Command::Graph { format, json } => {
+            let engine = load(&cli, reporter(*json, cli.verbose))?;
+            if *json {
+                print_json(&render::graph_json(&engine.ws, &engine.graph));
+            } else {
+                let text = match format {
+                    GraphFormat::Text => render::graph_text(&engine.ws, &engine.graph),
+                    GraphFormat::Dot => render::graph_dot(&engine.ws, &engine.graph),
+                    GraphFormat::Mermaid => render::graph_mermaid(&engine.ws, &engine.graph),
+                };
+                print!("{text}");
+            }
+            Ok(0)
+        }
+        Command::Plan(args) => {
+            let engine = load(&cli, reporter(args.json, cli.verbose))?;
+            let plan = interruptible(engine.plan(&args.names)).await?;
+            if args.json {
+                print_json(&plan);
+            } else {
+                print!("{}", render::plan_text(&plan));
+            }
+            Ok(0)
+        }
+        Command::Build(args) => build(&cli, args).await,
+        Command::Clean(args) => clean(&cli, args),
+        other => Err(Error::usage_help(
+            format!("`dk {}` is not built yet", other.verb()),
+            "available now: build, plan, ls, graph, clean (see `dk --help`)",
+        )),
+    }
+}
+
+fn build_options(engine: &Engine, args: &BuildArgs) -> Result<BuildOptions> {
+    if args.jobs == Some(0) {
+        return Err(Error::usage("-j/--jobs must be at least 1"));
+    }
+    Ok(BuildOptions {
+        jobs: args.jobs.unwrap_or_else(|| engine.default_jobs()),
+        force: args.force,
+        fail_fast: args.fail_fast,
+    })
+}
+
+async fn build(cli: &Cli, args: &BuildArgs) -> Result<i32> {
+    let engine = load(cli, reporter(args.json, cli.verbose))?;
+    let opts = build_options(&engine, args)?;
+    let _lock = engine.lock("dk build", !cli.no_wait)?;
+    let summary = interruptible(engine.build(&args.names, &opts)).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({"event": "summary", "summary": summary}))
+                .expect("serialize")
+        );
+    } else {
+        for n in &summary.nodes {
+            if let NodeStatus::Blocked { by } = &n.status {
+                eprintln!("{}: not built: {by} failed", n.name);
+            }
+        }
+        eprintln!("{}", summary.line());
+    }
+    Ok(if summary.ok() { 0 } else { 1 })
+}
+
+fn clean(cli: &Cli, args: &NamesArgs) -> Result<i32> {
+    let engine = load(cli, reporter(args.json, cli.verbose))?;
+    let _lock = engine.lock("dk clean", !cli.no_wait)?;
+    let selected = engine.select(&args.names)?;
+    let mut report = Vec::new();
+    for i in selected {
+        let node = &engine.ws.nodes[i];
+        let staged = crate::stage::clean(&engine.ws, node)?;
+        let records = engine.records.clean(&node.name)?;
+        let mut other = 0;
+        for dir in [engine.ws.state_dir.join("logs").join(&node.name)] {
+            if dir.exists() {
+                other += std::fs::read_dir(&dir).map(|r| r.count()).unwrap_or(0);
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
+            }
+        }
+        let cache = engine
+            .ws
+            .state_dir
+            .join("cache")
+            .join("digests")
+            .join(format!("{}.json", node.name));
+        if cache.exists() {
+            std::fs::remove_file(&cache).map_err(|e| Error::io("remove", &cache, e))?;
+        }
+        report.push(serde_json::json!({
+            "name": node.name,
+            "staged_removed": staged,
+            "records_removed": records,
+            "logs_removed": other,
+        }));
+        if !args.json {
+            println!(
+                "{}: removed {} staged path(s), {} record(s), {} log(s)",
+                node.name,
+                staged.len(),
+                records,
+                other
+            );
+            for s in &staged {
+                println!("  {s}");
+            }
+        }
+    }
+    if args.json {
+        print_json(&report);
+    }
+    Ok(0)
+}

@@ -1,0 +1,201 @@
+//! The command line: clap definitions only. `main.rs` dispatches to the engine and prints.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Build, test, promote and run a graph of containers through the Docker daemon";
+
+const LONG_ABOUT: &str = "\
+dk builds the images of a workspace (a directory with dk.toml, baseline/ and containers/<name>/),
+tests each one, promotes what passed to :live (keeping the old live as :prev), and runs the live
+containers. It only does what changed: a second run with nothing changed touches nothing.
+
+Names may be shortened to any unique prefix: `dk up f` means `dk up filewatch`.
+
+Exit codes: 0 success, 1 a build/test/promotion failed, 2 usage or definition error,
+3 the Docker daemon cannot be reached or is too old.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  dk build                 build every stale image, dependencies first
+  dk plan web              what building `web` would do, and why
+  dk up f                  build, test, promote and (re)start `filewatch`
+  dk graph --format dot | dot -Tpng > graph.png
+
+Environment:
+  DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH   which daemon to use
+  DK_NAMESPACE                                      override dk.toml's image namespace
+  RUST_LOG                                          tracing filter (e.g. dk=debug)";
+
+#[derive(Debug, Parser)]
+#[command(name = "dk", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Use the workspace in DIR instead of searching upward for dk.toml
+    #[arg(short = 'C', long = "workspace", value_name = "DIR", global = true)]
+    pub workspace: Option<PathBuf>,
+
+    /// More output: build logs in plain mode, debug tracing with -vv
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Fail at once instead of waiting when another dk holds the workspace lock
+    #[arg(long, global = true)]
+    pub no_wait: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Nodes to build (unique prefixes work); their dependencies are built first. None: all
+    pub names: Vec<String>,
+    /// Parallel builds (default: dk.toml's build.jobs, else the number of cores)
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Rebuild the selection even when its inputs are unchanged
+    #[arg(long)]
+    pub force: bool,
+    /// Stop everything at the first failure (default: independent nodes finish)
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// One JSON event per line on stdout, then a JSON summary
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NamesArgs {
+    /// Container names (unique prefixes work)
+    pub names: Vec<String>,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build what is stale, dependencies first, independent nodes in parallel; tags :latest
+    #[command(
+        long_about = "Build what is stale, dependencies first, independent nodes in parallel, and tag \
+each result <namespace>/<name>:latest.\n\nA node is fresh when its inputs (context files after \
+.dockerignore, the Dockerfile as sent, build args, target, parent image ids) match a recorded build \
+whose image still exists; then nothing is sent to the daemon. Touching a file without changing it \
+rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
+    )]
+    Build(BuildArgs),
+
+    /// What `build` would do and why (which input changed), touching nothing
+    Plan(NamesArgs),
+
+    /// List the nodes: parents, manifest and Dockerfile paths
+    Ls {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Print the dependency graph (text tree, Graphviz dot, or Mermaid)
+    Graph {
+        #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+        format: GraphFormat,
+        /// Nodes and edges as JSON
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Remove staged (generated) files, records, logs and caches of the selection; never touches containers
+    Clean(NamesArgs),
+
+    /// Launch each :latest with its test settings, run its checks, always tear down
+    Test(BuildArgs),
+
+    /// Move what passed its tests to :live (old :live to :prev)
+    Promote(NamesArgs),
+
+    /// Build, test, promote and (re)start, only where something changed
+    Up(BuildArgs),
+
+    /// Start live containers
+    Start(NamesArgs),
+
+    /// Stop live containers
+    Stop(NamesArgs),
+
+    /// Restart live containers
+    Restart(NamesArgs),
+
+    /// Remove live containers (never their data)
+    Down {
+        names: Vec<String>,
+        /// Every live container of the workspace
+        #[arg(long)]
+        all: bool,
+    },
+
+    /// Put :prev back as :live and restart
+    Rollback { name: String },
+
+    /// Every node: stale or fresh, tested, promoted, running
+    Status(NamesArgs),
+
+    /// Logs of a live container
+    Logs {
+        name: String,
+        /// Follow the log
+        #[arg(short, long)]
+        follow: bool,
+    },
+
+    /// A shell in a live container, as its user
+    Shell { name: String },
+
+    /// Create the data directories a container declares, with owners and modes
+    Prep {
+        names: Vec<String>,
+        /// Also tighten or change permissions of directories that exist
+        #[arg(long)]
+        fix: bool,
+    },
+
+    /// Check Dockerfiles and manifests against image best practices
+    Lint {
+        names: Vec<String>,
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+}
+
+impl Command {
+    /// The name of the verb, for messages and the lock holder.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Command::Build(_) => "build",
+            Command::Plan(_) => "plan",
+            Command::Ls { .. } => "ls",
+            Command::Graph { .. } => "graph",
+            Command::Clean(_) => "clean",
+            Command::Test(_) => "test",
+            Command::Promote(_) => "promote",
+            Command::Up(_) => "up",
+            Command::Start(_) => "start",
+            Command::Stop(_) => "stop",
+            Command::Restart(_) => "restart",
+            Command::Down { .. } => "down",
+            Command::Rollback { .. } => "rollback",
+            Command::Status(_) => "status",
+            Command::Logs { .. } => "logs",
+            Command::Shell { .. } => "shell",
+            Command::Prep { .. } => "prep",
+            Command::Lint { .. } => "lint",
+        }
+    }
+}

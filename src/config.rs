@@ -1,0 +1,154 @@
+//! `dk.toml`: the workspace file. Every key is documented in `docs/manifest.md`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::Diagnostic;
+use crate::manifest::{LogSettings, RestartSettings};
+use crate::net::Subnet;
+
+pub const WORKSPACE_FILE: &str = "dk.toml";
+pub const DEFAULT_NAMESPACE: &str = "dk";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceFile {
+    /// Image namespace: images are `<namespace>/<node>:<tag>`. `DK_NAMESPACE` overrides it.
+    pub namespace: Option<Spanned<String>>,
+    /// Host directory holding each container's data (`<data_root>/<name>/…`).
+    /// Relative paths are relative to the workspace root.
+    pub data_root: Option<String>,
+    /// Where records, logs and caches live (default `.dk`, relative to the workspace root).
+    pub state_dir: Option<String>,
+    #[serde(default)]
+    pub network: NetworksFile,
+    #[serde(default)]
+    pub defaults: RunDefaults,
+    #[serde(default)]
+    pub build: BuildDefaults,
+    #[serde(default)]
+    pub stage: StageDefaults,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworksFile {
+    pub live: Option<NetworkFile>,
+    pub test: Option<NetworkFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkFile {
+    pub name: Option<String>,
+    pub subnet: Option<Spanned<String>>,
+}
+
+/// Defaults for the live run settings of every container; a manifest's `[run]` overrides.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunDefaults {
+    pub read_only: Option<bool>,
+    pub memory: Option<String>,
+    pub cpus: Option<f64>,
+    pub pids: Option<i64>,
+    pub restart: Option<RestartSettings>,
+    pub log: Option<LogSettings>,
+    pub init: Option<bool>,
+    pub stop_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildDefaults {
+    /// Build arguments passed to every node (a manifest's `[build] args` override).
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    /// Parallel builds; default: the number of cores.
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageDefaults {
+    /// Content-addressed store of verified `[[stage.fetch]]` downloads (files named by their
+    /// sha256). Default `<state_dir>/cache/fetch`. Commit it to build without the network.
+    pub fetch_cache: Option<String>,
+}
+
+/// A network dk creates and manages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkConfig {
+    pub name: String,
+    pub subnet: Subnet,
+}
+
+pub const DEFAULT_LIVE_SUBNET: &str = "172.30.0.0/24";
+pub const DEFAULT_TEST_SUBNET: &str = "172.31.0.0/24";
+
+impl WorkspaceFile {
+    /// Resolve the network definitions with their defaults, validating the subnets.
+    pub fn networks(
+        &self,
+        namespace: &str,
+        text: &str,
+        path: &str,
+    ) -> Result<(NetworkConfig, NetworkConfig), Vec<Diagnostic>> {
+        let mut diags = Vec::new();
+        let mut resolve = |net: &Option<NetworkFile>, role: &str, default: &str| {
+            let name = net
+                .as_ref()
+                .and_then(|n| n.name.clone())
+                .unwrap_or_else(|| format!("{namespace}-{role}"));
+            let subnet = match net.as_ref().and_then(|n| n.subnet.as_ref()) {
+                Some(s) => match s.get_ref().parse::<Subnet>() {
+                    Ok(v) => v,
+                    Err(e) => {
+                        diags.push(
+                            Diagnostic::new(path, format!("key `network.{role}.subnet`: {e}"))
+                                .at_offset(text, s.span().start),
+                        );
+                        default.parse().expect("default subnet parses")
+                    }
+                },
+                None => default.parse().expect("default subnet parses"),
+            };
+            NetworkConfig { name, subnet }
+        };
+        let live = resolve(&self.network.live, "live", DEFAULT_LIVE_SUBNET);
+        let test = resolve(&self.network.test, "test", DEFAULT_TEST_SUBNET);
+        if diags.is_empty() && live.subnet.overlaps(&test.subnet) {
+            let at = self
+                .network
+                .test
+                .as_ref()
+                .and_then(|n| n.subnet.as_ref())
+                .map(|s| s.span().start)
+                .unwrap_or(0);
+            diags.push(
+                Diagnostic::new(
+                    path,
+                    format!(
+                        "the test subnet {} overlaps the live subnet {}",
+                        test.subnet, live.subnet
+                    ),
+                )
+                .at_offset(text, at)
+                .help("give the test network a subnet of its own, e.g. 172.31.0.0/24"),
+            );
+        }
+        if live.name == test.name {
+            diags.push(
+                Diagnostic::new(path, "the live and test networks have the same name")
+                    .help("tests must never share the live network; rename one of them"),
+            );
+        }
+        if diags.is_empty() {
+            Ok((live, test))
+        } else {
+            Err(diags)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Images: list, inspect, tag, remove, pull, import.
+
+use std::collections::{HashMap, HashSet};
+
+use bollard::models::ImageInspect;
+use bollard::query_parameters::{
+    CreateImageOptions, ListImagesOptions, RemoveImageOptions, TagImageOptions,
+};
+use futures_util::StreamExt;
+
+use super::{Daemon, is_not_found};
+use crate::error::{Error, Result};
+
+/// A snapshot of the daemon's images: which ids exist and where each tag points.
+#[derive(Debug, Default, Clone)]
+pub struct ImageSet {
+    pub ids: HashSet<String>,
+    /// `repo:tag` -> image id.
+    pub tags: HashMap<String, String>,
+}
+
+impl ImageSet {
+    pub fn exists(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    pub fn tag(&self, reference: &str) -> Option<&str> {
+        self.tags.get(reference).map(String::as_str)
+    }
+}
+
+impl Daemon {
+    /// One call that lists every image (cheap, and enough for the no-op path).
+    pub async fn images(&self) -> Result<ImageSet> {
+        let list = self
+            .api
+            .list_images(Some(ListImagesOptions {
+                all: false,
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| self.err("listing images", e))?;
+        let mut set = ImageSet::default();
+        for img in list {
+            for t in &img.repo_tags {
+                if t != "<none>:<none>" {
+                    set.tags.insert(t.clone(), img.id.clone());
+                }
+            }
+            set.ids.insert(img.id);
+        }
+        Ok(set)
+    }
+
+    pub async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInspect>> {
+        match self.api.inspect_image(reference).await {
+            Ok(i) => Ok(Some(i)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err(format!("inspecting image {reference}"), e)),
+        }
+    }
+
+    pub async fn image_id(&self, reference: &str) -> Result<Option<String>> {
+        Ok(self.inspect_image(reference).await?.and_then(|i| i.id))
+    }
+
+    /// Point `repo:tag` at `image` (an id or reference).
+    pub async fn tag(&self, image: &str, repo: &str, tag: &str) -> Result<()> {
+        self.api
+            .tag_image(
+                image,
+                Some(TagImageOptions {
+                    repo: Some(repo.to_string()),
+                    tag: Some(tag.to_string()),
+                }),
+            )
+            .await
+            .map_err(|e| self.err(format!("tagging {image} as {repo}:{tag}"), e))
+    }
+
+    /// Remove an image or tag; a missing one is not an error.
+    pub async fn remove_image(&self, reference: &str, force: bool) -> Result<()> {
+        match self
+            .api
+            .remove_image(
+                reference,
+                Some(RemoveImageOptions {
+                    force,
+                    noprune: false,
+                    ..Default::default()
+                }),
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(self.err(format!("removing image {reference}"), e)),
+        }
+    }
+
+    /// Try to pull `reference`; the error says what the daemon said.
+    pub async fn pull(&self, reference: &str) -> Result<()> {
+        let mut stream = self.long.create_image(
+            Some(CreateImageOptions {
+                from_image: Some(reference.to_string()),
+                ..Default::default()
+            }),
+            None,
+            None,
+        );
+        while let Some(item) = stream.next().await {
+            item.map_err(|e| self.err(format!("pulling {reference}"), e))?;
+        }
+        Ok(())
+    }
+
+    /// Import a root filesystem tar as `repo:tag` (`docker import`), returning the image id.
+    pub async fn import_rootfs(&self, tar: Vec<u8>, repo: &str, tag: &str) -> Result<String> {
+        let mut stream = self.long.create_image(
+            Some(CreateImageOptions {
+                from_src: Some("-".to_string()),
+                repo: Some(repo.to_string()),
+                tag: Some(tag.to_string()),
+                ..Default::default()
+            }),
+            Some(bollard::body_full(tar.into())),
+            None,
+        );
+        while let Some(item) = stream.next().await {
+            item.map_err(|e| self.err(format!("importing {repo}:{tag}"), e))?;
+        }
+        self.image_id(&format!("{repo}:{tag}"))
+            .await?
+            .ok_or_else(|| Error::Failed(format!("import of {repo}:{tag} left no image")))
+    }
+}

@@ -1,0 +1,132 @@
+//! The Docker layer: the only code that talks to the daemon (through bollard).
+//!
+//! It knows nothing about workspaces or records; the engine hands it image references,
+//! labels and tar streams, and gets back ids and events.
+
+pub mod build;
+pub mod images;
+
+use std::time::Duration;
+
+use bollard::Docker;
+
+use crate::error::{Error, Result};
+
+/// Oldest Engine API dk supports (Docker 20.10).
+pub const MIN_API: (u32, u32) = (1, 41);
+
+/// Connection to the daemon: a client for quick calls and one with a long timeout for
+/// builds, imports and stops (bollard's timeout covers upload + response headers).
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    pub api: Docker,
+    pub long: Docker,
+    pub endpoint: String,
+    pub server_version: String,
+    pub api_version: String,
+}
+
+pub fn endpoint() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string())
+}
+
+const START_HELP: &str = "start the daemon (`sudo systemctl start docker`, or `sudo dockerd &` where there is no systemd), or point DOCKER_HOST at one that runs";
+
+impl Daemon {
+    /// Connect (honouring DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), check that the
+    /// daemon answers within 10 s and speaks API >= 1.41, and negotiate the version.
+    pub async fn connect() -> Result<Daemon> {
+        let endpoint = endpoint();
+        let unreachable = |detail: String| Error::Daemon {
+            endpoint: endpoint.clone(),
+            detail,
+            help: START_HELP.to_string(),
+        };
+        let api = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let version = match tokio::time::timeout(Duration::from_secs(10), api.version()).await {
+            Err(_) => return Err(unreachable("no answer within 10s".into())),
+            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Ok(Ok(v)) => v,
+        };
+        let api_version = version.api_version.clone().unwrap_or_default();
+        let server_version = version.version.clone().unwrap_or_default();
+        if parse_api(&api_version).is_none_or(|v| v < MIN_API) {
+            return Err(Error::Daemon {
+                endpoint,
+                detail: format!(
+                    "the daemon speaks Engine API {api_version} (Docker {server_version}); dk needs API {}.{} or newer",
+                    MIN_API.0, MIN_API.1
+                ),
+                help: "upgrade the Docker engine to 20.10 or newer".into(),
+            });
+        }
+        let api = api
+            .negotiate_version()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let long = api.clone().with_timeout(Duration::from_secs(6 * 3600));
+        Ok(Daemon {
+            api,
+            long,
+            endpoint,
+            server_version,
+            api_version,
+        })
+    }
+
+    /// Map a bollard error: lost connections become exit-3 daemon errors, the rest keep
+    /// their context.
+    pub fn err(&self, context: impl Into<String>, e: bollard::errors::Error) -> Error {
+        if is_connection_error(&e) {
+            Error::Daemon {
+                endpoint: self.endpoint.clone(),
+                detail: format!("{}: {e}", context.into()),
+                help: START_HELP.to_string(),
+            }
+        } else {
+            Error::docker(context, e)
+        }
+    }
+}
+
+pub fn parse_api(v: &str) -> Option<(u32, u32)> {
+    let (a, b) = v.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// The connection to the daemon failed or broke (as opposed to the daemon refusing).
+pub fn is_connection_error(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(
+        e,
+        E::IOError { .. }
+            | E::HyperResponseError { .. }
+            | E::HyperLegacyError { .. }
+            | E::SocketNotFoundError(_)
+            | E::RequestTimeoutError
+    )
+}
+
+/// 404 from the daemon.
+pub fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions_compare() {
+        assert!(parse_api("1.40").unwrap() < MIN_API);
+        assert!(parse_api("1.41").unwrap() >= MIN_API);
+        assert!(parse_api("1.50").unwrap() >= MIN_API);
+        assert!(parse_api("garbage").is_none());
+    }
+}

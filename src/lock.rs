@@ -1,0 +1,101 @@
+//! The workspace lock: one writing `dk` at a time per workspace. A second run waits (saying
+//! for whom) or, with `--no-wait`, fails at once. The lock is an OS file lock, so a killed
+//! `dk` releases it.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Holder {
+    pid: u32,
+    command: String,
+    since: u64,
+}
+
+/// Held for as long as the value lives.
+#[derive(Debug)]
+pub struct WorkspaceLock {
+    _file: File,
+}
+
+/// Take the lock of the workspace whose state lives in `state_dir`.
+/// `on_wait` is told who holds it before waiting.
+pub fn acquire(
+    state_dir: &Path,
+    command: &str,
+    wait: bool,
+    on_wait: impl FnOnce(&str),
+) -> Result<WorkspaceLock> {
+    fs::create_dir_all(state_dir).map_err(|e| Error::io("create", state_dir, e))?;
+    let path = state_dir.join("lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let who = describe_holder(state_dir);
+            if !wait {
+                return Err(Error::Locked(format!(
+                    "the workspace is in use by {who}\n  help: wait for it to finish, or run again without --no-wait to queue behind it"
+                )));
+            }
+            on_wait(&who);
+            file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        }
+        Err(TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
+    }
+    let holder = Holder {
+        pid: std::process::id(),
+        command: command.to_string(),
+        since: crate::records::now_unix(),
+    };
+    crate::records::write_atomic(
+        &state_dir.join("lock.holder.json"),
+        &serde_json::to_vec(&holder).expect("serialize"),
+    )?;
+    Ok(WorkspaceLock { _file: file })
+}
+
+fn describe_holder(state_dir: &Path) -> String {
+    let h: Option<Holder> = fs::read(state_dir.join("lock.holder.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    match h {
+        Some(h) => {
+            let age = crate::records::now_unix().saturating_sub(h.since);
+            format!("`{}` (pid {}, for {age}s)", h.command, h.pid)
+        }
+        None => "another dk".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_lock_fails_without_wait_and_names_the_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let _a = acquire(tmp.path(), "dk build", true, |_| {}).unwrap();
+        let err = acquire(tmp.path(), "dk test", false, |_| {}).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("dk build"), "{msg}");
+        assert!(msg.contains(&std::process::id().to_string()), "{msg}");
+    }
+
+    #[test]
+    fn lock_is_released_on_drop() {
+        let tmp = tempfile::tempdir().unwrap();
+        drop(acquire(tmp.path(), "dk build", true, |_| {}).unwrap());
+        acquire(tmp.path(), "dk build", false, |_| {}).unwrap();
+    }
+}

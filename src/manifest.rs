@@ -1,0 +1,857 @@
+//! `container.toml`: a node's manifest. Every key is documented in `docs/manifest.md`.
+//!
+//! Parsing is strict (unknown keys are errors); `validate` adds the checks serde cannot make
+//! (one kind per check, durations that parse, paths that stay inside the workspace, waivers
+//! with reasons), each located by its TOML span.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::Diagnostic;
+use crate::units::{parse_duration, parse_size};
+
+pub const MANIFEST_FILE: &str = "container.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub description: Option<String>,
+    /// Started by a bare `dk up`.
+    #[serde(default)]
+    pub autostart: bool,
+    /// Containers that must be running (healthy, where they have a healthcheck) before this
+    /// one starts. Start waves are derived from these.
+    #[serde(default)]
+    pub after: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub build: BuildSection,
+    #[serde(default)]
+    pub stage: StageSection,
+    #[serde(default)]
+    pub run: RunSettings,
+    #[serde(default, rename = "mount")]
+    pub mounts: Vec<Spanned<Mount>>,
+    #[serde(default)]
+    pub test: TestSection,
+    #[serde(default)]
+    pub lint: LintSection,
+    #[serde(default)]
+    pub audit: AuditSection,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSection {
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSection {
+    #[serde(default)]
+    pub copy: Vec<Spanned<StageCopy>>,
+    #[serde(default)]
+    pub fetch: Vec<Spanned<StageFetch>>,
+    #[serde(default)]
+    pub run: Vec<Spanned<StageRun>>,
+}
+
+/// Copy a file or directory from elsewhere in the workspace into the node (the old
+/// `make copy` step).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageCopy {
+    /// Workspace-relative source.
+    pub from: String,
+    /// Node-relative destination (usually under `files/`).
+    pub to: String,
+    /// Octal mode for the copied file, e.g. "0755".
+    pub mode: Option<String>,
+}
+
+/// Fetch a pinned artifact: `command` runs in an empty scratch directory and must leave
+/// exactly one file there, whose sha256 must equal `sha256`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageFetch {
+    pub command: Vec<String>,
+    pub sha256: String,
+    /// Node-relative destination.
+    pub to: String,
+}
+
+/// Run a command in the node directory that produces `outputs` from `inputs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageRun {
+    pub command: Vec<String>,
+    /// Node-relative files the command reads (a change reruns it).
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    /// Node-relative files or directories the command writes (generated: `dk clean` removes them).
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartSettings {
+    /// `no`, `on-failure`, `unless-stopped` or `always`.
+    pub policy: Option<String>,
+    /// Retry limit for `on-failure`.
+    pub max_retries: Option<i64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `json` (json-file), `local`, `syslog` or `none`.
+    pub driver: Option<String>,
+    /// Rotation size per file, e.g. "5m".
+    pub max_size: Option<String>,
+    /// Number of rotated files kept.
+    pub max_files: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Healthcheck {
+    pub command: Vec<String>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub retries: Option<i64>,
+    pub start_period: Option<String>,
+}
+
+/// Live run settings (the old `settings.yaml`, made explicit).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// `live` (the workspace's live network, default), `none`, or another network's name.
+    pub network: Option<String>,
+    /// Static IPv4 address inside the live subnet.
+    pub ip: Option<Spanned<String>>,
+    /// Published ports, live only: `"8080:80"`, `"127.0.0.1:8080:80/tcp"`.
+    #[serde(default)]
+    pub ports: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// `uid[:gid]` or a user name known to the image; default: the image's USER.
+    pub user: Option<String>,
+    /// Capabilities added back; all others are dropped.
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    pub read_only: Option<bool>,
+    /// tmpfs mounts: `"/tmp"` or `"/run:size=1m"`.
+    #[serde(default)]
+    pub tmpfs: Vec<String>,
+    pub memory: Option<String>,
+    pub cpus: Option<f64>,
+    pub pids: Option<i64>,
+    pub restart: Option<RestartSettings>,
+    pub log: Option<LogSettings>,
+    /// Run tini as PID 1 (Docker's `--init`); default: on unless the image's entrypoint is an init.
+    pub init: Option<bool>,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<String>,
+    pub healthcheck: Option<Healthcheck>,
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub devices: Vec<String>,
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
+    /// Override the image's CMD.
+    pub command: Option<Vec<String>>,
+    /// Required (with the reason) for a container whose process would run as root.
+    pub allow_root: Option<Spanned<String>>,
+}
+
+/// The eight mount kinds of the old system. See docs/manifest.md for live vs test behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MountKind {
+    Ro,
+    Persistent,
+    PersistentTestRo,
+    PersistentTestCopy,
+    PersistentTestCopyTree,
+    PersistentTestCopyFiles,
+    Logs,
+    TestOnly,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mount {
+    pub kind: MountKind,
+    /// Relative to `<data_root>/<name>/` (for `test_only`: relative to the node directory).
+    pub source: String,
+    /// Absolute path inside the container.
+    pub target: String,
+    /// Owner and group (numeric, container ids) and octal mode that `dk prep` sets.
+    pub owner: Option<u32>,
+    pub group: Option<u32>,
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSection {
+    /// How long the container must stay up for the implicit smoke check (default 2s).
+    pub grace: Option<String>,
+    /// Bound on readiness (healthcheck, port) before checks run (default 30s).
+    pub ready_timeout: Option<String>,
+    /// Wait for this TCP port before running checks (when the image has no HEALTHCHECK).
+    pub ready_port: Option<u16>,
+    /// The container is a one-shot: exit 0 passes the smoke check.
+    #[serde(default)]
+    pub one_shot: bool,
+    /// Extra environment for the test container.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Override the image's CMD in tests.
+    pub command: Option<Vec<String>>,
+    /// Default per-check timeout (default 10s).
+    pub check_timeout: Option<String>,
+    #[serde(default, rename = "check")]
+    pub checks: Vec<Spanned<Check>>,
+}
+
+/// One test check. Exactly one of `exec`, `tcp`, `http`, `file`, `not_root` selects its kind.
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub name: Option<String>,
+    /// `pass` (default) or `fail`: a negative check passes when the probe fails.
+    pub expect: Option<String>,
+    pub timeout: Option<String>,
+
+    /// Command run in the container.
+    pub exec: Option<Vec<String>>,
+    pub exit_code: Option<i64>,
+    pub stdout_contains: Option<String>,
+    pub stdout_equals: Option<String>,
+    pub stdout_matches: Option<String>,
+    pub stderr_contains: Option<String>,
+    pub stderr_equals: Option<String>,
+    pub stderr_matches: Option<String>,
+
+    /// A TCP port that must accept a connection.
+    pub tcp: Option<u16>,
+
+    /// An HTTP GET of this path.
+    pub http: Option<String>,
+    pub port: Option<u16>,
+    pub status: Option<u16>,
+    pub body_contains: Option<String>,
+    /// `network` (default: from the test network) or `loopback` (published on 127.0.0.1).
+    pub via: Option<String>,
+
+    /// A file in the container.
+    pub file: Option<String>,
+    pub exists: Option<bool>,
+    pub contains: Option<String>,
+    pub mode: Option<String>,
+    pub owner: Option<String>,
+
+    /// The main process must not run as uid 0.
+    pub not_root: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    Exec,
+    Tcp,
+    Http,
+    File,
+    NotRoot,
+}
+
+impl Check {
+    pub fn kind(&self) -> Option<CheckKind> {
+        let kinds = self.kinds();
+        if kinds.len() == 1 {
+            Some(kinds[0])
+        } else {
+            None
+        }
+    }
+
+    fn kinds(&self) -> Vec<CheckKind> {
+        let mut k = Vec::new();
+        if self.exec.is_some() {
+            k.push(CheckKind::Exec);
+        }
+        if self.tcp.is_some() {
+            k.push(CheckKind::Tcp);
+        }
+        if self.http.is_some() {
+            k.push(CheckKind::Http);
+        }
+        if self.file.is_some() {
+            k.push(CheckKind::File);
+        }
+        if self.not_root.is_some() {
+            k.push(CheckKind::NotRoot);
+        }
+        k
+    }
+
+    pub fn negative(&self) -> bool {
+        self.expect.as_deref() == Some("fail")
+    }
+
+    /// A short human name: the given one, or one derived from the probe.
+    pub fn display_name(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let base = match self.kind() {
+            Some(CheckKind::Exec) => format!("exec {}", self.exec.as_ref().unwrap().join(" ")),
+            Some(CheckKind::Tcp) => format!("tcp {}", self.tcp.unwrap()),
+            Some(CheckKind::Http) => format!(
+                "http :{}{}",
+                self.port.unwrap_or(80),
+                self.http.as_ref().unwrap()
+            ),
+            Some(CheckKind::File) => format!("file {}", self.file.as_ref().unwrap()),
+            Some(CheckKind::NotRoot) => "process is not root".to_string(),
+            None => "check".to_string(),
+        };
+        if self.negative() {
+            format!("{base} (expected to fail)")
+        } else {
+            base
+        }
+    }
+
+    /// Keys that only make sense for one kind, with the kind they belong to.
+    fn kind_specific_keys(&self) -> Vec<(&'static str, CheckKind)> {
+        let mut v = Vec::new();
+        let mut add = |present: bool, key, kind| {
+            if present {
+                v.push((key, kind))
+            }
+        };
+        use CheckKind::*;
+        add(self.exit_code.is_some(), "exit_code", Exec);
+        add(self.stdout_contains.is_some(), "stdout_contains", Exec);
+        add(self.stdout_equals.is_some(), "stdout_equals", Exec);
+        add(self.stdout_matches.is_some(), "stdout_matches", Exec);
+        add(self.stderr_contains.is_some(), "stderr_contains", Exec);
+        add(self.stderr_equals.is_some(), "stderr_equals", Exec);
+        add(self.stderr_matches.is_some(), "stderr_matches", Exec);
+        add(self.port.is_some(), "port", Http);
+        add(self.status.is_some(), "status", Http);
+        add(self.body_contains.is_some(), "body_contains", Http);
+        add(self.via.is_some(), "via", Http);
+        add(self.exists.is_some(), "exists", File);
+        add(self.contains.is_some(), "contains", File);
+        add(self.mode.is_some(), "mode", File);
+        add(self.owner.is_some(), "owner", File);
+        v
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintSection {
+    #[serde(default)]
+    pub waive: Vec<Spanned<Waiver>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// The image is expected to be hardened by the baseline's /prep (shells, package
+    /// managers and tools removed).
+    pub hardened: Option<bool>,
+    /// Image size budget, e.g. "20m".
+    pub max_size: Option<String>,
+    #[serde(default)]
+    pub waive: Vec<Spanned<Waiver>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub rule: String,
+    pub reason: Option<String>,
+}
+
+pub const RESTART_POLICIES: [&str; 4] = ["no", "on-failure", "unless-stopped", "always"];
+pub const LOG_DRIVERS: [&str; 4] = ["json", "local", "syslog", "none"];
+
+impl Manifest {
+    /// Semantic checks beyond the schema. `text` and `path` locate the diagnostics.
+    pub fn validate(&self, text: &str, path: &str) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let at = |span: std::ops::Range<usize>, msg: String| {
+            Diagnostic::new(path, msg).at_offset(text, span.start)
+        };
+
+        for (i, c) in self.stage.copy.iter().enumerate() {
+            for (key, p) in [("from", &c.get_ref().from), ("to", &c.get_ref().to)] {
+                if let Err(e) = check_relative(p) {
+                    out.push(at(c.span(), format!("stage.copy[{i}].{key}: {e}")));
+                }
+            }
+            if let Some(m) = &c.get_ref().mode
+                && parse_mode(m).is_none()
+            {
+                out.push(at(
+                    c.span(),
+                    format!("stage.copy[{i}].mode: `{m}` is not an octal mode like \"0755\""),
+                ));
+            }
+        }
+        for (i, f) in self.stage.fetch.iter().enumerate() {
+            let f_ref = f.get_ref();
+            if f_ref.command.is_empty() {
+                out.push(at(f.span(), format!("stage.fetch[{i}].command is empty")));
+            }
+            if f_ref.sha256.len() != 64 || !f_ref.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+                out.push(
+                    at(
+                        f.span(),
+                        format!(
+                            "stage.fetch[{i}].sha256: `{}` is not a sha256 (64 hex digits)",
+                            f_ref.sha256
+                        ),
+                    )
+                    .with_help("run the command once and copy the checksum dk reports"),
+                );
+            }
+            if let Err(e) = check_relative(&f_ref.to) {
+                out.push(at(f.span(), format!("stage.fetch[{i}].to: {e}")));
+            }
+        }
+        for (i, r) in self.stage.run.iter().enumerate() {
+            let r_ref = r.get_ref();
+            if r_ref.command.is_empty() {
+                out.push(at(r.span(), format!("stage.run[{i}].command is empty")));
+            }
+            if r_ref.outputs.is_empty() {
+                out.push(
+                    at(r.span(), format!("stage.run[{i}] declares no outputs")).with_help(
+                        "list what the command writes, so that dk can tell when to rerun it and `dk clean` can remove it",
+                    ),
+                );
+            }
+            for p in r_ref.inputs.iter().chain(&r_ref.outputs) {
+                if let Err(e) = check_relative(p) {
+                    out.push(at(r.span(), format!("stage.run[{i}]: `{p}`: {e}")));
+                }
+            }
+        }
+
+        let run = &self.run;
+        if let Some(ip) = &run.ip
+            && ip.get_ref().parse::<Ipv4Addr>().is_err()
+        {
+            out.push(at(
+                ip.span(),
+                format!("run.ip: `{}` is not an IPv4 address", ip.get_ref()),
+            ));
+        }
+        for p in &run.ports {
+            if let Err(e) = PortMapping::parse(p.get_ref()) {
+                out.push(at(p.span(), format!("run.ports: {e}")));
+            }
+        }
+        if let Some(m) = &run.memory
+            && let Err(e) = parse_size(m)
+        {
+            out.push(Diagnostic::new(path, format!("run.memory: {e}")));
+        }
+        for (key, v) in [
+            ("run.stop_timeout", &run.stop_timeout),
+            (
+                "run.healthcheck.interval",
+                &run.healthcheck.as_ref().and_then(|h| h.interval.clone()),
+            ),
+            (
+                "run.healthcheck.timeout",
+                &run.healthcheck.as_ref().and_then(|h| h.timeout.clone()),
+            ),
+            (
+                "run.healthcheck.start_period",
+                &run.healthcheck
+                    .as_ref()
+                    .and_then(|h| h.start_period.clone()),
+            ),
+            ("test.grace", &self.test.grace),
+            ("test.ready_timeout", &self.test.ready_timeout),
+            ("test.check_timeout", &self.test.check_timeout),
+        ] {
+            if let Some(v) = v
+                && let Err(e) = parse_duration(v)
+            {
+                out.push(Diagnostic::new(path, format!("{key}: {e}")));
+            }
+        }
+        if let Some(r) = &run.restart {
+            validate_restart(r, "run.restart", path, &mut out);
+        }
+        if let Some(l) = &run.log {
+            validate_log(l, "run.log", path, &mut out);
+        }
+        if let Some(r) = &run.allow_root
+            && r.get_ref().trim().is_empty()
+        {
+            out.push(at(
+                r.span(),
+                "run.allow_root: give the reason this container must run as root".into(),
+            ));
+        }
+
+        for m in &self.mounts {
+            let mr = m.get_ref();
+            if let Err(e) = check_relative(&mr.source) {
+                out.push(at(m.span(), format!("mount.source: {e}")));
+            }
+            if !mr.target.starts_with('/') {
+                out.push(at(
+                    m.span(),
+                    format!("mount.target: `{}` must be an absolute path", mr.target),
+                ));
+            }
+            if let Some(mode) = &mr.mode
+                && parse_mode(mode).is_none()
+            {
+                out.push(at(
+                    m.span(),
+                    format!("mount.mode: `{mode}` is not an octal mode like \"0750\""),
+                ));
+            }
+        }
+
+        for c in &self.test.checks {
+            let check = c.get_ref();
+            let kinds = check.kinds();
+            match kinds.len() {
+                0 => {
+                    out.push(at(c.span(), "test.check has no probe".into()).with_help(
+                        "give exactly one of `exec`, `tcp`, `http`, `file` or `not_root`",
+                    ))
+                }
+                1 => {
+                    for (key, kind) in check.kind_specific_keys() {
+                        if kind != kinds[0] {
+                            out.push(at(
+                                c.span(),
+                                format!(
+                                    "test.check `{}`: key `{key}` belongs to {:?} checks, not {:?}",
+                                    check.display_name(),
+                                    kind,
+                                    kinds[0]
+                                ),
+                            ));
+                        }
+                    }
+                }
+                _ => out.push(
+                    at(c.span(), "test.check has more than one probe".into()).with_help(
+                        "split it: one of `exec`, `tcp`, `http`, `file` or `not_root` per check",
+                    ),
+                ),
+            }
+            if let Some(e) = &check.expect
+                && e != "pass"
+                && e != "fail"
+            {
+                out.push(at(
+                    c.span(),
+                    format!("test.check.expect: `{e}` must be \"pass\" or \"fail\""),
+                ));
+            }
+            if let Some(v) = &check.via
+                && v != "network"
+                && v != "loopback"
+            {
+                out.push(at(
+                    c.span(),
+                    format!("test.check.via: `{v}` must be \"network\" or \"loopback\""),
+                ));
+            }
+            if let Some(t) = &check.timeout
+                && let Err(e) = parse_duration(t)
+            {
+                out.push(at(c.span(), format!("test.check.timeout: {e}")));
+            }
+            for (key, re) in [
+                ("stdout_matches", &check.stdout_matches),
+                ("stderr_matches", &check.stderr_matches),
+            ] {
+                if let Some(re) = re
+                    && let Err(e) = regex::Regex::new(re)
+                {
+                    out.push(at(
+                        c.span(),
+                        format!("test.check.{key}: invalid regex: {e}"),
+                    ));
+                }
+            }
+            if check.kind() == Some(CheckKind::Http) && check.port.is_none() {
+                out.push(
+                    at(c.span(), "test.check http: `port` is required".into())
+                        .with_help("add e.g. `port = 8080`"),
+                );
+            }
+            if let Some(m) = &check.mode
+                && parse_mode(m).is_none()
+            {
+                out.push(at(
+                    c.span(),
+                    format!("test.check.mode: `{m}` is not an octal mode"),
+                ));
+            }
+        }
+
+        for (section, waivers) in [("lint", &self.lint.waive), ("audit", &self.audit.waive)] {
+            for w in waivers {
+                if w.get_ref()
+                    .reason
+                    .as_deref()
+                    .is_none_or(|r| r.trim().is_empty())
+                {
+                    out.push(
+                        at(
+                            w.span(),
+                            format!("{section}.waive for `{}` has no reason", w.get_ref().rule),
+                        )
+                        .with_help("a waiver must say why: add `reason = \"...\"`"),
+                    );
+                }
+            }
+        }
+        if let Some(s) = &self.audit.max_size
+            && let Err(e) = parse_size(s)
+        {
+            out.push(Diagnostic::new(path, format!("audit.max_size: {e}")));
+        }
+        out
+    }
+}
+
+pub fn validate_restart(r: &RestartSettings, key: &str, path: &str, out: &mut Vec<Diagnostic>) {
+    if let Some(p) = &r.policy
+        && !RESTART_POLICIES.contains(&p.as_str())
+    {
+        out.push(Diagnostic::new(
+            path,
+            format!(
+                "{key}.policy: `{p}` is not one of {}",
+                RESTART_POLICIES.join(", ")
+            ),
+        ));
+    }
+}
+
+pub fn validate_log(l: &LogSettings, key: &str, path: &str, out: &mut Vec<Diagnostic>) {
+    if let Some(d) = &l.driver
+        && !LOG_DRIVERS.contains(&d.as_str())
+    {
+        out.push(Diagnostic::new(
+            path,
+            format!(
+                "{key}.driver: `{d}` is not one of {}",
+                LOG_DRIVERS.join(", ")
+            ),
+        ));
+    }
+    if let Some(s) = &l.max_size
+        && let Err(e) = parse_size(s)
+    {
+        out.push(Diagnostic::new(path, format!("{key}.max_size: {e}")));
+    }
+}
+
+trait WithHelp {
+    fn with_help(self, help: &str) -> Self;
+}
+
+impl WithHelp for Diagnostic {
+    fn with_help(self, help: &str) -> Self {
+        self.help(help)
+    }
+}
+
+/// A relative path that stays where it is put: no absolute paths, no `..` components.
+pub fn check_relative(p: &str) -> Result<(), String> {
+    let path = std::path::Path::new(p);
+    if p.is_empty() {
+        return Err("path is empty".into());
+    }
+    if path.is_absolute() {
+        return Err(format!("`{p}` must be a relative path"));
+    }
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(format!(
+            "`{p}` may not contain `..` (paths stay inside the workspace)"
+        ));
+    }
+    Ok(())
+}
+
+pub fn parse_mode(m: &str) -> Option<u32> {
+    if m.is_empty() || m.len() > 5 {
+        return None;
+    }
+    u32::from_str_radix(m, 8).ok().filter(|v| *v <= 0o7777)
+}
+
+/// A published port: `[ip:]host:container[/proto]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortMapping {
+    pub host_ip: Option<String>,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub proto: String,
+}
+
+impl PortMapping {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (main, proto) = match s.rsplit_once('/') {
+            Some((m, p)) if p == "tcp" || p == "udp" => (m, p.to_string()),
+            Some((_, p)) => return Err(format!("`{s}`: protocol `{p}` must be tcp or udp")),
+            None => (s, "tcp".to_string()),
+        };
+        let parts: Vec<&str> = main.split(':').collect();
+        let port = |p: &str| -> Result<u16, String> {
+            p.parse::<u16>()
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| format!("`{s}`: `{p}` is not a port number"))
+        };
+        match parts.as_slice() {
+            [h, c] => Ok(PortMapping {
+                host_ip: None,
+                host_port: port(h)?,
+                container_port: port(c)?,
+                proto,
+            }),
+            [ip, h, c] => {
+                ip.parse::<Ipv4Addr>()
+                    .map_err(|_| format!("`{s}`: `{ip}` is not an IPv4 address"))?;
+                Ok(PortMapping {
+                    host_ip: Some(ip.to_string()),
+                    host_port: port(h)?,
+                    container_port: port(c)?,
+                    proto,
+                })
+            }
+            _ => Err(format!(
+                "`{s}` is not a port mapping (use \"8080:80\" or \"127.0.0.1:8080:80/tcp\")"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tomlfile;
+
+    fn load(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
+        let m: Manifest = tomlfile::parse(text, "m.toml").map_err(|d| vec![d])?;
+        let v = m.validate(text, "m.toml");
+        if v.is_empty() { Ok(m) } else { Err(v) }
+    }
+
+    #[test]
+    fn a_full_manifest_parses() {
+        let text = r#"
+description = "web"
+autostart = true
+after = ["filewatch"]
+[build]
+args = { A = "1" }
+[[stage.copy]]
+from = "services/x.sh"
+to = "files/x"
+mode = "0755"
+[run]
+ip = "172.30.0.10"
+ports = ["8080:80", "127.0.0.1:8443:443/tcp"]
+memory = "64m"
+restart = { policy = "on-failure", max_retries = 3 }
+[[mount]]
+kind = "persistent_test_copy_tree"
+source = "data"
+target = "/data"
+owner = 1000
+mode = "0750"
+[test]
+grace = "1s"
+[[test.check]]
+http = "/"
+port = 80
+status = 200
+[[test.check]]
+exec = ["id", "-u"]
+stdout_equals = "1000\n"
+expect = "pass"
+"#;
+        let m = load(text).unwrap();
+        assert!(m.autostart);
+        assert_eq!(m.test.checks.len(), 2);
+        assert_eq!(
+            m.mounts[0].get_ref().kind,
+            MountKind::PersistentTestCopyTree
+        );
+    }
+
+    #[test]
+    fn check_with_two_probes_is_an_error_at_its_line() {
+        let text = "[[test.check]]\ntcp = 80\nhttp = \"/\"\n";
+        let errs = load(text).unwrap_err();
+        assert!(errs[0].message.contains("more than one probe"), "{errs:?}");
+        // Located at the check's table header.
+        assert_eq!(errs[0].line, Some(1));
+    }
+
+    #[test]
+    fn waiver_without_reason_is_an_error() {
+        let text = "[[lint.waive]]\nrule = \"DL3007\"\n";
+        let errs = load(text).unwrap_err();
+        assert!(errs[0].message.contains("has no reason"));
+    }
+
+    #[test]
+    fn stage_paths_may_not_escape() {
+        let text = "[[stage.copy]]\nfrom = \"../../etc/passwd\"\nto = \"files/p\"\n";
+        let errs = load(text).unwrap_err();
+        assert!(errs[0].message.contains("may not contain `..`"), "{errs:?}");
+    }
+
+    #[test]
+    fn bad_mount_kind_is_reported() {
+        let text = "[[mount]]\nkind = \"persistant\"\nsource = \"a\"\ntarget = \"/a\"\n";
+        let errs = load(text).unwrap_err();
+        assert!(errs[0].message.contains("persistant"), "{errs:?}");
+        assert_eq!(errs[0].line, Some(2));
+    }
+
+    #[test]
+    fn ports_parse() {
+        assert_eq!(
+            PortMapping::parse("127.0.0.1:8080:80/udp").unwrap(),
+            PortMapping {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: 8080,
+                container_port: 80,
+                proto: "udp".into()
+            }
+        );
+        assert!(PortMapping::parse("80").is_err());
+        assert!(PortMapping::parse("x:80").is_err());
+    }
+}

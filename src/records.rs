@@ -1,0 +1,296 @@
+//! Records: the stamps' successor. What was built from which inputs, which image passed
+//! which test spec, what was promoted when. One JSON file per record, written atomically
+//! (temp file, fsync, rename, fsync of the directory), so a crash never leaves a torn record.
+//!
+//! Records never override Docker: a record whose image is gone is ignored by its readers.
+//! A record that cannot be parsed is ignored with a warning.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::error::{Error, Result};
+
+/// Write `bytes` to `path` so that readers see either the old or the new content.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("record paths have a parent");
+    fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        path.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io("write", path, e)
+    })
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
+    let bytes = fs::read(path).ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!("ignoring unreadable record {}: {e}", path.display());
+            None
+        }
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).expect("records serialize");
+    write_atomic(path, &bytes)
+}
+
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// What a build consumed, kept so that `dk plan` can say what changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    /// Context path -> fingerprint of kind, mode and content.
+    pub files: BTreeMap<String, String>,
+    /// Fingerprint of the Dockerfile as sent (parents pinned to ids).
+    pub dockerfile: String,
+    pub args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    /// Node parent name -> image id built on.
+    pub parents: BTreeMap<String, String>,
+    /// External image reference -> local image id built on.
+    pub externals: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BuildRecord {
+    pub node: String,
+    pub input_hash: String,
+    pub image_id: String,
+    pub built_at: u64,
+    pub duration_ms: u64,
+    pub log: Option<String>,
+    pub inputs: Inputs,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub passed: bool,
+    pub duration_ms: u64,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestRecord {
+    pub node: String,
+    pub image_id: String,
+    pub spec_hash: String,
+    pub passed: bool,
+    pub tested_at: u64,
+    pub duration_ms: u64,
+    pub checks: Vec<CheckResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PromotionRecord {
+    pub node: String,
+    pub image_id: String,
+    pub previous: Option<String>,
+    pub promoted_at: u64,
+    /// `promote` or `rollback`.
+    pub action: String,
+}
+
+/// The record store under `<state_dir>/records`.
+#[derive(Debug, Clone)]
+pub struct Records {
+    dir: PathBuf,
+}
+
+/// How many build records are kept per node (older ones are pruned after a build).
+const KEEP_BUILDS: usize = 20;
+
+impl Records {
+    pub fn new(state_dir: &Path) -> Records {
+        Records {
+            dir: state_dir.join("records"),
+        }
+    }
+
+    fn build_path(&self, node: &str, input_hash: &str) -> PathBuf {
+        self.dir
+            .join("builds")
+            .join(node)
+            .join(format!("{input_hash}.json"))
+    }
+
+    pub fn build(&self, node: &str, input_hash: &str) -> Option<BuildRecord> {
+        read_json(&self.build_path(node, input_hash))
+    }
+
+    pub fn put_build(&self, rec: &BuildRecord) -> Result<()> {
+        write_json(&self.build_path(&rec.node, &rec.input_hash), rec)?;
+        self.prune_builds(&rec.node);
+        Ok(())
+    }
+
+    /// All build records of a node, newest first.
+    pub fn builds(&self, node: &str) -> Vec<BuildRecord> {
+        let dir = self.dir.join("builds").join(node);
+        let mut out: Vec<BuildRecord> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter_map(|e| read_json(&e.path()))
+            .collect();
+        out.sort_by(|a, b| {
+            b.built_at
+                .cmp(&a.built_at)
+                .then(b.input_hash.cmp(&a.input_hash))
+        });
+        out
+    }
+
+    fn prune_builds(&self, node: &str) {
+        for old in self.builds(node).into_iter().skip(KEEP_BUILDS) {
+            let _ = fs::remove_file(self.build_path(node, &old.input_hash));
+        }
+    }
+
+    fn test_path(&self, node: &str, image_id: &str, spec_hash: &str) -> PathBuf {
+        let id = image_id.trim_start_matches("sha256:");
+        self.dir
+            .join("tests")
+            .join(node)
+            .join(format!("{id}-{spec_hash}.json"))
+    }
+
+    pub fn test(&self, node: &str, image_id: &str, spec_hash: &str) -> Option<TestRecord> {
+        read_json(&self.test_path(node, image_id, spec_hash))
+    }
+
+    pub fn put_test(&self, rec: &TestRecord) -> Result<()> {
+        write_json(
+            &self.test_path(&rec.node, &rec.image_id, &rec.spec_hash),
+            rec,
+        )
+    }
+
+    /// Test records of a node for one image (any spec), newest first.
+    pub fn tests_of_image(&self, node: &str, image_id: &str) -> Vec<TestRecord> {
+        let prefix = image_id.trim_start_matches("sha256:").to_string();
+        let dir = self.dir.join("tests").join(node);
+        let mut out: Vec<TestRecord> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .filter_map(|e| read_json(&e.path()))
+            .collect();
+        out.sort_by_key(|r| std::cmp::Reverse(r.tested_at));
+        out
+    }
+
+    pub fn put_promotion(&self, rec: &PromotionRecord) -> Result<()> {
+        let dir = self.dir.join("promotions").join(&rec.node);
+        let n = fs::read_dir(&dir).map(|r| r.count()).unwrap_or(0);
+        write_json(&dir.join(format!("{}-{n:06}.json", rec.promoted_at)), rec)
+    }
+
+    pub fn promotions(&self, node: &str) -> Vec<PromotionRecord> {
+        let dir = self.dir.join("promotions").join(node);
+        let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        paths.reverse();
+        paths.iter().filter_map(|p| read_json(p)).collect()
+    }
+
+    /// Remove every record of `node`. Returns how many files were removed.
+    pub fn clean(&self, node: &str) -> Result<usize> {
+        let mut n = 0;
+        for kind in ["builds", "tests", "promotions"] {
+            let dir = self.dir.join(kind).join(node);
+            if dir.exists() {
+                n += fs::read_dir(&dir).map(|r| r.count()).unwrap_or(0);
+                fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(node: &str, hash: &str, at: u64) -> BuildRecord {
+        BuildRecord {
+            node: node.into(),
+            input_hash: hash.into(),
+            image_id: format!("sha256:{hash}"),
+            built_at: at,
+            duration_ms: 1,
+            log: None,
+            inputs: Inputs::default(),
+        }
+    }
+
+    #[test]
+    fn build_records_round_trip_and_prune() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = Records::new(tmp.path());
+        for i in 0..(KEEP_BUILDS + 5) {
+            r.put_build(&rec("web", &format!("h{i:03}"), i as u64))
+                .unwrap();
+        }
+        assert_eq!(r.build("web", "h024").unwrap().image_id, "sha256:h024");
+        assert!(r.build("web", "h000").is_none(), "oldest pruned");
+        assert_eq!(r.builds("web").len(), KEEP_BUILDS);
+        assert_eq!(r.builds("web")[0].input_hash, "h024");
+    }
+
+    #[test]
+    fn corrupt_record_is_ignored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = Records::new(tmp.path());
+        let p = r.build_path("web", "bad");
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, b"{ not json").unwrap();
+        assert!(r.build("web", "bad").is_none());
+        assert!(r.builds("web").is_empty());
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temp_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("a/b.json");
+        write_atomic(&p, b"1").unwrap();
+        write_atomic(&p, b"2").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"2");
+        assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+}

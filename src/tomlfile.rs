@@ -1,0 +1,186 @@
+//! Strict TOML loading: every error names the file, line, column and key, and an unknown
+//! key gets a "did you mean" suggestion.
+
+use serde::de::DeserializeOwned;
+
+use crate::error::Diagnostic;
+
+/// Parse `text` (the contents of `path`, as shown to the user) into `T`.
+///
+/// `T` is expected to use `#[serde(deny_unknown_fields)]` throughout, so that a misspelt key
+/// is an error and not silently ignored.
+pub fn parse<T: DeserializeOwned>(text: &str, path: &str) -> Result<T, Diagnostic> {
+    toml::from_str::<T>(text).map_err(|err| diagnose(text, path, &err))
+}
+
+fn diagnose(text: &str, path: &str, err: &toml::de::Error) -> Diagnostic {
+    let raw = err.message().trim().to_string();
+    let offset = err.span().map(|s| s.start);
+    let location = offset.map(|o| key_at(text, o));
+
+    let mut diag = if let Some((unknown, expected)) = parse_unknown_field(&raw) {
+        let table = location.as_ref().and_then(|l| l.table.clone());
+        let place = match &table {
+            Some(t) => format!(" in [{t}]"),
+            None => String::new(),
+        };
+        let mut d = Diagnostic::new(path, format!("unknown key `{unknown}`{place}"));
+        match suggest(&unknown, expected.iter().map(String::as_str)) {
+            Some(near) => d = d.help(format!("did you mean `{near}`?")),
+            None if !expected.is_empty() => {
+                d = d.help(format!(
+                    "the keys allowed here are: {}",
+                    expected
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+            None => {}
+        }
+        d
+    } else {
+        let key = location.as_ref().and_then(|l| l.qualified_key());
+        let message = match key {
+            Some(k) if !raw.contains(&format!("`{k}`")) => format!("key `{k}`: {raw}"),
+            _ => raw.clone(),
+        };
+        Diagnostic::new(path, message)
+    };
+    if let Some(o) = offset {
+        diag = diag.at_offset(text, o);
+    }
+    diag
+}
+
+/// serde's message for `deny_unknown_fields`: "unknown field `x`, expected one of `a`, `b`"
+/// or "unknown field `x`, expected `a`" or "unknown field `x`, there are no fields".
+fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let end = rest.find('`')?;
+    let unknown = rest[..end].to_string();
+    let tail = &rest[end + 1..];
+    let expected = tail
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s.to_string())
+        .collect();
+    Some((unknown, expected))
+}
+
+/// The closest candidate to `word`, when it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(word, c);
+        if score >= 0.8 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+struct Location {
+    table: Option<String>,
+    key: Option<String>,
+}
+
+impl Location {
+    fn qualified_key(&self) -> Option<String> {
+        let key = self.key.as_ref()?;
+        Some(match &self.table {
+            Some(t) => format!("{t}.{key}"),
+            None => key.clone(),
+        })
+    }
+}
+
+/// The table header and key of the line holding `offset`, read from the text itself.
+fn key_at(text: &str, offset: usize) -> Location {
+    let offset = offset.min(text.len());
+    let mut table = None;
+    let mut key = None;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let is_header = trimmed.starts_with('[');
+        if is_header && pos <= offset {
+            table = Some(
+                trimmed
+                    .trim_start_matches('[')
+                    .split(']')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+            );
+        }
+        if offset < pos + line.len() {
+            if !is_header && let Some((k, _)) = trimmed.split_once('=') {
+                let k = k.trim().trim_matches('"');
+                if !k.is_empty() && !k.starts_with('#') {
+                    key = Some(k.to_string());
+                }
+            }
+            break;
+        }
+        pos += line.len();
+    }
+    Location { table, key }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Run {
+        ports: Option<Vec<String>>,
+        memory: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Doc {
+        name: Option<String>,
+        run: Option<Run>,
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_near_miss() {
+        let text = "name = \"x\"\n\n[run]\nprots = [\"80:80\"]\n";
+        let d = parse::<Doc>(text, "c.toml").unwrap_err();
+        assert_eq!(d.line, Some(4), "{d}");
+        assert_eq!(d.col, Some(1));
+        assert!(d.message.contains("unknown key `prots` in [run]"), "{d}");
+        assert_eq!(d.help.as_deref(), Some("did you mean `ports`?"));
+    }
+
+    #[test]
+    fn unknown_key_far_from_everything_lists_allowed_keys() {
+        let text = "[run]\nzzz = 1\n";
+        let d = parse::<Doc>(text, "c.toml").unwrap_err();
+        assert!(d.help.unwrap().contains("`ports`, `memory`"));
+    }
+
+    #[test]
+    fn wrong_type_names_the_key_and_line() {
+        let text = "[run]\nmemory = 12\n";
+        let d = parse::<Doc>(text, "c.toml").unwrap_err();
+        assert_eq!(d.line, Some(2), "{d}");
+        assert!(d.message.contains("run.memory"), "{d}");
+    }
+
+    #[test]
+    fn syntax_error_is_located() {
+        let text = "name = \"x\"\n[run\n";
+        let d = parse::<Doc>(text, "c.toml").unwrap_err();
+        assert_eq!(d.line, Some(2), "{d}");
+    }
+}

@@ -1,0 +1,394 @@
+//! Loading a workspace: `dk.toml`, the nodes (`baseline/` and `containers/<name>/`), their
+//! manifests and Dockerfiles. Every problem found is reported at once, each located.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::{NetworkConfig, RunDefaults, WORKSPACE_FILE, WorkspaceFile};
+use crate::dockerfile::Dockerfile;
+use crate::error::{Diagnostic, Error, Result};
+use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::tomlfile;
+
+pub const BASELINE: &str = "baseline";
+pub const CONTAINERS_DIR: &str = "containers";
+
+#[derive(Debug)]
+pub struct Node {
+    pub name: String,
+    /// Absolute path of the node directory.
+    pub dir: PathBuf,
+    /// Workspace-relative path of the node directory (`baseline`, `containers/web`).
+    pub rel_dir: String,
+    pub dockerfile: Dockerfile,
+    pub manifest: Manifest,
+    /// Workspace-relative path of `container.toml`, when there is one.
+    pub manifest_path: Option<String>,
+    /// The build args of this node: dk.toml's, overridden by the manifest's.
+    pub build_args: BTreeMap<String, String>,
+}
+
+impl Node {
+    pub fn dockerfile_path(&self) -> String {
+        format!("{}/Dockerfile", self.rel_dir)
+    }
+
+    pub fn is_baseline(&self) -> bool {
+        self.name == BASELINE
+    }
+}
+
+#[derive(Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    /// Short hash of the root path: the `dk.workspace` label on every Docker object.
+    pub id: String,
+    pub namespace: String,
+    pub data_root: PathBuf,
+    pub state_dir: PathBuf,
+    pub fetch_cache: PathBuf,
+    pub live_network: NetworkConfig,
+    pub test_network: NetworkConfig,
+    pub defaults: RunDefaults,
+    pub jobs: Option<usize>,
+    /// Nodes sorted by name, the baseline first.
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    /// Overrides `namespace` (the CLI passes `DK_NAMESPACE`).
+    pub namespace: Option<String>,
+}
+
+/// Find the workspace root: `dir` itself when given, else the nearest ancestor of the
+/// current directory holding `dk.toml`.
+pub fn find_root(dir: Option<&Path>) -> Result<PathBuf> {
+    match dir {
+        Some(d) => {
+            let root = d.canonicalize().map_err(|e| {
+                Error::usage_help(
+                    format!("workspace directory {}: {e}", d.display()),
+                    "pass an existing directory to -C/--workspace",
+                )
+            })?;
+            if !root.join(WORKSPACE_FILE).is_file() {
+                return Err(Error::definition(
+                    Diagnostic::new(
+                        root.join(WORKSPACE_FILE).display().to_string(),
+                        "no dk.toml: this directory is not a dk workspace",
+                    )
+                    .help("create dk.toml (even an empty one) at the workspace root"),
+                ));
+            }
+            Ok(root)
+        }
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+            let mut cur = Some(cwd.as_path());
+            while let Some(d) = cur {
+                if d.join(WORKSPACE_FILE).is_file() {
+                    return Ok(d.to_path_buf());
+                }
+                cur = d.parent();
+            }
+            Err(Error::definition(
+                Diagnostic::new(
+                    cwd.display().to_string(),
+                    "no dk.toml here or in any parent directory",
+                )
+                .help("run dk inside a workspace, or point at one with `dk -C DIR`"),
+            ))
+        }
+    }
+}
+
+/// Docker's rule for a repository path component.
+pub fn valid_image_component(name: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$").expect("regex")
+    })
+    .is_match(name)
+}
+
+impl Workspace {
+    pub fn load(root: &Path, opts: &LoadOptions) -> Result<Workspace> {
+        let root = root
+            .canonicalize()
+            .map_err(|e| Error::io("open workspace", root, e))?;
+        let mut diags = Vec::new();
+        let ws_text = read_text(&root.join(WORKSPACE_FILE))?;
+        let ws_file: WorkspaceFile = match tomlfile::parse(&ws_text, WORKSPACE_FILE) {
+            Ok(f) => f,
+            Err(d) => return Err(Error::definition(d)),
+        };
+
+        let namespace = match &opts.namespace {
+            Some(n) => n.clone(),
+            None => ws_file
+                .namespace
+                .as_ref()
+                .map(|s| s.get_ref().clone())
+                .unwrap_or_else(|| crate::config::DEFAULT_NAMESPACE.to_string()),
+        };
+        if !namespace.split('/').all(valid_image_component) {
+            let mut d = Diagnostic::new(
+                WORKSPACE_FILE,
+                format!("namespace `{namespace}` is not a valid Docker repository name"),
+            )
+            .help("use lowercase letters, digits and single separators (`.`, `_`, `-`)");
+            if opts.namespace.is_some() {
+                d.message.push_str(" (from DK_NAMESPACE)");
+            } else if let Some(s) = &ws_file.namespace {
+                d = d.at_offset(&ws_text, s.span().start);
+            }
+            diags.push(d);
+        }
+
+        let (live_network, test_network) =
+            match ws_file.networks(&namespace, &ws_text, WORKSPACE_FILE) {
+                Ok(n) => n,
+                Err(mut d) => {
+                    diags.append(&mut d);
+                    return Err(Error::Definition(diags));
+                }
+            };
+        if let Some(r) = &ws_file.defaults.restart {
+            crate::manifest::validate_restart(r, "defaults.restart", WORKSPACE_FILE, &mut diags);
+        }
+        if let Some(l) = &ws_file.defaults.log {
+            crate::manifest::validate_log(l, "defaults.log", WORKSPACE_FILE, &mut diags);
+        }
+
+        let abs = |p: &str| -> PathBuf {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                root.join(p)
+            }
+        };
+        let state_dir = abs(ws_file.state_dir.as_deref().unwrap_or(".dk"));
+        let data_root = abs(ws_file.data_root.as_deref().unwrap_or("data"));
+        let fetch_cache = match &ws_file.stage.fetch_cache {
+            Some(p) => abs(p),
+            None => state_dir.join("cache").join("fetch"),
+        };
+
+        let mut dirs: Vec<(String, String, PathBuf)> = Vec::new();
+        let baseline_dir = root.join(BASELINE);
+        if baseline_dir.is_dir() {
+            dirs.push((BASELINE.into(), BASELINE.into(), baseline_dir));
+        } else {
+            diags.push(
+                Diagnostic::new(BASELINE, "the workspace has no baseline/ directory")
+                    .help("every workspace builds on one baseline: create baseline/Dockerfile"),
+            );
+        }
+        let containers = root.join(CONTAINERS_DIR);
+        match std::fs::read_dir(&containers) {
+            Ok(rd) => {
+                let mut found: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+                found.sort();
+                let mut any = false;
+                for p in found {
+                    let name = p.file_name().unwrap().to_string_lossy().to_string();
+                    if name.starts_with('.') || !p.is_dir() {
+                        continue;
+                    }
+                    any = true;
+                    let rel = format!("{CONTAINERS_DIR}/{name}");
+                    if let Err(d) = check_inside(&root, &p, &rel) {
+                        diags.push(d);
+                        continue;
+                    }
+                    dirs.push((name, rel, p));
+                }
+                if !any {
+                    diags.push(
+                        Diagnostic::new(
+                            format!("{CONTAINERS_DIR}/"),
+                            "containers/ holds no container definitions",
+                        )
+                        .help("add containers/<name>/Dockerfile, or remove the empty directory"),
+                    );
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("read", &containers, e)),
+        }
+
+        let mut nodes = Vec::new();
+        for (name, rel, dir) in dirs {
+            if !valid_image_component(&name) {
+                diags.push(
+                    Diagnostic::new(
+                        format!("{rel}/"),
+                        format!("`{name}` cannot be a node name: Docker rejects it in an image name"),
+                    )
+                    .help("rename the directory with lowercase letters, digits and single `.`, `_` or `-`"),
+                );
+                continue;
+            }
+            if name == BASELINE && rel != BASELINE {
+                diags.push(
+                    Diagnostic::new(
+                        format!("{rel}/"),
+                        format!(
+                            "containers/baseline maps to the same image as baseline/ ({namespace}/baseline)"
+                        ),
+                    )
+                    .help("rename the container directory"),
+                );
+                continue;
+            }
+            match load_node(&name, &rel, &dir, &ws_file.build.args) {
+                Ok(node) => nodes.push(node),
+                Err(mut d) => diags.append(&mut d),
+            }
+        }
+
+        if !diags.is_empty() {
+            return Err(Error::Definition(diags));
+        }
+        nodes.sort_by(|a, b| {
+            (!a.is_baseline(), a.name.as_str()).cmp(&(!b.is_baseline(), b.name.as_str()))
+        });
+        let id = blake3::hash(root.to_string_lossy().as_bytes()).to_hex()[..16].to_string();
+        Ok(Workspace {
+            root,
+            id,
+            namespace,
+            data_root,
+            state_dir,
+            fetch_cache,
+            live_network,
+            test_network,
+            defaults: ws_file.defaults,
+            jobs: ws_file.build.jobs,
+            nodes,
+        })
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.name.as_str()).collect()
+    }
+
+    /// `<namespace>/<name>`
+    pub fn repo(&self, node: &str) -> String {
+        format!("{}/{}", self.namespace, node)
+    }
+
+    pub fn image(&self, node: &str, tag: &str) -> String {
+        format!("{}/{}:{}", self.namespace, node, tag)
+    }
+
+    /// A workspace-relative rendering of a path, for messages.
+    pub fn rel<'a>(&self, p: &'a Path) -> std::borrow::Cow<'a, str> {
+        match p.strip_prefix(&self.root) {
+            Ok(r) => std::borrow::Cow::Owned(r.to_string_lossy().to_string()),
+            Err(_) => p.to_string_lossy(),
+        }
+    }
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))
+}
+
+fn check_inside(root: &Path, dir: &Path, rel: &str) -> Result<(), Diagnostic> {
+    let real = dir.canonicalize().map_err(|e| {
+        Diagnostic::new(
+            format!("{rel}/"),
+            format!("cannot resolve the directory: {e}"),
+        )
+    })?;
+    if !real.starts_with(root) {
+        return Err(Diagnostic::new(
+            format!("{rel}/"),
+            format!("is a symlink to {}, outside the workspace", real.display()),
+        )
+        .help("node directories must live inside the workspace; copy it in instead"));
+    }
+    Ok(())
+}
+
+fn load_node(
+    name: &str,
+    rel: &str,
+    dir: &Path,
+    ws_args: &BTreeMap<String, String>,
+) -> Result<Node, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let manifest_file = dir.join(MANIFEST_FILE);
+    let manifest_rel = format!("{rel}/{MANIFEST_FILE}");
+    let (manifest, manifest_path) = if manifest_file.is_file() {
+        let text = std::fs::read_to_string(&manifest_file)
+            .map_err(|e| vec![Diagnostic::new(&manifest_rel, format!("cannot read: {e}"))])?;
+        match tomlfile::parse::<Manifest>(&text, &manifest_rel) {
+            Ok(m) => {
+                diags.extend(m.validate(&text, &manifest_rel));
+                (m, Some(manifest_rel.clone()))
+            }
+            Err(d) => return Err(vec![d]),
+        }
+    } else {
+        (Manifest::default(), None)
+    };
+
+    let mut build_args = ws_args.clone();
+    build_args.extend(manifest.build.args.clone());
+
+    let df_path = dir.join("Dockerfile");
+    let df_rel = format!("{rel}/Dockerfile");
+    let df_text = match std::fs::read_to_string(&df_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            diags.push(
+                Diagnostic::new(format!("{rel}/"), "node directory has no Dockerfile").help(
+                    format!("add {df_rel}, or move the directory out of {CONTAINERS_DIR}/"),
+                ),
+            );
+            return Err(diags);
+        }
+        Err(e) => {
+            diags.push(Diagnostic::new(&df_rel, format!("cannot read: {e}")));
+            return Err(diags);
+        }
+    };
+    let dockerfile = match Dockerfile::parse(&df_text, &build_args) {
+        Ok(d) => d,
+        Err(e) => {
+            diags.push(Diagnostic::new(&df_rel, e.message).at_line(e.line));
+            return Err(diags);
+        }
+    };
+    if let Some(t) = &manifest.build.target
+        && dockerfile.final_stage(Some(t)).is_none()
+    {
+        diags.push(
+            Diagnostic::new(
+                manifest_rel.clone(),
+                format!("build.target `{t}` is not a stage of {df_rel}"),
+            )
+            .help("name a stage with `FROM ... AS <name>`"),
+        );
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Node {
+        name: name.to_string(),
+        dir: dir.to_path_buf(),
+        rel_dir: rel.to_string(),
+        dockerfile,
+        manifest,
+        manifest_path,
+        build_args,
+    })
+}
