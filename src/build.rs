@@ -350,6 +350,17 @@ impl Engine {
                         .build_node(n, parents, &images, revision, opts.force)
                         .await;
                     durations.lock().unwrap().insert(n, t.elapsed());
+                    if let Err(e) = &r {
+                        // Every failure is reported here, once, whatever stage it came from.
+                        self.reporter.finish(
+                            self.name(n),
+                            "build",
+                            "failed",
+                            false,
+                            t.elapsed(),
+                            Some(e.render()),
+                        );
+                    }
                     r
                 }
             },
@@ -601,17 +612,7 @@ impl Engine {
             Err(err) => {
                 let message = match (err, send_result) {
                     (_, Err(e)) => format!("{e}"),
-                    (BuildError::Daemon(e), _) => {
-                        reporter.finish(
-                            &name,
-                            "build",
-                            "failed",
-                            false,
-                            started.elapsed(),
-                            Some(e.render()),
-                        );
-                        return Err(e);
-                    }
+                    (BuildError::Daemon(e), _) => return Err(e),
                     (BuildError::Step(m), _) => m,
                 };
                 let mut detail = String::new();
@@ -626,15 +627,7 @@ impl Engine {
                     }
                 }
                 detail.push_str(&format!("full log: {log_rel}"));
-                reporter.finish(
-                    &name,
-                    "build",
-                    "failed",
-                    false,
-                    started.elapsed(),
-                    Some(detail.clone()),
-                );
-                Err(Error::Failed(format!("build of {name} failed: {detail}")))
+                Err(Error::Failed(detail))
             }
         }
     }

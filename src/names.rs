@@ -3,6 +3,7 @@
 //! closest names. Never a silent first match (the old launcher's defect).
 
 use crate::error::{Error, Result};
+use crate::tomlfile::closeness;
 
 /// Resolve each of `wanted` against `names`; returns indexes into `names`, deduplicated,
 /// in the order given.
@@ -32,8 +33,7 @@ pub fn resolve_one(wanted: &str, names: &[&str]) -> Result<usize> {
         0 => {
             let mut scored: Vec<(f64, &str)> = names
                 .iter()
-                .map(|n| (strsim::jaro_winkler(wanted, n), *n))
-                .filter(|(s, n)| *s >= 0.7 || strsim::osa_distance(wanted, n) <= 2)
+                .filter_map(|n| closeness(wanted, n).map(|s| (s, *n)))
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
             let help = if scored.is_empty() {

@@ -70,12 +70,23 @@ fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
     Some((unknown, expected))
 }
 
+/// How close `candidate` is to `word` as a likely typo (higher is closer), or `None` when
+/// it is not close: a high Jaro-Winkler similarity, or few edits for the word's length
+/// (a transposition like `wbe` for `web` counts as one).
+pub fn closeness(word: &str, candidate: &str) -> Option<f64> {
+    let jw = strsim::jaro_winkler(word, candidate);
+    let edits = strsim::osa_distance(word, candidate);
+    let allowed = (word.chars().count() / 3).max(1);
+    (jw >= 0.8 || edits <= allowed).then_some(jw - edits as f64 * 0.01)
+}
+
 /// The closest candidate to `word`, when it is close enough to be a likely typo.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
-        let score = strsim::jaro_winkler(word, c);
-        if score >= 0.8 && best.is_none_or(|(b, _)| score > b) {
+        if let Some(score) = closeness(word, c)
+            && best.is_none_or(|(b, _)| score > b)
+        {
             best = Some((score, c));
         }
     }

@@ -1,0 +1,225 @@
+//! Shared helpers for the integration tests.
+//!
+//! Every test workspace lives in a temporary directory with a unique namespace; every
+//! Docker object dk creates for it carries its `dk.workspace` label, and objects the tests
+//! create themselves carry `dk.test=1` plus a unique name. A guard (`Drop`) removes all of
+//! them even when the test fails.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use dk::engine::Engine;
+use dk::report::Silent;
+use dk::workspace::LoadOptions;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Fail loudly (never skip) when no daemon answers.
+pub fn require_daemon() {
+    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
+    let r = CHECKED.get_or_init(|| {
+        let out = Command::new("docker")
+            .args(["version", "--format", "{{.Server.APIVersion}}"])
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => Err(String::from_utf8_lossy(&o.stderr).to_string()),
+            Err(e) => Err(format!("cannot run the docker CLI: {e}")),
+        }
+    });
+    if let Err(e) = r {
+        panic!(
+            "these tests need a running Docker daemon and none answers ({e}).\n\
+             Start one: `sudo systemctl start docker`, or as root `dockerd &` \
+             (install it with `apt-get install -y docker.io`), then run the tests again."
+        );
+    }
+}
+
+/// A statically linked busybox, taken from the workspace's own pinned Debian package.
+pub fn busybox() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = root.join("target").join("test-busybox");
+        if out.is_file() {
+            return out;
+        }
+        let deb = root
+            .join("vendor/fetch/3d3fdbe91d4660c873e14b092c213fe81c1da6362daa236eb25d0171eb108744");
+        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "dpkg-deb --fsys-tarfile '{}' | tar -xO ./bin/busybox > '{}' && chmod 755 '{}'",
+                deb.display(),
+                tmp.display(),
+                tmp.display()
+            ))
+            .status()
+            .expect("run dpkg-deb");
+        assert!(status.success(), "extracting busybox from {} failed", deb.display());
+        std::fs::rename(&tmp, &out).unwrap();
+        out
+    })
+    .clone()
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+pub struct TestWs {
+    pub dir: tempfile::TempDir,
+    pub ns: String,
+    /// Extra images the test created itself (removed by the guard).
+    pub extra_images: std::sync::Mutex<Vec<String>>,
+}
+
+impl TestWs {
+    /// An empty workspace: dk.toml with a unique namespace, nothing else.
+    pub fn empty() -> TestWs {
+        let dir = tempfile::Builder::new().prefix("dk-test-").tempdir().unwrap();
+        let ns = unique("dktest");
+        let ws = TestWs {
+            dir,
+            ns,
+            extra_images: Default::default(),
+        };
+        ws.write("dk.toml", &format!("namespace = \"{}\"\n", ws.ns));
+        ws
+    }
+
+    /// A workspace whose baseline is busybox on scratch (no registry needed).
+    pub fn with_baseline() -> TestWs {
+        let ws = TestWs::empty();
+        std::fs::create_dir_all(ws.path("baseline")).unwrap();
+        std::fs::copy(busybox(), ws.path("baseline/busybox")).unwrap();
+        ws.write(
+            "baseline/Dockerfile",
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"sh\"]\n",
+        );
+        ws
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// Add `containers/<name>/Dockerfile` with `dockerfile`.
+    pub fn container(&self, name: &str, dockerfile: &str) {
+        self.write(&format!("containers/{name}/Dockerfile"), dockerfile);
+    }
+
+    /// The dk binary, run in this workspace.
+    pub fn dk(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("dk").unwrap();
+        c.arg("-C").arg(self.root()).env_remove("DK_NAMESPACE");
+        c
+    }
+
+    pub fn engine(&self) -> Engine {
+        Engine::load(self.root(), &LoadOptions::default(), Arc::new(Silent::default()))
+            .unwrap_or_else(|e| panic!("loading {}: {}", self.root().display(), e.render()))
+    }
+
+    pub fn image(&self, node: &str, tag: &str) -> String {
+        format!("{}/{}:{}", self.ns, node, tag)
+    }
+
+    /// The id of an image reference, or None.
+    pub fn image_id(&self, reference: &str) -> Option<String> {
+        let out = docker(&["image", "inspect", "--format", "{{.Id}}", reference]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// The workspace id (the `dk.workspace` label value).
+    pub fn id(&self) -> String {
+        self.engine().ws.id.clone()
+    }
+
+    pub fn track_image(&self, reference: &str) {
+        self.extra_images.lock().unwrap().push(reference.to_string());
+    }
+}
+
+impl Drop for TestWs {
+    fn drop(&mut self) {
+        let root = match self.dir.path().canonicalize() {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+        let id = blake3::hash(root.to_string_lossy().as_bytes()).to_hex()[..16].to_string();
+        let label = format!("label=dk.workspace={id}");
+        for (what, list) in [
+            ("container", vec!["ps", "-aq", "--filter", &label]),
+        ] {
+            let out = docker(&list);
+            for obj in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = docker(&[what, "rm", "-f", "-v", obj]);
+            }
+        }
+        let mut images: Vec<String> = Vec::new();
+        let out = docker(&["images", "-q", "--no-trunc", "--filter", &label]);
+        images.extend(String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from));
+        let out = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+        images.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.starts_with(&format!("{}/", self.ns)))
+                .map(String::from),
+        );
+        images.extend(self.extra_images.lock().unwrap().iter().cloned());
+        for img in images {
+            let _ = docker(&["rmi", "-f", &img]);
+        }
+        let out = docker(&["network", "ls", "-q", "--filter", &label]);
+        for n in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let _ = docker(&["network", "rm", n]);
+        }
+    }
+}
+
+/// Run the docker CLI (tests only: dk itself never does).
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run the docker CLI")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// A tokio runtime for driving the engine from sync tests.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}

@@ -1,0 +1,356 @@
+//! The bad-input corpus: malformed workspaces, manifests and Dockerfiles. Each must exit 2
+//! with the file (and line, where there is one) and no panic. None of these needs a daemon.
+
+mod common;
+
+use common::TestWs;
+
+/// A valid two-container workspace to break in one place.
+fn good() -> TestWs {
+    let ws = TestWs::empty();
+    ws.write("baseline/Dockerfile", "FROM scratch\nCOPY x /x\n");
+    ws.container("web", "FROM baseline\nCMD [\"httpd\"]\n");
+    ws.container("site", "FROM web\n");
+    ws
+}
+
+/// Run `dk ls` and expect exit 2 with every needle in stderr.
+fn fails_with(ws: &TestWs, needles: &[&str]) -> String {
+    let out = ws.dk().arg("ls").output().unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected `{n}` in:\n{err}");
+    }
+    err
+}
+
+#[test]
+fn the_good_workspace_loads() {
+    let ws = good();
+    let out = ws.dk().arg("ls").output().unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    let site: Vec<&str> = text.lines().find(|l| l.starts_with("site")).unwrap().split_whitespace().collect();
+    assert_eq!(site[..2], ["site", "web"], "{text}");
+}
+
+#[test]
+fn toml_syntax_error_in_dk_toml() {
+    let ws = good();
+    ws.write("dk.toml", "namespace = \"x\"\n[network\n");
+    fails_with(&ws, &["dk.toml:2:"]);
+}
+
+#[test]
+fn unknown_key_in_dk_toml_suggests() {
+    let ws = good();
+    ws.write("dk.toml", "namepsace = \"x\"\n");
+    fails_with(&ws, &["dk.toml:1:1", "unknown key `namepsace`", "did you mean `namespace`?"]);
+}
+
+#[test]
+fn toml_syntax_error_in_manifest() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "autostart = true\n[run\nports = []\n");
+    fails_with(&ws, &["containers/web/container.toml:2:"]);
+}
+
+#[test]
+fn unknown_key_in_manifest_section() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "[run]\nmemory = \"64m\"\nprots = [\"80:80\"]\n");
+    fails_with(
+        &ws,
+        &["containers/web/container.toml:3:1", "unknown key `prots` in [run]", "did you mean `ports`?"],
+    );
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "autostart = \"yes\"\n");
+    fails_with(&ws, &["containers/web/container.toml:1:", "autostart"]);
+}
+
+#[test]
+fn node_directory_without_dockerfile() {
+    let ws = good();
+    std::fs::create_dir_all(ws.path("containers/empty")).unwrap();
+    ws.write("containers/empty/container.toml", "");
+    fails_with(&ws, &["containers/empty/", "has no Dockerfile"]);
+}
+
+#[test]
+fn dockerfile_without_from() {
+    let ws = good();
+    ws.container("web", "# only a comment\n\n");
+    fails_with(&ws, &["containers/web/Dockerfile:1", "no FROM"]);
+}
+
+#[test]
+fn instruction_before_from() {
+    let ws = good();
+    ws.container("web", "ARG X=1\nRUN echo $X\nFROM baseline\n");
+    fails_with(&ws, &["containers/web/Dockerfile:2", "before the first FROM"]);
+}
+
+#[test]
+fn from_without_image() {
+    let ws = good();
+    ws.container("web", "FROM baseline\nFROM --platform=linux/amd64\n");
+    fails_with(&ws, &["containers/web/Dockerfile:2", "FROM without an image"]);
+}
+
+#[test]
+fn cycle_of_two_prints_the_path_with_lines() {
+    let ws = good();
+    ws.container("web", "FROM site\n");
+    ws.container("site", "# site\nFROM web\n");
+    let err = fails_with(&ws, &["dependency cycle:", "containers/site/Dockerfile:2", "containers/web/Dockerfile:1"]);
+    assert!(err.contains("site -> web -> site") || err.contains("web -> site -> web"), "{err}");
+}
+
+#[test]
+fn cycle_of_three_prints_every_edge() {
+    let ws = good();
+    ws.container("a", "FROM c\n");
+    ws.container("b", "FROM a\n");
+    ws.container("c", "FROM baseline AS base\nCOPY --from=b /x /x\n");
+    let err = fails_with(&ws, &["dependency cycle:", "containers/c/Dockerfile:2: c COPY --from b"]);
+    let path_line = err.lines().find(|l| l.contains("dependency cycle:")).unwrap();
+    assert_eq!(path_line.matches("->").count(), 3, "{path_line}");
+}
+
+#[test]
+fn self_reference() {
+    let ws = good();
+    ws.container("web", "FROM baseline\nCOPY --from=web /a /a\n");
+    fails_with(&ws, &["containers/web/Dockerfile:2", "web -> web"]);
+}
+
+#[test]
+fn name_docker_rejects() {
+    let ws = good();
+    ws.container("Web_App", "FROM baseline\n");
+    fails_with(&ws, &["containers/Web_App/", "Docker rejects it"]);
+}
+
+#[test]
+fn two_nodes_mapping_to_one_image() {
+    let ws = good();
+    ws.container("baseline", "FROM scratch\n");
+    fails_with(&ws, &["containers/baseline/", "same image"]);
+}
+
+#[test]
+fn empty_containers_directory() {
+    let ws = TestWs::empty();
+    ws.write("baseline/Dockerfile", "FROM scratch\n");
+    std::fs::create_dir_all(ws.path("containers")).unwrap();
+    fails_with(&ws, &["containers/", "no container definitions"]);
+}
+
+#[test]
+fn missing_dk_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("dk")
+        .unwrap()
+        .arg("-C")
+        .arg(dir.path())
+        .arg("ls")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(err.contains("dk.toml") && err.contains("not a dk workspace"), "{err}");
+}
+
+#[test]
+fn missing_baseline() {
+    let ws = TestWs::empty();
+    ws.container("web", "FROM scratch\n");
+    fails_with(&ws, &["baseline", "no baseline/ directory"]);
+}
+
+#[test]
+fn symlinked_node_escaping_the_workspace() {
+    let ws = good();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("Dockerfile"), "FROM baseline\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), ws.path("containers/evil")).unwrap();
+    fails_with(&ws, &["containers/evil/", "outside the workspace"]);
+}
+
+#[test]
+fn unknown_mount_kind() {
+    let ws = good();
+    ws.write(
+        "containers/web/container.toml",
+        "[[mount]]\nkind = \"persistant\"\nsource = \"d\"\ntarget = \"/d\"\n",
+    );
+    fails_with(&ws, &["containers/web/container.toml:2:", "persistant"]);
+}
+
+#[test]
+fn check_with_two_probes() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "[[test.check]]\ntcp = 80\nhttp = \"/\"\n");
+    fails_with(&ws, &["containers/web/container.toml:1:", "more than one probe"]);
+}
+
+#[test]
+fn waiver_without_reason() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "\n[[lint.waive]]\nrule = \"DL3007\"\n");
+    fails_with(&ws, &["containers/web/container.toml:2:", "no reason"]);
+}
+
+#[test]
+fn staging_path_escaping_the_workspace() {
+    let ws = good();
+    ws.write(
+        "containers/web/container.toml",
+        "[[stage.copy]]\nfrom = \"../../etc/passwd\"\nto = \"files/passwd\"\n",
+    );
+    fails_with(&ws, &["containers/web/container.toml:1:", "may not contain `..`"]);
+}
+
+#[test]
+fn invalid_subnet() {
+    let ws = good();
+    ws.write("dk.toml", "[network.live]\nsubnet = \"172.30.0.1/24\"\n");
+    fails_with(&ws, &["dk.toml:2:", "host bits set"]);
+}
+
+#[test]
+fn overlapping_live_and_test_subnets() {
+    let ws = good();
+    ws.write(
+        "dk.toml",
+        "[network.live]\nsubnet = \"172.30.0.0/16\"\n[network.test]\nsubnet = \"172.30.5.0/24\"\n",
+    );
+    fails_with(&ws, &["dk.toml:4:", "overlaps"]);
+}
+
+#[test]
+fn bad_static_ip() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "[run]\nip = \"172.30.0.300\"\n");
+    fails_with(&ws, &["containers/web/container.toml:2:", "not an IPv4 address"]);
+}
+
+#[test]
+fn bad_port_mapping() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "[run]\nports = [\"80\"]\n");
+    fails_with(&ws, &["containers/web/container.toml:2:", "not a port mapping"]);
+}
+
+#[test]
+fn after_names_an_unknown_node() {
+    let ws = good();
+    ws.write("containers/site/container.toml", "after = [\"wbe\"]\n");
+    fails_with(&ws, &["containers/site/container.toml:1:", "`wbe` is not a node", "did you mean `web`?"]);
+}
+
+#[test]
+fn invalid_namespace() {
+    let ws = good();
+    ws.write("dk.toml", "namespace = \"My Images\"\n");
+    fails_with(&ws, &["dk.toml:1:", "not a valid Docker repository name"]);
+}
+
+#[test]
+fn build_target_that_is_not_a_stage() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "[build]\ntarget = \"final\"\n");
+    fails_with(&ws, &["containers/web/container.toml", "`final` is not a stage"]);
+}
+
+#[test]
+fn bad_duration() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "[test]\ngrace = \"2 fortnights\"\n");
+    fails_with(&ws, &["containers/web/container.toml", "test.grace"]);
+}
+
+#[test]
+fn ambiguous_prefix_lists_candidates() {
+    let ws = good();
+    ws.container("webstats", "FROM web\n");
+    let out = ws.dk().args(["plan", "web", "webs", "w"]).output().unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`w` is ambiguous") && err.contains("web, webstats"), "{err}");
+}
+
+#[test]
+fn unknown_name_suggests_the_closest() {
+    let ws = good();
+    let out = ws.dk().args(["plan", "stie"]).output().unwrap();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no container or baseline named `stie`") && err.contains("`site`"), "{err}");
+}
+
+#[test]
+fn unbuilt_verbs_say_so_and_exit_2() {
+    let ws = good();
+    let out = ws.dk().args(["lint"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(common::stderr(&out).contains("not built yet"));
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let ws = good();
+    ws.write("containers/web/container.toml", "[run]\nip = \"nope\"\nports = [\"x:1\"]\n");
+    ws.container("site", "RUN x\n");
+    fails_with(
+        &ws,
+        &["containers/web/container.toml:2:", "containers/web/container.toml:3:", "containers/site/Dockerfile:1"],
+    );
+}
+
+#[test]
+fn graph_formats_and_json() {
+    let ws = good();
+    ws.container("files", "FROM baseline AS b\nFROM scratch\nCOPY --from=web /a /a\nCOPY --from=b /x /x\n");
+    let dot = ws.dk().args(["graph", "--format", "dot"]).output().unwrap();
+    let dot = common::stdout(&dot);
+    assert!(dot.contains("\"web\" -> \"files\" [label=\"COPY --from\"]"), "{dot}");
+    assert!(dot.contains("\"baseline\" -> \"files\" [label=\"FROM\"]"), "{dot}");
+    let mermaid = common::stdout(&ws.dk().args(["graph", "--format", "mermaid"]).output().unwrap());
+    assert!(mermaid.starts_with("graph TD"), "{mermaid}");
+    let json = ws.dk().args(["graph", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["order"][0], "baseline");
+    let ls = ws.dk().args(["ls", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    let files = v.as_array().unwrap().iter().find(|n| n["name"] == "files").unwrap();
+    assert_eq!(files["parents"], serde_json::json!(["baseline", "web"]));
+}
+
+#[test]
+fn unpinned_external_base_is_a_warning() {
+    let ws = good();
+    ws.container("tool", "FROM alpine\n");
+    let out = ws.dk().arg("ls").output().unwrap();
+    assert!(out.status.success());
+    let err = common::stderr(&out);
+    assert!(err.contains("containers/tool/Dockerfile:1: warning: base image `alpine` has no tag"), "{err}");
+}
+
+#[test]
+fn workspace_is_found_from_a_subdirectory() {
+    let ws = good();
+    let out = assert_cmd::Command::cargo_bin("dk")
+        .unwrap()
+        .current_dir(ws.path("containers/web"))
+        .arg("ls")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+}
