@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use crate::build::{BuildOptions, NodeStatus};
+use crate::build::BuildOptions;
 use crate::cli::{BuildArgs, Cli, Command, GraphFormat, NamesArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -157,11 +157,6 @@ async fn build(cli: &Cli, args: &BuildArgs) -> Result<i32> {
                 .expect("serialize")
         );
     } else {
-        for n in &summary.nodes {
-            if let NodeStatus::Blocked { by } = &n.status {
-                eprintln!("{}: not built: {by} failed", n.name);
-            }
-        }
         eprintln!("{}", summary.line());
     }
     Ok(if summary.ok() { 0 } else { 1 })
