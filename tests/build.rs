@@ -65,17 +65,49 @@ fn a_change_rebuilds_exactly_the_node_and_its_dependents() {
     require_daemon();
     let ws = chain();
     let first = build(&ws, &[]);
-    expect(&first, &[("baseline", "built"), ("a", "built"), ("b", "built"), ("c", "built")]);
+    expect(
+        &first,
+        &[
+            ("baseline", "built"),
+            ("a", "built"),
+            ("b", "built"),
+            ("c", "built"),
+        ],
+    );
     let again = build(&ws, &[]);
-    expect(&again, &[("baseline", "fresh"), ("a", "fresh"), ("b", "fresh"), ("c", "fresh")]);
+    expect(
+        &again,
+        &[
+            ("baseline", "fresh"),
+            ("a", "fresh"),
+            ("b", "fresh"),
+            ("c", "fresh"),
+        ],
+    );
 
     ws.write("containers/a/a.txt", "two\n");
     let after = build(&ws, &[]);
-    expect(&after, &[("baseline", "fresh"), ("a", "built"), ("b", "built"), ("c", "fresh")]);
+    expect(
+        &after,
+        &[
+            ("baseline", "fresh"),
+            ("a", "built"),
+            ("b", "built"),
+            ("c", "fresh"),
+        ],
+    );
     assert_ne!(first.image_id("b"), after.image_id("b"));
     assert_eq!(first.image_id("c"), after.image_id("c"));
     // The child was built on the parent's new id.
-    let out = docker(&["run", "--rm", "--label", "dk.test=1", &ws.image("b", "latest"), "cat", "/b.txt"]);
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--label",
+        "dk.test=1",
+        &ws.image("b", "latest"),
+        "cat",
+        "/b.txt",
+    ]);
     assert_eq!(stdout(&out), "two\n");
 }
 
@@ -96,7 +128,12 @@ fn touch_without_change_rebuilds_nothing_and_content_change_does() {
     std::fs::write(&path, "c\n").unwrap();
     expect(
         &build(&ws, &[]),
-        &[("baseline", "fresh"), ("a", "fresh"), ("b", "fresh"), ("c", "fresh")],
+        &[
+            ("baseline", "fresh"),
+            ("a", "fresh"),
+            ("b", "fresh"),
+            ("c", "fresh"),
+        ],
     );
     std::fs::write(&path, "C\n").unwrap();
     expect(
@@ -111,8 +148,15 @@ fn mode_change_is_a_change() {
     let ws = chain();
     build(&ws, &["c"]);
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(ws.path("containers/c/c.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
-    expect(&build(&ws, &["c"]), &[("baseline", "fresh"), ("c", "built")]);
+    std::fs::set_permissions(
+        ws.path("containers/c/c.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    expect(
+        &build(&ws, &["c"]),
+        &[("baseline", "fresh"), ("c", "built")],
+    );
 }
 
 #[test]
@@ -130,7 +174,15 @@ fn a_deleted_image_is_rebuilt() {
         "{:?}",
         c.reasons
     );
-    expect(&build(&ws, &[]), &[("baseline", "fresh"), ("a", "fresh"), ("b", "fresh"), ("c", "built")]);
+    expect(
+        &build(&ws, &[]),
+        &[
+            ("baseline", "fresh"),
+            ("a", "fresh"),
+            ("b", "fresh"),
+            ("c", "built"),
+        ],
+    );
 }
 
 #[test]
@@ -144,7 +196,10 @@ fn a_moved_latest_tag_is_put_back_without_a_build() {
     assert!(out.status.success());
     let again = build(&ws, &["c"]);
     expect(&again, &[("baseline", "fresh"), ("c", "fresh")]);
-    assert_eq!(ws.image_id(&ws.image("c", "latest")).as_deref(), first.image_id("c"));
+    assert_eq!(
+        ws.image_id(&ws.image("c", "latest")).as_deref(),
+        first.image_id("c")
+    );
 }
 
 #[test]
@@ -153,11 +208,17 @@ fn plan_says_why_each_node_is_stale() {
     let ws = chain();
     let out = ws.dk().args(["plan", "--json"]).output().unwrap();
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(plan[0]["reasons"].to_string().contains("never built"), "{plan}");
+    assert!(
+        plan[0]["reasons"].to_string().contains("never built"),
+        "{plan}"
+    );
     build(&ws, &[]);
     ws.write("containers/a/a.txt", "changed\n");
     ws.write("containers/a/new.txt", "new\n");
-    ws.write("containers/c/container.toml", "[build]\nargs = { FLAVOUR = \"x\" }\n");
+    ws.write(
+        "containers/c/container.toml",
+        "[build]\nargs = { FLAVOUR = \"x\" }\n",
+    );
     let out = ws.dk().args(["plan", "--json"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -173,37 +234,75 @@ fn plan_says_why_each_node_is_stale() {
     let a = get("a");
     assert_eq!(a["action"], "build");
     let reasons = a["reasons"].to_string();
-    assert!(reasons.contains("changed: a.txt") && reasons.contains("appeared: new.txt"), "{reasons}");
+    assert!(
+        reasons.contains("changed: a.txt") && reasons.contains("appeared: new.txt"),
+        "{reasons}"
+    );
     let b = get("b");
-    assert!(b["reasons"].to_string().contains("parent a will be rebuilt"), "{b}");
+    assert!(
+        b["reasons"]
+            .to_string()
+            .contains("parent a will be rebuilt"),
+        "{b}"
+    );
     let c = get("c");
-    assert!(c["reasons"].to_string().contains("build arg FLAVOUR added"), "{c}");
+    assert!(
+        c["reasons"].to_string().contains("build arg FLAVOUR added"),
+        "{c}"
+    );
     // Plan touched nothing: the next build does exactly what it said.
-    expect(&build(&ws, &[]), &[("baseline", "fresh"), ("a", "built"), ("b", "built"), ("c", "built")]);
+    expect(
+        &build(&ws, &[]),
+        &[
+            ("baseline", "fresh"),
+            ("a", "built"),
+            ("b", "built"),
+            ("c", "built"),
+        ],
+    );
     std::fs::remove_file(ws.path("containers/a/new.txt")).unwrap();
     let out = ws.dk().args(["plan", "a"]).output().unwrap();
-    assert!(stdout(&out).contains("disappeared: new.txt"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("disappeared: new.txt"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn a_failed_build_shows_the_step_and_output_and_blocks_only_its_dependents() {
     require_daemon();
     let ws = TestWs::with_baseline();
-    ws.container("bad", "FROM baseline\nRUN echo first-line\nRUN echo boom-output-here && false\n");
+    ws.container(
+        "bad",
+        "FROM baseline\nRUN echo first-line\nRUN echo boom-output-here && false\n",
+    );
     ws.container("child", "FROM bad\n");
     ws.container("good", "FROM baseline\nRUN echo fine\n");
     let out = ws.dk().args(["build", "-j", "1"]).output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("failed at Step 3/4 : RUN echo boom-output-here && false"), "{err}");
+    assert!(
+        err.contains("failed at Step 3/4 : RUN echo boom-output-here && false"),
+        "{err}"
+    );
     assert!(err.contains("boom-output-here"), "{err}");
     assert!(err.contains("returned a non-zero code: 1"), "{err}");
-    let log_line = err.lines().find(|l| l.contains("full log: ")).expect("log path");
+    let log_line = err
+        .lines()
+        .find(|l| l.contains("full log: "))
+        .expect("log path");
     let log = log_line.split("full log: ").nth(1).unwrap().trim();
     let log_text = std::fs::read_to_string(ws.path(log)).unwrap();
-    assert!(log_text.contains("Step 2/4 : RUN echo first-line"), "{log_text}");
+    assert!(
+        log_text.contains("Step 2/4 : RUN echo first-line"),
+        "{log_text}"
+    );
     assert!(err.contains("child: build blocked by bad"), "{err}");
-    assert!(err.contains("2 built") && err.contains("1 failed") && err.contains("1 blocked"), "{err}");
+    assert!(
+        err.contains("2 built") && err.contains("1 failed") && err.contains("1 blocked"),
+        "{err}"
+    );
     assert!(ws.image_id(&ws.image("good", "latest")).is_some());
     assert!(ws.image_id(&ws.image("child", "latest")).is_none());
 }
@@ -214,7 +313,11 @@ fn fail_fast_cancels_what_has_not_finished() {
     let ws = TestWs::with_baseline();
     ws.container("bad", "FROM baseline\nRUN false\n");
     ws.container("good", "FROM baseline\nRUN echo fine\n");
-    let out = ws.dk().args(["build", "-j", "1", "--fail-fast"]).output().unwrap();
+    let out = ws
+        .dk()
+        .args(["build", "-j", "1", "--fail-fast"])
+        .output()
+        .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("1 cancelled"), "{err}");
@@ -231,7 +334,10 @@ fn independent_nodes_build_in_parallel() {
     let silent = Arc::new(Silent::default());
     let engine = Engine::load(ws.root(), &LoadOptions::default(), silent.clone()).unwrap();
     let s = rt().block_on(engine.build(&[], &opts())).unwrap();
-    expect(&s, &[("baseline", "fresh"), ("one", "built"), ("two", "built")]);
+    expect(
+        &s,
+        &[("baseline", "fresh"), ("one", "built"), ("two", "built")],
+    );
     // Both started before either finished.
     let events = silent.events.lock().unwrap();
     let first_finish = events
@@ -255,7 +361,12 @@ fn a_missing_base_image_is_dk_s_own_clear_error() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("containers/ext/Dockerfile:2"), "{err}");
-    assert!(err.contains(&format!("base image `{missing}` is not in the local daemon")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "base image `{missing}` is not in the local daemon"
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -279,7 +390,14 @@ fn an_external_base_is_pinned_to_its_local_id() {
     assert!(docker(&["tag", &a_id, &ext]).status.success());
     let engine = ws.engine();
     let plan = rt().block_on(engine.plan(&["ext".into()])).unwrap();
-    assert!(plan[0].reasons.iter().any(|r| r.contains("base image") && r.contains("changed")), "{:?}", plan[0].reasons);
+    assert!(
+        plan[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("base image") && r.contains("changed")),
+        "{:?}",
+        plan[0].reasons
+    );
     expect(&build(&ws, &["ext"]), &[("ext", "built")]);
 }
 
@@ -295,10 +413,26 @@ fn images_carry_labels_and_the_vcs_revision() {
             .unwrap()
     };
     git(&["init", "-q"]);
-    git(&["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"]);
+    git(&[
+        "-c",
+        "user.email=t@example.com",
+        "-c",
+        "user.name=t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    ]);
     let rev = stdout(&git(&["rev-parse", "HEAD"])).trim().to_string();
     build(&ws, &["c"]);
-    let out = docker(&["image", "inspect", "--format", "{{json .Config.Labels}}", &ws.image("c", "latest")]);
+    let out = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Labels}}",
+        &ws.image("c", "latest"),
+    ]);
     let labels: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(labels["dk.node"], "c");
     assert_eq!(labels["dk.path"], "containers/c");
@@ -307,7 +441,10 @@ fn images_carry_labels_and_the_vcs_revision() {
     assert_eq!(labels["org.opencontainers.image.revision"], rev.as_str());
     let hash = labels["dk.input-hash"].as_str().unwrap();
     let engine = ws.engine();
-    let rec = engine.records.build("c", hash).expect("a record for the label's hash");
+    let rec = engine
+        .records
+        .build("c", hash)
+        .expect("a record for the label's hash");
     assert_eq!(Some(rec.image_id), ws.image_id(&ws.image("c", "latest")));
 }
 
@@ -321,8 +458,16 @@ fn json_output_is_one_event_per_line_and_a_summary() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .collect();
-    assert!(lines.iter().any(|l| l["event"] == "start" && l["node"] == "c"));
-    assert!(lines.iter().any(|l| l["event"] == "line" && l["node"] == "c"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "start" && l["node"] == "c")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "line" && l["node"] == "c")
+    );
     let last = lines.last().unwrap();
     assert_eq!(last["event"], "summary");
     assert_eq!(last["summary"]["nodes"][1]["status"], "built");
@@ -333,7 +478,10 @@ fn staging_copies_fetches_with_a_pin_and_cleans() {
     require_daemon();
     let ws = TestWs::with_baseline();
     ws.write("services/tool/tool.sh", "#!/bin/sh\necho tool\n");
-    ws.container("tool", "FROM baseline\nCOPY files/ /\nCMD [\"/usr/bin/tool\"]\n");
+    ws.container(
+        "tool",
+        "FROM baseline\nCOPY files/ /\nCMD [\"/usr/bin/tool\"]\n",
+    );
     let payload = "artifact v1\n";
     let sha = {
         use sha2::Digest;
@@ -358,7 +506,13 @@ to = "files/opt/pkg.deb"
     ws.write("upstream", payload);
     let out = ws.dk().args(["build", "tool"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let run = docker(&["run", "--rm", "--label", "dk.test=1", &ws.image("tool", "latest")]);
+    let run = docker(&[
+        "run",
+        "--rm",
+        "--label",
+        "dk.test=1",
+        &ws.image("tool", "latest"),
+    ]);
     assert_eq!(stdout(&run), "tool\n");
 
     // The verified copy is cached: the source may disappear.
@@ -366,7 +520,11 @@ to = "files/opt/pkg.deb"
     std::fs::remove_file(ws.path("containers/tool/files/opt/pkg.deb")).unwrap();
     let out = ws.dk().args(["build", "tool"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("from the verified cache"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("from the verified cache"),
+        "{}",
+        stderr(&out)
+    );
 
     // Upstream moves on: the error names what is offered now and its checksum.
     std::fs::remove_dir_all(ws.path(".dk/cache/fetch")).unwrap();
@@ -385,16 +543,25 @@ to = "files/opt/pkg.deb"
         use sha2::Digest;
         dk::context::hex(&sha2::Sha256::digest(b"artifact v2\n"))
     };
-    assert!(err.contains("pkg_2.0_amd64.deb") && err.contains(&new_sha), "{err}");
+    assert!(
+        err.contains("pkg_2.0_amd64.deb") && err.contains(&new_sha),
+        "{err}"
+    );
     assert!(err.contains(&format!("sha256 = \"{new_sha}\"")), "{err}");
-    assert!(err.contains("containers/tool/container.toml: stage.fetch[0]"), "{err}");
+    assert!(
+        err.contains("containers/tool/container.toml: stage.fetch[0]"),
+        "{err}"
+    );
 
     // clean removes what staging generated, and the records.
     let out = ws.dk().args(["clean", "tool"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!ws.path("containers/tool/files/usr/bin/tool").exists());
     assert!(!ws.path(".dk/records/builds/tool").exists());
-    assert!(ws.path("services/tool/tool.sh").exists(), "sources are never cleaned");
+    assert!(
+        ws.path("services/tool/tool.sh").exists(),
+        "sources are never cleaned"
+    );
 }
 
 #[test]
@@ -403,7 +570,10 @@ fn a_staging_source_may_not_escape_through_a_symlink() {
     let ws = TestWs::with_baseline();
     std::os::unix::fs::symlink("/etc", ws.path("etc-link")).unwrap();
     ws.container("x", "FROM baseline\n");
-    ws.write("containers/x/container.toml", "[[stage.copy]]\nfrom = \"etc-link/hostname\"\nto = \"files/h\"\n");
+    ws.write(
+        "containers/x/container.toml",
+        "[[stage.copy]]\nfrom = \"etc-link/hostname\"\nto = \"files/h\"\n",
+    );
     let out = ws.dk().args(["build", "x"]).output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -434,8 +604,11 @@ fn a_daemon_older_than_api_1_41_is_refused() {
         // Answer a bounded number of requests like an old daemon would.
         listener.set_nonblocking(false).unwrap();
         for _ in 0..4 {
-            let Ok((mut s, _)) = listener.accept() else { return };
-            s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
             let body = r#"{"Version":"17.06.0","ApiVersion":"1.30","MinAPIVersion":"1.12"}"#;
@@ -458,6 +631,9 @@ fn a_daemon_older_than_api_1_41_is_refused() {
         .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("API 1.30") && err.contains("needs API 1.41"), "{err}");
+    assert!(
+        err.contains("API 1.30") && err.contains("needs API 1.41"),
+        "{err}"
+    );
     let _ = server.join();
 }

@@ -32,7 +32,12 @@ fn the_good_workspace_loads() {
     let out = ws.dk().arg("ls").output().unwrap();
     assert!(out.status.success(), "{}", common::stderr(&out));
     let text = common::stdout(&out);
-    let site: Vec<&str> = text.lines().find(|l| l.starts_with("site")).unwrap().split_whitespace().collect();
+    let site: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("site"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
     assert_eq!(site[..2], ["site", "web"], "{text}");
 }
 
@@ -47,23 +52,40 @@ fn toml_syntax_error_in_dk_toml() {
 fn unknown_key_in_dk_toml_suggests() {
     let ws = good();
     ws.write("dk.toml", "namepsace = \"x\"\n");
-    fails_with(&ws, &["dk.toml:1:1", "unknown key `namepsace`", "did you mean `namespace`?"]);
+    fails_with(
+        &ws,
+        &[
+            "dk.toml:1:1",
+            "unknown key `namepsace`",
+            "did you mean `namespace`?",
+        ],
+    );
 }
 
 #[test]
 fn toml_syntax_error_in_manifest() {
     let ws = good();
-    ws.write("containers/web/container.toml", "autostart = true\n[run\nports = []\n");
+    ws.write(
+        "containers/web/container.toml",
+        "autostart = true\n[run\nports = []\n",
+    );
     fails_with(&ws, &["containers/web/container.toml:2:"]);
 }
 
 #[test]
 fn unknown_key_in_manifest_section() {
     let ws = good();
-    ws.write("containers/web/container.toml", "[run]\nmemory = \"64m\"\nprots = [\"80:80\"]\n");
+    ws.write(
+        "containers/web/container.toml",
+        "[run]\nmemory = \"64m\"\nprots = [\"80:80\"]\n",
+    );
     fails_with(
         &ws,
-        &["containers/web/container.toml:3:1", "unknown key `prots` in [run]", "did you mean `ports`?"],
+        &[
+            "containers/web/container.toml:3:1",
+            "unknown key `prots` in [run]",
+            "did you mean `ports`?",
+        ],
     );
 }
 
@@ -93,14 +115,20 @@ fn dockerfile_without_from() {
 fn instruction_before_from() {
     let ws = good();
     ws.container("web", "ARG X=1\nRUN echo $X\nFROM baseline\n");
-    fails_with(&ws, &["containers/web/Dockerfile:2", "before the first FROM"]);
+    fails_with(
+        &ws,
+        &["containers/web/Dockerfile:2", "before the first FROM"],
+    );
 }
 
 #[test]
 fn from_without_image() {
     let ws = good();
     ws.container("web", "FROM baseline\nFROM --platform=linux/amd64\n");
-    fails_with(&ws, &["containers/web/Dockerfile:2", "FROM without an image"]);
+    fails_with(
+        &ws,
+        &["containers/web/Dockerfile:2", "FROM without an image"],
+    );
 }
 
 #[test]
@@ -108,8 +136,18 @@ fn cycle_of_two_prints_the_path_with_lines() {
     let ws = good();
     ws.container("web", "FROM site\n");
     ws.container("site", "# site\nFROM web\n");
-    let err = fails_with(&ws, &["dependency cycle:", "containers/site/Dockerfile:2", "containers/web/Dockerfile:1"]);
-    assert!(err.contains("site -> web -> site") || err.contains("web -> site -> web"), "{err}");
+    let err = fails_with(
+        &ws,
+        &[
+            "dependency cycle:",
+            "containers/site/Dockerfile:2",
+            "containers/web/Dockerfile:1",
+        ],
+    );
+    assert!(
+        err.contains("site -> web -> site") || err.contains("web -> site -> web"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -118,8 +156,17 @@ fn cycle_of_three_prints_every_edge() {
     ws.container("a", "FROM c\n");
     ws.container("b", "FROM a\n");
     ws.container("c", "FROM baseline AS base\nCOPY --from=b /x /x\n");
-    let err = fails_with(&ws, &["dependency cycle:", "containers/c/Dockerfile:2: c COPY --from b"]);
-    let path_line = err.lines().find(|l| l.contains("dependency cycle:")).unwrap();
+    let err = fails_with(
+        &ws,
+        &[
+            "dependency cycle:",
+            "containers/c/Dockerfile:2: c COPY --from b",
+        ],
+    );
+    let path_line = err
+        .lines()
+        .find(|l| l.contains("dependency cycle:"))
+        .unwrap();
     assert_eq!(path_line.matches("->").count(), 3, "{path_line}");
 }
 
@@ -164,7 +211,10 @@ fn missing_dk_toml() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
-    assert!(err.contains("dk.toml") && err.contains("not a dk workspace"), "{err}");
+    assert!(
+        err.contains("dk.toml") && err.contains("not a dk workspace"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -196,14 +246,23 @@ fn unknown_mount_kind() {
 #[test]
 fn check_with_two_probes() {
     let ws = good();
-    ws.write("containers/web/container.toml", "[[test.check]]\ntcp = 80\nhttp = \"/\"\n");
-    fails_with(&ws, &["containers/web/container.toml:1:", "more than one probe"]);
+    ws.write(
+        "containers/web/container.toml",
+        "[[test.check]]\ntcp = 80\nhttp = \"/\"\n",
+    );
+    fails_with(
+        &ws,
+        &["containers/web/container.toml:1:", "more than one probe"],
+    );
 }
 
 #[test]
 fn waiver_without_reason() {
     let ws = good();
-    ws.write("containers/web/container.toml", "\n[[lint.waive]]\nrule = \"DL3007\"\n");
+    ws.write(
+        "containers/web/container.toml",
+        "\n[[lint.waive]]\nrule = \"DL3007\"\n",
+    );
     fails_with(&ws, &["containers/web/container.toml:2:", "no reason"]);
 }
 
@@ -214,7 +273,10 @@ fn staging_path_escaping_the_workspace() {
         "containers/web/container.toml",
         "[[stage.copy]]\nfrom = \"../../etc/passwd\"\nto = \"files/passwd\"\n",
     );
-    fails_with(&ws, &["containers/web/container.toml:1:", "may not contain `..`"]);
+    fails_with(
+        &ws,
+        &["containers/web/container.toml:1:", "may not contain `..`"],
+    );
 }
 
 #[test]
@@ -237,22 +299,38 @@ fn overlapping_live_and_test_subnets() {
 #[test]
 fn bad_static_ip() {
     let ws = good();
-    ws.write("containers/web/container.toml", "[run]\nip = \"172.30.0.300\"\n");
-    fails_with(&ws, &["containers/web/container.toml:2:", "not an IPv4 address"]);
+    ws.write(
+        "containers/web/container.toml",
+        "[run]\nip = \"172.30.0.300\"\n",
+    );
+    fails_with(
+        &ws,
+        &["containers/web/container.toml:2:", "not an IPv4 address"],
+    );
 }
 
 #[test]
 fn bad_port_mapping() {
     let ws = good();
     ws.write("containers/web/container.toml", "[run]\nports = [\"80\"]\n");
-    fails_with(&ws, &["containers/web/container.toml:2:", "not a port mapping"]);
+    fails_with(
+        &ws,
+        &["containers/web/container.toml:2:", "not a port mapping"],
+    );
 }
 
 #[test]
 fn after_names_an_unknown_node() {
     let ws = good();
     ws.write("containers/site/container.toml", "after = [\"wbe\"]\n");
-    fails_with(&ws, &["containers/site/container.toml:1:", "`wbe` is not a node", "did you mean `web`?"]);
+    fails_with(
+        &ws,
+        &[
+            "containers/site/container.toml:1:",
+            "`wbe` is not a node",
+            "did you mean `web`?",
+        ],
+    );
 }
 
 #[test]
@@ -265,14 +343,23 @@ fn invalid_namespace() {
 #[test]
 fn build_target_that_is_not_a_stage() {
     let ws = good();
-    ws.write("containers/web/container.toml", "[build]\ntarget = \"final\"\n");
-    fails_with(&ws, &["containers/web/container.toml", "`final` is not a stage"]);
+    ws.write(
+        "containers/web/container.toml",
+        "[build]\ntarget = \"final\"\n",
+    );
+    fails_with(
+        &ws,
+        &["containers/web/container.toml", "`final` is not a stage"],
+    );
 }
 
 #[test]
 fn bad_duration() {
     let ws = good();
-    ws.write("containers/web/container.toml", "[test]\ngrace = \"2 fortnights\"\n");
+    ws.write(
+        "containers/web/container.toml",
+        "[test]\ngrace = \"2 fortnights\"\n",
+    );
     fails_with(&ws, &["containers/web/container.toml", "test.grace"]);
 }
 
@@ -283,7 +370,10 @@ fn ambiguous_prefix_lists_candidates() {
     let out = ws.dk().args(["plan", "web", "webs", "w"]).output().unwrap();
     let err = common::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("`w` is ambiguous") && err.contains("web, webstats"), "{err}");
+    assert!(
+        err.contains("`w` is ambiguous") && err.contains("web, webstats"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -292,7 +382,10 @@ fn unknown_name_suggests_the_closest() {
     let out = ws.dk().args(["plan", "stie"]).output().unwrap();
     let err = common::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("no container or baseline named `stie`") && err.contains("`site`"), "{err}");
+    assert!(
+        err.contains("no container or baseline named `stie`") && err.contains("`site`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -306,30 +399,56 @@ fn unbuilt_verbs_say_so_and_exit_2() {
 #[test]
 fn several_problems_are_reported_together() {
     let ws = good();
-    ws.write("containers/web/container.toml", "[run]\nip = \"nope\"\nports = [\"x:1\"]\n");
+    ws.write(
+        "containers/web/container.toml",
+        "[run]\nip = \"nope\"\nports = [\"x:1\"]\n",
+    );
     ws.container("site", "RUN x\n");
     fails_with(
         &ws,
-        &["containers/web/container.toml:2:", "containers/web/container.toml:3:", "containers/site/Dockerfile:1"],
+        &[
+            "containers/web/container.toml:2:",
+            "containers/web/container.toml:3:",
+            "containers/site/Dockerfile:1",
+        ],
     );
 }
 
 #[test]
 fn graph_formats_and_json() {
     let ws = good();
-    ws.container("files", "FROM baseline AS b\nFROM scratch\nCOPY --from=web /a /a\nCOPY --from=b /x /x\n");
+    ws.container(
+        "files",
+        "FROM baseline AS b\nFROM scratch\nCOPY --from=web /a /a\nCOPY --from=b /x /x\n",
+    );
     let dot = ws.dk().args(["graph", "--format", "dot"]).output().unwrap();
     let dot = common::stdout(&dot);
-    assert!(dot.contains("\"web\" -> \"files\" [label=\"COPY --from\"]"), "{dot}");
-    assert!(dot.contains("\"baseline\" -> \"files\" [label=\"FROM\"]"), "{dot}");
-    let mermaid = common::stdout(&ws.dk().args(["graph", "--format", "mermaid"]).output().unwrap());
+    assert!(
+        dot.contains("\"web\" -> \"files\" [label=\"COPY --from\"]"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"baseline\" -> \"files\" [label=\"FROM\"]"),
+        "{dot}"
+    );
+    let mermaid = common::stdout(
+        &ws.dk()
+            .args(["graph", "--format", "mermaid"])
+            .output()
+            .unwrap(),
+    );
     assert!(mermaid.starts_with("graph TD"), "{mermaid}");
     let json = ws.dk().args(["graph", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["order"][0], "baseline");
     let ls = ws.dk().args(["ls", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
-    let files = v.as_array().unwrap().iter().find(|n| n["name"] == "files").unwrap();
+    let files = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "files")
+        .unwrap();
     assert_eq!(files["parents"], serde_json::json!(["baseline", "web"]));
 }
 
@@ -340,7 +459,10 @@ fn unpinned_external_base_is_a_warning() {
     let out = ws.dk().arg("ls").output().unwrap();
     assert!(out.status.success());
     let err = common::stderr(&out);
-    assert!(err.contains("containers/tool/Dockerfile:1: warning: base image `alpine` has no tag"), "{err}");
+    assert!(
+        err.contains("containers/tool/Dockerfile:1: warning: base image `alpine` has no tag"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use dk::engine::Engine;
 use dk::report::Silent;
@@ -62,7 +62,11 @@ pub fn busybox() -> PathBuf {
             ))
             .status()
             .expect("run dpkg-deb");
-        assert!(status.success(), "extracting busybox from {} failed", deb.display());
+        assert!(
+            status.success(),
+            "extracting busybox from {} failed",
+            deb.display()
+        );
         std::fs::rename(&tmp, &out).unwrap();
         out
     })
@@ -87,7 +91,10 @@ pub struct TestWs {
 impl TestWs {
     /// An empty workspace: dk.toml with a unique namespace, nothing else.
     pub fn empty() -> TestWs {
-        let dir = tempfile::Builder::new().prefix("dk-test-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("dk-test-")
+            .tempdir()
+            .unwrap();
         let ns = unique("dktest");
         let ws = TestWs {
             dir,
@@ -137,8 +144,12 @@ impl TestWs {
     }
 
     pub fn engine(&self) -> Engine {
-        Engine::load(self.root(), &LoadOptions::default(), Arc::new(Silent::default()))
-            .unwrap_or_else(|e| panic!("loading {}: {}", self.root().display(), e.render()))
+        Engine::load(
+            self.root(),
+            &LoadOptions::default(),
+            Arc::new(Silent::default()),
+        )
+        .unwrap_or_else(|e| panic!("loading {}: {}", self.root().display(), e.render()))
     }
 
     pub fn image(&self, node: &str, tag: &str) -> String {
@@ -159,7 +170,10 @@ impl TestWs {
     }
 
     pub fn track_image(&self, reference: &str) {
-        self.extra_images.lock().unwrap().push(reference.to_string());
+        self.extra_images
+            .lock()
+            .unwrap()
+            .push(reference.to_string());
     }
 }
 
@@ -171,9 +185,7 @@ impl Drop for TestWs {
         };
         let id = blake3::hash(root.to_string_lossy().as_bytes()).to_hex()[..16].to_string();
         let label = format!("label=dk.workspace={id}");
-        for (what, list) in [
-            ("container", vec!["ps", "-aq", "--filter", &label]),
-        ] {
+        for (what, list) in [("container", vec!["ps", "-aq", "--filter", &label])] {
             let out = docker(&list);
             for obj in String::from_utf8_lossy(&out.stdout).split_whitespace() {
                 let _ = docker(&[what, "rm", "-f", "-v", obj]);
@@ -181,7 +193,11 @@ impl Drop for TestWs {
         }
         let mut images: Vec<String> = Vec::new();
         let out = docker(&["images", "-q", "--no-trunc", "--filter", &label]);
-        images.extend(String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from));
+        images.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(String::from),
+        );
         let out = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
         images.extend(
             String::from_utf8_lossy(&out.stdout)
