@@ -28,6 +28,9 @@ use crate::scheduler::{self, Outcome};
 use crate::stage;
 use crate::workspace::Workspace;
 
+/// Above this many nodes, one image listing replaces per-node inspects.
+const LIST_IMAGES_ABOVE: usize = 12;
+
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
     pub jobs: usize,
@@ -327,7 +330,13 @@ impl Engine {
     ) -> Result<BuildSummary> {
         let started = Instant::now();
         let daemon = self.daemon().await?;
-        let images = Arc::new(daemon.images().await?);
+        // One listing costs about as much as a dozen inspects: list for big selections,
+        // inspect per node for small ones.
+        let images = if order.len() > LIST_IMAGES_ABOVE {
+            Some(Arc::new(daemon.images().await?))
+        } else {
+            None
+        };
         let revision = crate::vcs::git_revision(&self.ws.root);
         let durations = std::sync::Mutex::new(HashMap::<usize, Duration>::new());
         let graph = self.graph.clone();
@@ -347,7 +356,7 @@ impl Engine {
                 async move {
                     let t = Instant::now();
                     let r = self
-                        .build_node(n, parents, &images, revision, opts.force)
+                        .build_node(n, parents, images.as_deref(), revision, opts.force)
                         .await;
                     durations.lock().unwrap().insert(n, t.elapsed());
                     if let Err(e) = &r {
@@ -471,7 +480,7 @@ impl Engine {
         &self,
         i: usize,
         parents: HashMap<usize, String>,
-        images: &ImageSet,
+        images: Option<&ImageSet>,
         revision: Option<String>,
         force: bool,
     ) -> Result<(String, bool)> {
@@ -502,9 +511,11 @@ impl Engine {
         let latest = ws.image(&name, "latest");
         if !force
             && let Some(rec) = self.records.build(&name, &prepared.input_hash)
-            && images.exists(&rec.image_id)
+            && let Some(tagged) = self
+                .recorded_image_state(images, &latest, &rec.image_id)
+                .await?
         {
-            if images.tag(&latest) != Some(rec.image_id.as_str()) {
+            if !tagged {
                 // Same inputs, image still there, tag moved away: put it back, no build.
                 let daemon = self.daemon().await?;
                 daemon.tag(&rec.image_id, &ws.repo(&name), "latest").await?;
@@ -630,6 +641,24 @@ impl Engine {
                 Err(Error::Failed(detail))
             }
         }
+    }
+
+    /// Whether the recorded image `id` exists (`None` when it does not) and whether
+    /// `latest` points at it, from the listing when there is one, else by inspecting.
+    async fn recorded_image_state(
+        &self,
+        images: Option<&ImageSet>,
+        latest: &str,
+        id: &str,
+    ) -> Result<Option<bool>> {
+        if let Some(set) = images {
+            return Ok(set.exists(id).then(|| set.tag(latest) == Some(id)));
+        }
+        let daemon = self.daemon().await?;
+        if daemon.image_id(latest).await?.as_deref() == Some(id) {
+            return Ok(Some(true));
+        }
+        Ok(daemon.image_id(id).await?.map(|_| false))
     }
 
     /// A fresh log file path under `<state>/logs/<node>/`.

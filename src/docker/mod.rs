@@ -22,7 +22,7 @@ pub struct Daemon {
     pub api: Docker,
     pub long: Docker,
     pub endpoint: String,
-    pub server_version: String,
+    /// The negotiated API version.
     pub api_version: String,
 }
 
@@ -33,8 +33,9 @@ pub fn endpoint() -> String {
 const START_HELP: &str = "start the daemon (`sudo systemctl start docker`, or `sudo dockerd &` where there is no systemd), or point DOCKER_HOST at one that runs";
 
 impl Daemon {
-    /// Connect (honouring DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), check that the
-    /// daemon answers within 10 s and speaks API >= 1.41, and negotiate the version.
+    /// Connect (honouring DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), negotiate the
+    /// API version with one request answered within 10 s, and refuse a daemon older than
+    /// API 1.41.
     pub async fn connect() -> Result<Daemon> {
         let endpoint = endpoint();
         let unreachable = |detail: String| Error::Daemon {
@@ -43,33 +44,35 @@ impl Daemon {
             help: START_HELP.to_string(),
         };
         let api = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
-        let version = match tokio::time::timeout(Duration::from_secs(10), api.version()).await {
+        // After negotiation the client speaks min(server, bollard): below 1.41 means the
+        // server is older than dk supports.
+        let api = match tokio::time::timeout(Duration::from_secs(10), api.negotiate_version()).await
+        {
             Err(_) => return Err(unreachable("no answer within 10s".into())),
             Ok(Err(e)) => return Err(unreachable(e.to_string())),
-            Ok(Ok(v)) => v,
+            Ok(Ok(api)) => api,
         };
-        let api_version = version.api_version.clone().unwrap_or_default();
-        let server_version = version.version.clone().unwrap_or_default();
-        if parse_api(&api_version).is_none_or(|v| v < MIN_API) {
+        let v = api.client_version();
+        let api_version = format!("{}.{}", v.major_version, v.minor_version);
+        if (v.major_version as u32, v.minor_version as u32) < MIN_API {
+            let server = match api.version().await {
+                Ok(sv) => format!(" (Docker {})", sv.version.unwrap_or_default()),
+                Err(_) => String::new(),
+            };
             return Err(Error::Daemon {
                 endpoint,
                 detail: format!(
-                    "the daemon speaks Engine API {api_version} (Docker {server_version}); dk needs API {}.{} or newer",
+                    "the daemon speaks Engine API {api_version}{server}; dk needs API {}.{} or newer",
                     MIN_API.0, MIN_API.1
                 ),
                 help: "upgrade the Docker engine to 20.10 or newer".into(),
             });
         }
-        let api = api
-            .negotiate_version()
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
         let long = api.clone().with_timeout(Duration::from_secs(6 * 3600));
         Ok(Daemon {
             api,
             long,
             endpoint,
-            server_version,
             api_version,
         })
     }
