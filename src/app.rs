@@ -4,12 +4,14 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use crate::build::BuildOptions;
-use crate::cli::{BuildArgs, Cli, Command, GraphFormat, NamesArgs};
+use crate::build::{BuildOptions, short};
+use crate::cli::{BuildArgs, Cli, Command, GraphFormat, NamesArgs, TestArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::promote::PromoteStatus;
 use crate::render;
 use crate::report::{Json, Live, Plain, Reporter};
+use crate::testrun::{TestOptions, TestStatus};
 use crate::workspace::{self, LoadOptions};
 
 /// Run the CLI; returns the process exit code.
@@ -127,11 +129,114 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Build(args) => build(&cli, args).await,
         Command::Clean(args) => clean(&cli, args),
+        Command::Test(args) => test(&cli, args).await,
+        Command::Promote(args) => promote(&cli, args).await,
+        Command::Rollback { name } => rollback(&cli, name).await,
         other => Err(Error::usage_help(
             format!("`dk {}` is not built yet", other.verb()),
-            "available now: build, plan, ls, graph, clean (see `dk --help`)",
+            "available now: build, test, promote, rollback, plan, ls, graph, clean (see `dk --help`)",
         )),
     }
+}
+
+/// Run `fut`; on SIGINT/SIGTERM, remove this workspace's test containers before exiting.
+async fn with_test_cleanup<T>(
+    engine: &Engine,
+    fut: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match interruptible(fut).await {
+        Err(Error::Interrupted { signal }) => {
+            match engine.remove_test_leftovers().await {
+                Ok(n) if n > 0 => eprintln!("removed {n} test container(s)"),
+                Ok(_) => {}
+                Err(e) => eprintln!("cleanup after the interrupt failed: {}", e.render()),
+            }
+            Err(Error::Interrupted { signal })
+        }
+        other => other,
+    }
+}
+
+async fn test(cli: &Cli, args: &TestArgs) -> Result<i32> {
+    let engine = load(cli, reporter(args.build.json, cli.verbose))?;
+    let b = build_options(&engine, &args.build)?;
+    let _lock = engine.lock("dk test", !cli.no_wait)?;
+    let opts = TestOptions {
+        jobs: b.jobs,
+        force: b.force,
+        fail_fast: b.fail_fast,
+    };
+    let summary = with_test_cleanup(&engine, engine.test(&args.build.names, &opts)).await?;
+    if let Some(path) = &args.junit {
+        std::fs::write(path, crate::junit::render(&summary.nodes))
+            .map_err(|e| Error::io("write", path, e))?;
+    }
+    if args.build.json {
+        println!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({"event": "summary", "summary": summary}))
+                .expect("serialize")
+        );
+    } else {
+        for n in &summary.nodes {
+            if matches!(
+                n.status,
+                TestStatus::BuildFailed { .. } | TestStatus::Blocked { .. }
+            ) {
+                eprintln!("{}: {}", n.name, n.status.describe());
+            }
+        }
+        eprintln!("{}", summary.line());
+    }
+    Ok(if summary.ok() { 0 } else { 1 })
+}
+
+async fn promote(cli: &Cli, args: &NamesArgs) -> Result<i32> {
+    let engine = load(cli, reporter(args.json, cli.verbose))?;
+    let _lock = engine.lock("dk promote", !cli.no_wait)?;
+    let reports = interruptible(engine.promote(&args.names)).await?;
+    if args.json {
+        print_json(&reports);
+    } else {
+        for r in &reports {
+            match &r.status {
+                PromoteStatus::Promoted { image_id, previous } => println!(
+                    "{}: {} is live{}",
+                    r.name,
+                    short(image_id),
+                    previous
+                        .as_deref()
+                        .map(|p| format!(" (was {}, kept as :prev)", short(p)))
+                        .unwrap_or_default()
+                ),
+                PromoteStatus::AlreadyLive { image_id } => {
+                    println!("{}: {} is already live", r.name, short(image_id))
+                }
+                PromoteStatus::Refused { reason } => {
+                    eprintln!("{}: not promoted: {reason}", r.name)
+                }
+            }
+        }
+    }
+    Ok(if crate::promote::all_ok(&reports) {
+        0
+    } else {
+        1
+    })
+}
+
+async fn rollback(cli: &Cli, name: &str) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let _lock = engine.lock("dk rollback", !cli.no_wait)?;
+    let i = crate::names::resolve_one(name, &engine.ws.names())?;
+    let (live, prev) = interruptible(engine.rollback_tags(i)).await?;
+    println!(
+        "{}: {} is live again ({} kept as :prev)",
+        engine.name(i),
+        short(&live),
+        short(&prev)
+    );
+    Ok(0)
 }
 
 fn build_options(engine: &Engine, args: &BuildArgs) -> Result<BuildOptions> {

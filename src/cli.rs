@@ -73,6 +73,15 @@ pub struct BuildArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Also write the results as JUnit XML to FILE (written when checks fail too)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct NamesArgs {
     /// Container names (unique prefixes work)
     pub names: Vec<String>,
@@ -116,9 +125,15 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
     Clean(NamesArgs),
 
     /// Launch each :latest with its test settings, run its checks, always tear down
-    Test(BuildArgs),
+    #[command(
+        long_about = "Build what is stale, then launch each selected node's :latest image (by id) as <namespace>-test-<name> on the test network, with the test variants of its mounts and no published ports. Wait until it is ready (HEALTHCHECK, `ready_port`, or the grace period), run the implicit smoke check and every [[test.check]] of its container.toml (and its `test` executable), then remove the container, whatever happened. A passing result is recorded for the image id and the test spec; the same image is not tested again unless --force."
+    )]
+    Test(TestArgs),
 
     /// Move what passed its tests to :live (old :live to :prev)
+    #[command(
+        long_about = "Promote each selected node: its :latest image goes :live and the old :live is kept as :prev. Refused (exit 1, saying why) unless the :latest id passed `dk test` with the current test spec, and every node it was built on is live at the id it was built on; such parents are promoted first, in the same command, when they passed their own tests."
+    )]
     Promote(NamesArgs),
 
     /// Build, test, promote and (re)start, only where something changed

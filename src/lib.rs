@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod build;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod context;
@@ -13,18 +14,24 @@ pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod ignore;
+pub mod junit;
+pub mod launch;
 pub mod lock;
 pub mod manifest;
+pub mod mounts;
 pub mod names;
 pub mod net;
 pub mod plan;
+pub mod promote;
 pub mod records;
 pub mod render;
 pub mod report;
 pub mod scheduler;
 pub mod stage;
+pub mod testrun;
 pub mod tomlfile;
 pub mod units;
+pub mod userns;
 pub mod vcs;
 pub mod workspace;
 

@@ -42,7 +42,7 @@ pub struct Manifest {
     pub audit: AuditSection,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuildSection {
     #[serde(default)]
@@ -63,7 +63,7 @@ pub struct StageSection {
 
 /// Copy a file or directory from elsewhere in the workspace into the node (the old
 /// `make copy` step).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageCopy {
     /// Workspace-relative source.
@@ -76,7 +76,7 @@ pub struct StageCopy {
 
 /// Fetch a pinned artifact: `command` runs in an empty scratch directory and must leave
 /// exactly one file there, whose sha256 must equal `sha256`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageFetch {
     pub command: Vec<String>,
@@ -86,7 +86,7 @@ pub struct StageFetch {
 }
 
 /// Run a command in the node directory that produces `outputs` from `inputs`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageRun {
     pub command: Vec<String>,
@@ -97,7 +97,7 @@ pub struct StageRun {
     pub outputs: Vec<String>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestartSettings {
     /// `no`, `on-failure`, `unless-stopped` or `always`.
@@ -106,7 +106,7 @@ pub struct RestartSettings {
     pub max_retries: Option<i64>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// `json` (json-file), `local`, `syslog` or `none`.
@@ -117,7 +117,7 @@ pub struct LogSettings {
     pub max_files: Option<u32>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Healthcheck {
     pub command: Vec<String>,
@@ -128,7 +128,7 @@ pub struct Healthcheck {
 }
 
 /// Live run settings (the old `settings.yaml`, made explicit).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSettings {
     /// `live` (the workspace's live network, default), `none`, or another network's name.
@@ -184,7 +184,7 @@ pub enum MountKind {
     TestOnly,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mount {
     pub kind: MountKind,
@@ -198,7 +198,7 @@ pub struct Mount {
     pub mode: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestSection {
     /// How long the container must stay up for the implicit smoke check (default 2s).
@@ -357,14 +357,14 @@ impl Check {
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LintSection {
     #[serde(default)]
     pub waive: Vec<Spanned<Waiver>>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSection {
     /// The image is expected to be hardened by the baseline's /prep (shells, package
@@ -376,7 +376,7 @@ pub struct AuditSection {
     pub waive: Vec<Spanned<Waiver>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Waiver {
     pub rule: String,

@@ -25,7 +25,7 @@ pub enum Outcome<T> {
 }
 
 impl<T> Outcome<T> {
-    pub fn is_ok(&self) -> bool {
+    pub fn is_done(&self) -> bool {
         matches!(self, Outcome::Done(_))
     }
 }
@@ -40,11 +40,31 @@ pub async fn run<'a, T, D, F, Fut>(
     deps: D,
     jobs: usize,
     fail_fast: bool,
+    start: F,
+) -> HashMap<usize, Outcome<T>>
+where
+    T: Clone + 'a,
+    D: Fn(usize) -> Vec<usize>,
+    F: FnMut(usize, &HashMap<usize, T>) -> Fut,
+    Fut: Future<Output = Result<T, Error>> + 'a,
+{
+    run_judged(order, deps, jobs, fail_fast, |_| true, start).await
+}
+
+/// `run`, where a job that returns `Ok(v)` with `succeeded(&v) == false` (a failed test, say)
+/// keeps its value but blocks its dependents and triggers `fail_fast` like an error.
+pub async fn run_judged<'a, T, D, J, F, Fut>(
+    order: &[usize],
+    deps: D,
+    jobs: usize,
+    fail_fast: bool,
+    succeeded: J,
     mut start: F,
 ) -> HashMap<usize, Outcome<T>>
 where
     T: Clone + 'a,
     D: Fn(usize) -> Vec<usize>,
+    J: Fn(&T) -> bool,
     F: FnMut(usize, &HashMap<usize, T>) -> Fut,
     Fut: Future<Output = Result<T, Error>> + 'a,
 {
@@ -66,6 +86,8 @@ where
     let mut done: HashMap<usize, T> = HashMap::new();
     let mut running: FuturesUnordered<Job<'a, T>> = FuturesUnordered::new();
     let mut running_set: BTreeSet<usize> = BTreeSet::new();
+    // Nodes that failed, were blocked or were cancelled: their dependents cannot run.
+    let mut failed: BTreeSet<usize> = BTreeSet::new();
     let mut stop = false;
 
     loop {
@@ -75,11 +97,9 @@ where
                 if outcomes.contains_key(&n) || running_set.contains(&n) {
                     continue;
                 }
-                if let Some(bad) = waits[&n]
-                    .iter()
-                    .find(|d| outcomes.get(d).is_some_and(|o| !o.is_ok()))
-                {
+                if let Some(bad) = waits[&n].iter().find(|d| failed.contains(d)) {
                     outcomes.insert(n, Outcome::Blocked { by: *bad });
+                    failed.insert(n);
                     continue;
                 }
                 if running.len() >= jobs {
@@ -97,12 +117,19 @@ where
         };
         running_set.remove(&n);
         match result {
-            Ok(v) => {
+            Ok(v) if succeeded(&v) => {
                 done.insert(n, v.clone());
                 outcomes.insert(n, Outcome::Done(v));
             }
-            Err(e) => {
-                outcomes.insert(n, Outcome::Failed(e));
+            result => {
+                outcomes.insert(
+                    n,
+                    match result {
+                        Ok(v) => Outcome::Done(v),
+                        Err(e) => Outcome::Failed(e),
+                    },
+                );
+                failed.insert(n);
                 if fail_fast {
                     stop = true;
                     // Dropping the futures cancels their requests.
@@ -125,15 +152,13 @@ where
         .collect();
     rest.sort_by_key(|n| position[n]);
     for n in rest {
-        let blocker = waits[&n]
-            .iter()
-            .find(|d| outcomes.get(d).is_some_and(|o| !o.is_ok()))
-            .copied();
+        let blocker = waits[&n].iter().find(|d| failed.contains(d)).copied();
         let o = match blocker {
             Some(b) if !stop => Outcome::Blocked { by: b },
             _ => Outcome::Cancelled,
         };
         outcomes.insert(n, o);
+        failed.insert(n);
     }
     outcomes
 }
@@ -183,8 +208,8 @@ mod tests {
         .await;
         assert!(matches!(out[&1], Outcome::Failed(_)));
         assert!(matches!(out[&3], Outcome::Blocked { by: 1 }));
-        assert!(out[&2].is_ok());
-        assert!(out[&4].is_ok());
+        assert!(out[&2].is_done());
+        assert!(out[&4].is_done());
     }
 
     #[tokio::test]
@@ -201,6 +226,22 @@ mod tests {
         for n in 0..4 {
             assert!(matches!(out[&n], Outcome::Cancelled), "{n}: {:?}", out[&n]);
         }
+    }
+
+    #[tokio::test]
+    async fn a_judged_failure_keeps_its_value_and_blocks_dependents() {
+        let out = run_judged(
+            &[0, 1, 2, 3],
+            deps,
+            2,
+            false,
+            |v: &usize| *v != 1,
+            |n, _| async move { Ok(n) },
+        )
+        .await;
+        assert!(matches!(out[&1], Outcome::Done(1)));
+        assert!(matches!(out[&3], Outcome::Blocked { by: 1 }));
+        assert!(out[&2].is_done());
     }
 
     #[tokio::test]

@@ -4,7 +4,9 @@
 //! labels and tar streams, and gets back ids and events.
 
 pub mod build;
+pub mod containers;
 pub mod images;
+pub mod networks;
 
 use std::time::Duration;
 
@@ -131,5 +133,22 @@ mod tests {
         assert!(parse_api("1.41").unwrap() >= MIN_API);
         assert!(parse_api("1.50").unwrap() >= MIN_API);
         assert!(parse_api("garbage").is_none());
+    }
+}
+
+impl Daemon {
+    /// Does the daemon run with user-namespace remapping (`name=userns` in its security
+    /// options)?
+    pub async fn userns_remapped(&self) -> Result<bool> {
+        let info = self
+            .api
+            .info()
+            .await
+            .map_err(|e| self.err("reading daemon info", e))?;
+        Ok(info
+            .security_options
+            .unwrap_or_default()
+            .iter()
+            .any(|o| o.contains("name=userns")))
     }
 }

@@ -1,0 +1,472 @@
+//! Containers: create from a `ContainerSpec`, start, stop, remove, inspect, list by label,
+//! logs, exec, and reading files through the archive API.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, DeviceMapping,
+    EndpointIpamConfig, EndpointSettings, ExecConfig, HealthConfig, HostConfig,
+    HostConfigLogConfig, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, DownloadFromContainerOptions, ListContainersOptions, LogsOptions,
+    RemoveContainerOptions, StartContainerOptions, StopContainerOptions,
+};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::{Daemon, is_not_found};
+use crate::error::{Error, Result};
+
+/// A bind mount: host path -> container path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bind {
+    pub host: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Healthcheck {
+    pub command: Vec<String>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: i64,
+    pub start_period: Duration,
+}
+
+/// Everything dk decides about a container, independent of bollard's types. Its JSON form
+/// is hashed into the `dk.settings-hash` label to tell when a live container must be replaced.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub env: Vec<String>,
+    pub cmd: Option<Vec<String>>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    /// Network name and optional static IPv4 address.
+    pub network: Option<(String, Option<String>)>,
+    /// (container port "8080/tcp", host ip, host port) — host port 0 means "any free one".
+    pub ports: Vec<(String, String, u16)>,
+    pub binds: Vec<Bind>,
+    pub tmpfs: Vec<(String, String)>,
+    pub cap_add: Vec<String>,
+    pub read_only: bool,
+    pub no_new_privileges: bool,
+    pub memory: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub pids: Option<i64>,
+    /// Restart policy name and retry limit.
+    pub restart: Option<(String, i64)>,
+    /// Log driver and its options.
+    pub log: Option<(String, std::collections::BTreeMap<String, String>)>,
+    pub init: bool,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<i64>,
+    pub healthcheck: Option<Healthcheck>,
+    pub devices: Vec<String>,
+    pub extra_hosts: Vec<String>,
+}
+
+fn nanos(d: Duration) -> i64 {
+    d.as_nanos() as i64
+}
+
+impl ContainerSpec {
+    fn to_body(&self) -> ContainerCreateBody {
+        let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+        for (cport, ip, hport) in &self.ports {
+            port_bindings
+                .entry(cport.clone())
+                .or_default()
+                .get_or_insert_with(Vec::new)
+                .push(PortBinding {
+                    host_ip: Some(ip.clone()),
+                    host_port: Some(if *hport == 0 {
+                        String::new()
+                    } else {
+                        hport.to_string()
+                    }),
+                });
+        }
+        let restart_policy = self.restart.as_ref().map(|(name, retries)| RestartPolicy {
+            name: Some(match name.as_str() {
+                "always" => RestartPolicyNameEnum::ALWAYS,
+                "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+                "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+                _ => RestartPolicyNameEnum::NO,
+            }),
+            maximum_retry_count: (name == "on-failure").then_some(*retries),
+        });
+        let mut security_opt = Vec::new();
+        if self.no_new_privileges {
+            security_opt.push("no-new-privileges:true".to_string());
+        }
+        let host_config = HostConfig {
+            binds: Some(
+                self.binds
+                    .iter()
+                    .map(|b| {
+                        format!(
+                            "{}:{}:{}",
+                            b.host,
+                            b.target,
+                            if b.read_only { "ro" } else { "rw" }
+                        )
+                    })
+                    .collect(),
+            ),
+            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            tmpfs: (!self.tmpfs.is_empty()).then(|| self.tmpfs.iter().cloned().collect()),
+            cap_drop: Some(vec!["ALL".to_string()]),
+            cap_add: (!self.cap_add.is_empty()).then(|| self.cap_add.clone()),
+            readonly_rootfs: Some(self.read_only),
+            security_opt: Some(security_opt),
+            memory: self.memory,
+            nano_cpus: self.nano_cpus,
+            pids_limit: self.pids,
+            restart_policy,
+            log_config: self.log.as_ref().map(|(driver, opts)| HostConfigLogConfig {
+                typ: Some(driver.clone()),
+                config: Some(opts.clone().into_iter().collect()),
+            }),
+            init: Some(self.init),
+            network_mode: self.network.as_ref().map(|(n, _)| n.clone()),
+            devices: (!self.devices.is_empty()).then(|| {
+                self.devices
+                    .iter()
+                    .map(|d| {
+                        let mut parts = d.splitn(3, ':');
+                        let host = parts.next().unwrap_or_default().to_string();
+                        let cont = parts
+                            .next()
+                            .map(String::from)
+                            .unwrap_or_else(|| host.clone());
+                        let perms = parts.next().unwrap_or("rwm").to_string();
+                        DeviceMapping {
+                            path_on_host: Some(host),
+                            path_in_container: Some(cont),
+                            cgroup_permissions: Some(perms),
+                        }
+                    })
+                    .collect()
+            }),
+            extra_hosts: (!self.extra_hosts.is_empty()).then(|| self.extra_hosts.clone()),
+            ..Default::default()
+        };
+        let networking_config = self.network.as_ref().and_then(|(name, ip)| {
+            if name == "none" || name == "host" || name == "bridge" {
+                return None;
+            }
+            let mut endpoints = HashMap::new();
+            endpoints.insert(
+                name.clone(),
+                EndpointSettings {
+                    ipam_config: ip.as_ref().map(|ip| EndpointIpamConfig {
+                        ipv4_address: Some(ip.clone()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            );
+            Some(NetworkingConfig {
+                endpoints_config: Some(endpoints),
+            })
+        });
+        ContainerCreateBody {
+            image: Some(self.image.clone()),
+            labels: Some(self.labels.clone().into_iter().collect()),
+            env: Some(self.env.clone()),
+            cmd: self.cmd.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            exposed_ports: (!self.ports.is_empty())
+                .then(|| self.ports.iter().map(|(p, _, _)| p.clone()).collect()),
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            healthcheck: self.healthcheck.as_ref().map(|h| HealthConfig {
+                // An image's own test already starts with CMD or CMD-SHELL.
+                test: Some(
+                    if h.command
+                        .first()
+                        .is_some_and(|c| c == "CMD" || c == "CMD-SHELL")
+                    {
+                        h.command.clone()
+                    } else {
+                        std::iter::once("CMD".to_string())
+                            .chain(h.command.clone())
+                            .collect()
+                    },
+                ),
+                interval: Some(nanos(h.interval)),
+                timeout: Some(nanos(h.timeout)),
+                retries: Some(h.retries),
+                start_period: Some(nanos(h.start_period)),
+                start_interval: None,
+            }),
+            host_config: Some(host_config),
+            networking_config,
+            ..Default::default()
+        }
+    }
+}
+
+/// What an exec produced.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A file read from a container through the archive API.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub is_dir: bool,
+    /// Content of a regular file (capped at 1 MiB).
+    pub content: Vec<u8>,
+}
+
+impl Daemon {
+    pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        let r = self
+            .api
+            .create_container(
+                Some(CreateContainerOptions {
+                    name: Some(spec.name.clone()),
+                    ..Default::default()
+                }),
+                spec.to_body(),
+            )
+            .await
+            .map_err(|e| self.err(format!("creating container {}", spec.name), e))?;
+        Ok(r.id)
+    }
+
+    pub async fn start_container(&self, id: &str) -> Result<()> {
+        self.api
+            .start_container(id, None::<StartContainerOptions>)
+            .await
+            .map_err(|e| self.err(format!("starting container {id}"), e))
+    }
+
+    /// Stop with a grace period; a container that is gone or stopped is not an error.
+    pub async fn stop_container(&self, id: &str, grace: Duration) -> Result<()> {
+        match self
+            .long
+            .stop_container(
+                id,
+                Some(StopContainerOptions {
+                    t: Some(grace.as_secs() as i32),
+                    ..Default::default()
+                }),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(e) => Err(self.err(format!("stopping container {id}"), e)),
+        }
+    }
+
+    /// Remove (force, with anonymous volumes); a missing container is not an error.
+    pub async fn remove_container(&self, id: &str) -> Result<()> {
+        match self
+            .long
+            .remove_container(
+                id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    link: false,
+                }),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => {
+                // Removal already in progress.
+                Ok(())
+            }
+            Err(e) => Err(self.err(format!("removing container {id}"), e)),
+        }
+    }
+
+    pub async fn inspect_container(&self, id: &str) -> Result<Option<ContainerInspectResponse>> {
+        match self.api.inspect_container(id, None).await {
+            Ok(c) => Ok(Some(c)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err(format!("inspecting container {id}"), e)),
+        }
+    }
+
+    /// Containers (running or not) carrying every `key=value` label given.
+    pub async fn containers_with_labels(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<ContainerSummary>> {
+        let mut filters = HashMap::new();
+        filters.insert(
+            "label".to_string(),
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>(),
+        );
+        self.api
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| self.err("listing containers", e))
+    }
+
+    /// The last `tail` lines of a container's output (stdout and stderr, interleaved).
+    pub async fn logs_tail(&self, id: &str, tail: usize) -> Result<String> {
+        let mut stream = self.api.logs(
+            id,
+            Some(LogsOptions {
+                stdout: true,
+                stderr: true,
+                tail: tail.to_string(),
+                ..Default::default()
+            }),
+        );
+        let mut out = String::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(chunk) => out.push_str(&String::from_utf8_lossy(&chunk.into_bytes())),
+                Err(e) if is_not_found(&e) => break,
+                Err(e) => return Err(self.err(format!("reading logs of {id}"), e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Follow a container's output, calling `on_chunk` with each piece.
+    pub async fn follow_logs(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: &str,
+        mut on_chunk: impl FnMut(&[u8]),
+    ) -> Result<()> {
+        let mut stream = self.long.logs(
+            id,
+            Some(LogsOptions {
+                stdout: true,
+                stderr: true,
+                follow,
+                tail: tail.to_string(),
+                ..Default::default()
+            }),
+        );
+        while let Some(item) = stream.next().await {
+            let chunk = item.map_err(|e| self.err(format!("reading logs of {id}"), e))?;
+            on_chunk(&chunk.into_bytes());
+        }
+        Ok(())
+    }
+
+    /// Run a command in a running container and collect its output and exit code.
+    pub async fn exec(&self, id: &str, cmd: &[String], user: Option<&str>) -> Result<ExecOutput> {
+        let created = self
+            .api
+            .create_exec(
+                id,
+                ExecConfig {
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    cmd: Some(cmd.to_vec()),
+                    user: user.map(String::from),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| self.err(format!("exec in {id}"), e))?;
+        let started = self
+            .api
+            .start_exec(&created.id, None)
+            .await
+            .map_err(|e| self.err(format!("exec in {id}"), e))?;
+        let mut out = ExecOutput::default();
+        if let bollard::exec::StartExecResults::Attached { mut output, .. } = started {
+            while let Some(item) = output.next().await {
+                match item.map_err(|e| self.err(format!("exec in {id}"), e))? {
+                    bollard::container::LogOutput::StdOut { message } => {
+                        out.stdout.push_str(&String::from_utf8_lossy(&message))
+                    }
+                    bollard::container::LogOutput::StdErr { message } => {
+                        out.stderr.push_str(&String::from_utf8_lossy(&message))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let inspect = self
+            .api
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| self.err(format!("exec in {id}"), e))?;
+        out.exit_code = inspect.exit_code.unwrap_or(-1);
+        Ok(out)
+    }
+
+    /// Read one path of a container's filesystem (`None` when it does not exist).
+    pub async fn read_path(&self, id: &str, path: &str) -> Result<Option<FileInfo>> {
+        let mut stream = self.api.download_from_container(
+            id,
+            Some(DownloadFromContainerOptions {
+                path: path.to_string(),
+            }),
+        );
+        let mut tar_bytes = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(b) => {
+                    if tar_bytes.len() < 2 << 20 {
+                        tar_bytes.extend_from_slice(&b);
+                    }
+                }
+                Err(e) if is_not_found(&e) => return Ok(None),
+                Err(e) => return Err(self.err(format!("reading {path} in {id}"), e)),
+            }
+        }
+        let mut archive = tar::Archive::new(&tar_bytes[..]);
+        let entries = archive
+            .entries()
+            .map_err(|e| Error::Failed(format!("reading {path} in {id}: {e}")))?;
+        for entry in entries {
+            let mut entry =
+                entry.map_err(|e| Error::Failed(format!("reading {path} in {id}: {e}")))?;
+            let header = entry.header().clone();
+            let mut content = Vec::new();
+            if header.entry_type().is_file() {
+                use std::io::Read;
+                let _ = (&mut entry).take(1 << 20).read_to_end(&mut content);
+            }
+            return Ok(Some(FileInfo {
+                mode: header.mode().unwrap_or(0) & 0o7777,
+                uid: header.uid().unwrap_or(0),
+                gid: header.gid().unwrap_or(0),
+                is_dir: header.entry_type().is_dir(),
+                content,
+            }));
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,231 @@
+//! Mounts: the live bind of each declared mount, and its test variant. Test variants are
+//! made fresh under a per-launch test root, so a test can never write to live data:
+//!
+//! | kind | live | test |
+//! |---|---|---|
+//! | ro | read-only bind | the live source, read-only |
+//! | persistent | read-write bind | a fresh empty directory |
+//! | persistent_test_ro | read-write bind | the live source, read-only |
+//! | persistent_test_copy | read-write bind | an empty directory with the source's owner and mode |
+//! | persistent_test_copy_tree | read-write bind | the source's directory tree, without files |
+//! | persistent_test_copy_files | read-write bind | a full copy of the source |
+//! | logs | read-write bind | a fresh empty directory, kept when the test fails |
+//! | test_only | not mounted | a fresh copy of a node directory (fixtures); replaces other mounts on its target |
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::docker::containers::Bind;
+use crate::error::{Error, Result};
+use crate::manifest::{Mount, MountKind, parse_mode};
+use crate::userns::Remap;
+use crate::workspace::{Node, Workspace};
+
+/// Host directory of a mount's live source.
+pub fn live_source(ws: &Workspace, node: &Node, m: &Mount) -> PathBuf {
+    ws.data_root.join(&node.name).join(&m.source)
+}
+
+/// Live binds. A missing source is an error that says how to create it.
+pub fn live_binds(ws: &Workspace, node: &Node) -> Result<Vec<Bind>> {
+    let mut out = Vec::new();
+    for m in node.manifest.mounts.iter().map(|m| m.get_ref()) {
+        if m.kind == MountKind::TestOnly {
+            continue;
+        }
+        let src = live_source(ws, node, m);
+        if !src.exists() {
+            return Err(Error::Failed(format!(
+                "{}: the data directory {} for {} does not exist\n  help: run `dk prep {}` to create the data directories with their owners and modes",
+                node.name,
+                src.display(),
+                m.target,
+                node.name
+            )));
+        }
+        out.push(Bind {
+            host: src.to_string_lossy().to_string(),
+            target: m.target.clone(),
+            read_only: m.kind == MountKind::Ro,
+        });
+    }
+    Ok(out)
+}
+
+/// The test variants, prepared under `root` (created fresh). Returns the binds and the
+/// directories worth keeping when the test fails (logs).
+pub fn test_binds(
+    ws: &Workspace,
+    node: &Node,
+    root: &Path,
+    remap: Remap,
+) -> Result<(Vec<Bind>, Vec<PathBuf>)> {
+    let mounts: Vec<&Mount> = node.manifest.mounts.iter().map(|m| m.get_ref()).collect();
+    let overridden: Vec<&str> = mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::TestOnly)
+        .map(|m| m.target.as_str())
+        .collect();
+    let mut binds = Vec::new();
+    let mut keep = Vec::new();
+    for (i, m) in mounts.iter().enumerate() {
+        if m.kind != MountKind::TestOnly && overridden.contains(&m.target.as_str()) {
+            continue;
+        }
+        let fresh = root.join(format!("m{i}"));
+        let live = live_source(ws, node, m);
+        let (host, read_only) = match m.kind {
+            MountKind::Ro | MountKind::PersistentTestRo => {
+                if live.exists() {
+                    (live, true)
+                } else {
+                    // Never create anything in the live data root from a test.
+                    make_dir(&fresh, m, remap)?;
+                    (fresh, true)
+                }
+            }
+            MountKind::Persistent | MountKind::Logs => {
+                make_dir(&fresh, m, remap)?;
+                if m.kind == MountKind::Logs {
+                    keep.push(fresh.clone());
+                }
+                (fresh, false)
+            }
+            MountKind::PersistentTestCopy => {
+                make_dir(&fresh, m, remap)?;
+                if let Ok(meta) = fs::metadata(&live) {
+                    copy_owner_mode(&meta, &fresh)?;
+                }
+                (fresh, false)
+            }
+            MountKind::PersistentTestCopyTree => {
+                if live.is_dir() {
+                    copy_tree(&live, &fresh, false)?;
+                } else {
+                    make_dir(&fresh, m, remap)?;
+                }
+                (fresh, false)
+            }
+            MountKind::PersistentTestCopyFiles => {
+                if live.is_dir() {
+                    copy_tree(&live, &fresh, true)?;
+                } else {
+                    make_dir(&fresh, m, remap)?;
+                }
+                (fresh, false)
+            }
+            MountKind::TestOnly => {
+                let src = node.dir.join(&m.source);
+                if !src.is_dir() {
+                    return Err(Error::Failed(format!(
+                        "{}: test_only mount source {} is not a directory",
+                        node.name,
+                        src.display()
+                    )));
+                }
+                copy_tree(&src, &fresh, true)?;
+                chown_tree(&fresh, m, remap)?;
+                (fresh, false)
+            }
+        };
+        binds.push(Bind {
+            host: host.to_string_lossy().to_string(),
+            target: m.target.clone(),
+            read_only,
+        });
+    }
+    Ok((binds, keep))
+}
+
+/// Create a directory with the mount's declared owner, group and mode (ids shifted by the
+/// user-namespace remap).
+fn make_dir(dir: &Path, m: &Mount, remap: Remap) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    let mode = m.mode.as_deref().and_then(parse_mode).unwrap_or(0o755);
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("chmod", dir, e))?;
+    chown(dir, m, remap)
+}
+
+fn chown(path: &Path, m: &Mount, remap: Remap) -> Result<()> {
+    if m.owner.is_none() && m.group.is_none() {
+        return Ok(());
+    }
+    let uid = m.owner.map(|u| remap.uid(u));
+    let gid = m.group.map(|g| remap.gid(g));
+    std::os::unix::fs::lchown(path, uid, gid).map_err(|e| {
+        Error::Failed(format!(
+            "cannot give {} to {}:{} ({e}); dk must run as root (or as the owner) to prepare mounts",
+            path.display(),
+            uid.map(|u| u.to_string()).unwrap_or_default(),
+            gid.map(|g| g.to_string()).unwrap_or_default()
+        ))
+    })
+}
+
+fn chown_tree(root: &Path, m: &Mount, remap: Remap) -> Result<()> {
+    for e in walkdir::WalkDir::new(root) {
+        let e = e.map_err(|e| Error::Failed(format!("walking {}: {e}", root.display())))?;
+        chown(e.path(), m, remap)?;
+    }
+    Ok(())
+}
+
+fn copy_owner_mode(meta: &fs::Metadata, to: &Path) -> Result<()> {
+    fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))
+        .map_err(|e| Error::io("chmod", to, e))?;
+    std::os::unix::fs::lchown(to, Some(meta.uid()), Some(meta.gid()))
+        .map_err(|e| Error::io("chown", to, e))
+}
+
+/// Copy a directory tree keeping modes and owners (and, with `files`, regular files and
+/// symlinks too).
+fn copy_tree(from: &Path, to: &Path, files: bool) -> Result<()> {
+    for e in walkdir::WalkDir::new(from).follow_links(false) {
+        let e = e.map_err(|e| Error::Failed(format!("copying {}: {e}", from.display())))?;
+        let rel = e.path().strip_prefix(from).expect("under the source");
+        let dst = to.join(rel);
+        let meta = e
+            .path()
+            .symlink_metadata()
+            .map_err(|err| Error::io("stat", e.path(), err))?;
+        if meta.is_dir() {
+            fs::create_dir_all(&dst).map_err(|err| Error::io("create", &dst, err))?;
+            copy_owner_mode(&meta, &dst)?;
+        } else if !files {
+            continue;
+        } else if meta.file_type().is_symlink() {
+            let target =
+                fs::read_link(e.path()).map_err(|err| Error::io("readlink", e.path(), err))?;
+            std::os::unix::fs::symlink(&target, &dst)
+                .map_err(|err| Error::io("symlink", &dst, err))?;
+        } else if meta.is_file() {
+            fs::copy(e.path(), &dst).map_err(|err| Error::io("copy", e.path(), err))?;
+            copy_owner_mode(&meta, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_tree_without_files_keeps_only_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(src.join("a/b")).unwrap();
+        fs::write(src.join("a/file"), "x").unwrap();
+        fs::set_permissions(src.join("a"), fs::Permissions::from_mode(0o710)).unwrap();
+        let tree = tmp.path().join("tree");
+        copy_tree(&src, &tree, false).unwrap();
+        assert!(tree.join("a/b").is_dir());
+        assert!(!tree.join("a/file").exists());
+        assert_eq!(fs::metadata(tree.join("a")).unwrap().mode() & 0o7777, 0o710);
+        let full = tmp.path().join("full");
+        copy_tree(&src, &full, true).unwrap();
+        assert_eq!(fs::read_to_string(full.join("a/file")).unwrap(), "x");
+    }
+}
