@@ -447,10 +447,11 @@ impl Daemon {
             }
         }
         let mut archive = tar::Archive::new(&tar_bytes[..]);
-        let entries = archive
+        let mut entries = archive
             .entries()
             .map_err(|e| Error::Failed(format!("reading {path} in {id}: {e}")))?;
-        for entry in entries {
+        // The first entry is the path itself (a directory's children follow it).
+        if let Some(entry) = entries.next() {
             let mut entry =
                 entry.map_err(|e| Error::Failed(format!("reading {path} in {id}: {e}")))?;
             let header = entry.header().clone();

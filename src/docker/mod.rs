@@ -123,19 +123,6 @@ pub fn is_not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn api_versions_compare() {
-        assert!(parse_api("1.40").unwrap() < MIN_API);
-        assert!(parse_api("1.41").unwrap() >= MIN_API);
-        assert!(parse_api("1.50").unwrap() >= MIN_API);
-        assert!(parse_api("garbage").is_none());
-    }
-}
-
 impl Daemon {
     /// Does the daemon run with user-namespace remapping (`name=userns` in its security
     /// options)?
@@ -150,5 +137,18 @@ impl Daemon {
             .unwrap_or_default()
             .iter()
             .any(|o| o.contains("name=userns")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions_compare() {
+        assert!(parse_api("1.40").unwrap() < MIN_API);
+        assert!(parse_api("1.41").unwrap() >= MIN_API);
+        assert!(parse_api("1.50").unwrap() >= MIN_API);
+        assert!(parse_api("garbage").is_none());
     }
 }

@@ -136,6 +136,43 @@ impl TestWs {
         self.write(&format!("containers/{name}/Dockerfile"), dockerfile);
     }
 
+    /// A workspace for launching containers: a non-root busybox baseline that stays up, and
+    /// live/test subnets of its own (so that parallel tests never collide).
+    pub fn for_services() -> TestWs {
+        let ws = TestWs::empty();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let slot = (std::process::id() as usize * 7 + n * 13) % 250 + 1;
+        ws.write(
+            "dk.toml",
+            &format!(
+                "namespace = \"{}\"\ndata_root = \"data\"\n[network.live]\nsubnet = \"10.213.{slot}.0/24\"\n[network.test]\nsubnet = \"10.214.{slot}.0/24\"\n",
+                ws.ns
+            ),
+        );
+        std::fs::create_dir_all(ws.path("baseline")).unwrap();
+        std::fs::copy(busybox(), ws.path("baseline/busybox")).unwrap();
+        ws.write(
+            "baseline/Dockerfile",
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nUSER 1000:1000\nCMD [\"sleep\", \"600\"]\n",
+        );
+        ws.write("baseline/.dockerignore", "container.toml\n");
+        ws
+    }
+
+    /// A web service on the baseline: busybox httpd on 8080 serving /www.
+    pub fn web_service(&self, name: &str, page: &str, manifest: &str) {
+        self.container(
+            name,
+            "FROM baseline\nCOPY www /www\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
+        );
+        self.write(&format!("containers/{name}/www/index.html"), page);
+        self.write(
+            &format!("containers/{name}/.dockerignore"),
+            "container.toml\ntest-data\n",
+        );
+        self.write(&format!("containers/{name}/container.toml"), manifest);
+    }
+
     /// The dk binary, run in this workspace.
     pub fn dk(&self) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::cargo_bin("dk").unwrap();
