@@ -429,3 +429,60 @@ fn the_custom_test_executable_gets_the_container_and_its_address() {
         "{out}"
     );
 }
+
+#[test]
+fn every_probe_kind_works() {
+    require_daemon();
+    let ws = TestWs::for_services();
+    ws.web_service(
+        "svc",
+        "hello\n",
+        r#"
+[test]
+ready_port = 8080
+
+[[test.check]]
+tcp = 8080
+
+[[test.check]]
+name = "through a port published on 127.0.0.1"
+http = "/"
+port = 8080
+via = "loopback"
+body_contains = "hello"
+
+[[test.check]]
+exec = ["id", "-u"]
+stdout_matches = "^1000\\s*$"
+
+[[test.check]]
+exec = ["sh", "-c", "echo oops >&2; exit 3"]
+exit_code = 3
+stderr_contains = "oops"
+
+[[test.check]]
+file = "/www/index.html"
+mode = "0644"
+owner = "0"
+contains = "hello"
+
+[[test.check]]
+file = "/etc/shadow"
+exists = false
+
+[[test.check]]
+not_root = true
+
+[[test.check]]
+name = "a closed port"
+tcp = 9
+expect = "fail"
+timeout = "3s"
+"#,
+    );
+    let out = dk_ok(&ws, &["-v", "test", "svc"]);
+    assert!(out.contains("ok   through a port published on 127.0.0.1"), "{out}");
+    assert!(out.contains("ok   a closed port"), "{out}");
+    // Nothing is published on the host in the live sense: the test container is gone.
+    assert!(test_containers(&ws).is_empty());
+}
