@@ -8,6 +8,7 @@ use crate::build::{BuildOptions, short};
 use crate::cli::{BuildArgs, Cli, Command, GraphFormat, NamesArgs, TestArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::live::{RunAction, RunReport};
 use crate::promote::PromoteStatus;
 use crate::render;
 use crate::report::{Json, Live, Plain, Reporter};
@@ -132,9 +133,18 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Test(args) => test(&cli, args).await,
         Command::Promote(args) => promote(&cli, args).await,
         Command::Rollback { name } => rollback(&cli, name).await,
-        other => Err(Error::usage_help(
-            format!("`dk {}` is not built yet", other.verb()),
-            "available now: build, test, promote, rollback, plan, ls, graph, clean (see `dk --help`)",
+        Command::Up(args) => up(&cli, args).await,
+        Command::Start(args) => launcher(&cli, "start", &args.names, false).await,
+        Command::Stop(args) => launcher(&cli, "stop", &args.names, false).await,
+        Command::Restart(args) => launcher(&cli, "restart", &args.names, false).await,
+        Command::Down { names, all } => launcher(&cli, "down", names, *all).await,
+        Command::Status(args) => status(&cli, args).await,
+        Command::Logs { name, follow } => logs(&cli, name, *follow).await,
+        Command::Shell { name } => shell(&cli, name).await,
+        Command::Prep { names, fix } => prep(&cli, names, *fix).await,
+        Command::Lint { .. } => Err(Error::usage_help(
+            "`dk lint` is not built yet",
+            "every other verb works; see `dk --help`",
         )),
     }
 }
@@ -236,7 +246,283 @@ async fn rollback(cli: &Cli, name: &str) -> Result<i32> {
         short(&live),
         short(&prev)
     );
+    let (_, container) = engine.live_container(i).await?;
+    if container.is_some() {
+        let runs = interruptible(engine.run_waves(&[i])).await?;
+        print_runs(&runs);
+        if runs.iter().any(|r| matches!(r.action, RunAction::Failed { .. })) {
+            return Ok(1);
+        }
+    }
     Ok(0)
+}
+
+fn print_runs(runs: &[RunReport]) {
+    for r in runs {
+        match &r.action {
+            RunAction::Unchanged => println!("{}: running, unchanged", r.name),
+            RunAction::Started => println!("{}: started", r.name),
+            RunAction::Created => println!("{}: created and started", r.name),
+            RunAction::Replaced { downtime_ms, reason } => println!(
+                "{}: replaced ({reason}); down for {}",
+                r.name,
+                crate::units::human_duration(std::time::Duration::from_millis(*downtime_ms))
+            ),
+            RunAction::Failed { message } => eprintln!("{}: not running: {message}", r.name),
+        }
+    }
+}
+
+async fn up(cli: &Cli, args: &BuildArgs) -> Result<i32> {
+    let engine = load(cli, reporter(args.json, cli.verbose))?;
+    let b = build_options(&engine, args)?;
+    let _lock = engine.lock("dk up", !cli.no_wait)?;
+    let opts = TestOptions {
+        jobs: b.jobs,
+        force: b.force,
+        fail_fast: b.fail_fast,
+    };
+    let report = with_test_cleanup(&engine, engine.up(&args.names, &opts)).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({"event": "summary", "summary": report}))
+                .expect("serialize")
+        );
+    } else {
+        eprintln!("{}", report.tests.line());
+        for r in &report.promotions {
+            match &r.status {
+                PromoteStatus::Promoted { image_id, .. } => {
+                    println!("{}: {} is live", r.name, short(image_id))
+                }
+                PromoteStatus::AlreadyLive { .. } => {}
+                PromoteStatus::Refused { reason } => eprintln!("{}: not promoted: {reason}", r.name),
+            }
+        }
+        print_runs(&report.runs);
+        if let Some(why) = &report.stopped_at {
+            eprintln!("stopped: {why}");
+        }
+    }
+    Ok(if report.ok() { 0 } else { 1 })
+}
+
+async fn launcher(cli: &Cli, verb: &str, names: &[String], all: bool) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let _lock = engine.lock(&format!("dk {verb}"), !cli.no_wait)?;
+    let selected = if all {
+        if !names.is_empty() {
+            return Err(Error::usage("give names or --all, not both"));
+        }
+        engine.nodes_with_live_containers().await?
+    } else if names.is_empty() {
+        return Err(Error::usage_help(
+            format!("`dk {verb}` needs the names of the containers"),
+            if verb == "down" {
+                "name them, or use --all to remove every live container of this workspace (data is kept)"
+            } else {
+                "name them; prefixes work (`dk restart f`)"
+            },
+        ));
+    } else {
+        engine.select(names)?
+    };
+    let failed = |runs: &[RunReport]| runs.iter().any(|r| matches!(r.action, RunAction::Failed { .. }));
+    let mut code = 0;
+    if verb == "start" {
+        let runs = interruptible(engine.start_live(&selected)).await?;
+        print_runs(&runs);
+        return Ok(if failed(&runs) { 1 } else { 0 });
+    }
+    // stop, down, restart: in parallel.
+    let results = futures_util::future::join_all(selected.iter().map(|&i| {
+        let engine = &engine;
+        async move {
+            let r = if verb == "down" {
+                engine.down_live(i).await
+            } else {
+                engine.stop_live(i).await
+            };
+            (i, r)
+        }
+    }))
+    .await;
+    for (i, r) in results {
+        match r {
+            Ok(true) if verb == "down" => println!("{}: removed (data kept)", engine.name(i)),
+            Ok(true) => println!("{}: stopped", engine.name(i)),
+            Ok(false) => println!("{}: no live container", engine.name(i)),
+            Err(e) => {
+                eprintln!("{}: {}", engine.name(i), e.render());
+                code = 1;
+            }
+        }
+    }
+    if verb == "restart" {
+        let runs = interruptible(engine.start_live(&selected)).await?;
+        print_runs(&runs);
+        if failed(&runs) {
+            code = 1;
+        }
+    }
+    Ok(code)
+}
+
+async fn status(cli: &Cli, args: &NamesArgs) -> Result<i32> {
+    let engine = load(cli, reporter(args.json, cli.verbose))?;
+    let rows = engine.status(&args.names).await?;
+    if args.json {
+        print_json(&rows);
+        return Ok(0);
+    }
+    let table: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            let state = match (&r.health, r.state.as_str()) {
+                (Some(h), s) if !h.is_empty() && h != "none" => format!("{s} ({h})"),
+                (_, s) => s.to_string(),
+            };
+            let uptime = match (r.uptime_s, r.restarts) {
+                (Some(u), rs) => format!(
+                    "up {}{}",
+                    crate::units::human_duration(std::time::Duration::from_secs(u)),
+                    rs.filter(|n| *n > 0)
+                        .map(|n| format!(", {n} restarts"))
+                        .unwrap_or_default()
+                ),
+                (None, Some(n)) if n > 0 => format!("{n} restarts"),
+                _ => String::new(),
+            };
+            [
+                r.name.clone(),
+                r.latest.clone().unwrap_or_else(|| "-".into()),
+                r.tested.clone(),
+                r.live.clone().unwrap_or_else(|| "-".into()),
+                state,
+                match r.runs_live {
+                    Some(true) => "yes".into(),
+                    Some(false) => "NO".into(),
+                    None => "-".into(),
+                },
+                uptime,
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render::table(
+            &["NODE", "LATEST", "TESTED", "LIVE", "CONTAINER", "RUNS LIVE", "UPTIME"],
+            &table
+        )
+    );
+    Ok(0)
+}
+
+async fn logs(cli: &Cli, name: &str, follow: bool) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let i = crate::names::resolve_one(name, &engine.ws.names())?;
+    let (container, c) = engine.live_container(i).await?;
+    if c.is_none() {
+        return Err(Error::Failed(format!(
+            "{} has no live container ({container})",
+            engine.name(i)
+        )));
+    }
+    let daemon = engine.daemon().await?;
+    use std::io::Write;
+    let result = interruptible(daemon.follow_logs(&container, follow, "all", |chunk| {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(chunk);
+        let _ = out.flush();
+    }))
+    .await;
+    match result {
+        // Ctrl-C is the normal way to stop following.
+        Err(Error::Interrupted { .. }) if follow => Ok(0),
+        Err(e) => Err(e),
+        Ok(()) => Ok(0),
+    }
+}
+
+async fn shell(cli: &Cli, name: &str) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let i = crate::names::resolve_one(name, &engine.ws.names())?;
+    let (container, c) = engine.live_container(i).await?;
+    let running = c
+        .and_then(|c| c.state)
+        .and_then(|s| s.running)
+        .unwrap_or(false);
+    if !running {
+        return Err(Error::Failed(format!(
+            "{} is not running ({container}); start it with `dk start {}`",
+            engine.name(i),
+            engine.name(i)
+        )));
+    }
+    let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let _raw = if tty { RawMode::enable() } else { None };
+    let code = engine
+        .daemon()
+        .await?
+        .exec_interactive(&container, &["/bin/sh".to_string()], tty)
+        .await?;
+    Ok(code as i32)
+}
+
+/// The terminal in raw mode for an interactive shell, restored on drop.
+struct RawMode {
+    saved: libc::termios,
+}
+
+impl RawMode {
+    fn enable() -> Option<RawMode> {
+        // SAFETY: termios calls on fd 0 with a zeroed, then filled-in, struct.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) != 0 {
+                return None;
+            }
+            let saved = t;
+            libc::cfmakeraw(&mut t);
+            if libc::tcsetattr(0, libc::TCSANOW, &t) != 0 {
+                return None;
+            }
+            Some(RawMode { saved })
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        // SAFETY: restores the attributes read in `enable`.
+        unsafe {
+            libc::tcsetattr(0, libc::TCSANOW, &self.saved);
+        }
+    }
+}
+
+async fn prep(cli: &Cli, names: &[String], fix: bool) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let _lock = engine.lock("dk prep", !cli.no_wait)?;
+    let mut pending = false;
+    // No names: every node that declares data directories.
+    let selected: Vec<usize> = engine
+        .select(names)?
+        .into_iter()
+        .filter(|i| !names.is_empty() || !engine.ws.nodes[*i].manifest.mounts.is_empty())
+        .collect();
+    for i in selected {
+        let changes = engine.prep(i, fix).await?;
+        if changes.is_empty() {
+            println!("{}: data directories are as declared", engine.name(i));
+        }
+        for c in changes {
+            pending |= !c.applied;
+            println!("{}: {}: {}", engine.name(i), c.path, c.what);
+        }
+    }
+    Ok(if pending { 1 } else { 0 })
 }
 
 fn build_options(engine: &Engine, args: &BuildArgs) -> Result<BuildOptions> {

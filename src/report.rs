@@ -159,7 +159,7 @@ impl Reporter for Plain {
                     .lock()
                     .unwrap()
                     .insert(node.clone(), Vec::new());
-                eprintln!("{node}: {action} started");
+                eprintln!("{node}: {action}…");
             }
             Event::Step { .. } => {}
             Event::Line { node, line } => {

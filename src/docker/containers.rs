@@ -471,3 +471,93 @@ impl Daemon {
         Ok(None)
     }
 }
+
+impl Daemon {
+    pub async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        self.api
+            .rename_container(
+                id,
+                bollard::query_parameters::RenameContainerOptions {
+                    name: name.to_string(),
+                },
+            )
+            .await
+            .map_err(|e| self.err(format!("renaming container {id} to {name}"), e))
+    }
+
+    /// Run `cmd` in a container with the caller's stdin and stdout attached (a TTY when
+    /// `tty`). Returns the exit code.
+    pub async fn exec_interactive(&self, id: &str, cmd: &[String], tty: bool) -> Result<i64> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let created = self
+            .long
+            .create_exec(
+                id,
+                ExecConfig {
+                    attach_stdin: Some(true),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(tty),
+                    cmd: Some(cmd.to_vec()),
+                    env: Some(vec![format!(
+                        "TERM={}",
+                        std::env::var("TERM").unwrap_or_else(|_| "xterm".into())
+                    )]),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| self.err(format!("exec in {id}"), e))?;
+        let started = self
+            .long
+            .start_exec(
+                &created.id,
+                Some(bollard::exec::StartExecOptions {
+                    detach: false,
+                    tty,
+                    output_capacity: None,
+                }),
+            )
+            .await
+            .map_err(|e| self.err(format!("exec in {id}"), e))?;
+        if let bollard::exec::StartExecResults::Attached { mut output, mut input } = started {
+            let pump = tokio::spawn(async move {
+                let mut stdin = tokio::io::stdin();
+                let mut buf = [0u8; 1024];
+                loop {
+                    match stdin.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if input.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                            let _ = input.flush().await;
+                        }
+                    }
+                }
+                let _ = input.shutdown().await;
+            });
+            let mut stdout = tokio::io::stdout();
+            let mut stderr = tokio::io::stderr();
+            while let Some(item) = output.next().await {
+                match item.map_err(|e| self.err(format!("exec in {id}"), e))? {
+                    bollard::container::LogOutput::StdErr { message } => {
+                        let _ = stderr.write_all(&message).await;
+                        let _ = stderr.flush().await;
+                    }
+                    other => {
+                        let _ = stdout.write_all(&other.into_bytes()).await;
+                        let _ = stdout.flush().await;
+                    }
+                }
+            }
+            pump.abort();
+        }
+        let inspect = self
+            .api
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| self.err(format!("exec in {id}"), e))?;
+        Ok(inspect.exit_code.unwrap_or(-1))
+    }
+}

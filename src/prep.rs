@@ -1,0 +1,122 @@
+//! `dk prep`: create the data directories a container declares (its non-test mounts), with
+//! their owner, group and mode, shifted by the daemon's user-namespace remap. An existing
+//! directory is never loosened without `--fix`; every change is reported.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::manifest::{MountKind, parse_mode};
+use crate::userns::Remap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrepChange {
+    pub path: String,
+    pub what: String,
+    /// False when the change is only reported (it needs `--fix`).
+    pub applied: bool,
+}
+
+impl Engine {
+    pub async fn prep(&self, i: usize, fix: bool) -> Result<Vec<PrepChange>> {
+        let daemon_userns = self.daemon().await?.userns_remapped().await?;
+        let remap = crate::userns::detect(daemon_userns)?;
+        prep_node(self, i, fix, remap)
+    }
+}
+
+fn prep_node(engine: &Engine, i: usize, fix: bool, remap: Remap) -> Result<Vec<PrepChange>> {
+    let ws = &engine.ws;
+    let node = &ws.nodes[i];
+    let mut changes = Vec::new();
+    for m in node.manifest.mounts.iter().map(|m| m.get_ref()) {
+        if m.kind == MountKind::TestOnly {
+            continue;
+        }
+        let path = crate::mounts::live_source(ws, node, m);
+        let shown = path.display().to_string();
+        let mode = m.mode.as_deref().and_then(parse_mode);
+        let uid = m.owner.map(|u| remap.uid(u));
+        let gid = m.group.map(|g| remap.gid(g));
+        let mut change = |what: String, applied: bool| {
+            changes.push(PrepChange {
+                path: shown.clone(),
+                what,
+                applied,
+            })
+        };
+        let chown = |uid: Option<u32>, gid: Option<u32>| -> Result<()> {
+            std::os::unix::fs::chown(&path, uid, gid).map_err(|e| {
+                Error::Failed(format!(
+                    "cannot give {} to {}:{}: {e}\n  help: run `dk prep` as root",
+                    path.display(),
+                    uid.map(|u| u.to_string()).unwrap_or_else(|| "-".into()),
+                    gid.map(|g| g.to_string()).unwrap_or_else(|| "-".into())
+                ))
+            })
+        };
+        match fs::metadata(&path) {
+            Err(_) => {
+                fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
+                let mode = mode.unwrap_or(0o755);
+                fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+                    .map_err(|e| Error::io("chmod", &path, e))?;
+                chown(uid, gid)?;
+                change(
+                    format!(
+                        "created (owner {}, group {}, mode {mode:04o})",
+                        uid.map(|u| u.to_string()).unwrap_or_else(|| "unchanged".into()),
+                        gid.map(|g| g.to_string()).unwrap_or_else(|| "unchanged".into())
+                    ),
+                    true,
+                );
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(Error::Failed(format!(
+                    "{} exists and is not a directory; move it away and run `dk prep {}` again",
+                    path.display(),
+                    node.name
+                )));
+            }
+            Ok(meta) => {
+                let current = meta.mode() & 0o7777;
+                if let Some(want) = mode
+                    && want != current
+                {
+                    let loosens = want & !current != 0;
+                    if loosens && !fix {
+                        change(
+                            format!("mode is {current:04o}, the manifest says {want:04o}: run with --fix to loosen it"),
+                            false,
+                        );
+                    } else {
+                        fs::set_permissions(&path, fs::Permissions::from_mode(want))
+                            .map_err(|e| Error::io("chmod", &path, e))?;
+                        change(format!("mode {current:04o} -> {want:04o}"), true);
+                    }
+                }
+                let owner_differs = uid.is_some_and(|u| u != meta.uid());
+                let group_differs = gid.is_some_and(|g| g != meta.gid());
+                if owner_differs || group_differs {
+                    let what = format!(
+                        "owner {}:{} -> {}:{}",
+                        meta.uid(),
+                        meta.gid(),
+                        uid.unwrap_or(meta.uid()),
+                        gid.unwrap_or(meta.gid())
+                    );
+                    if fix {
+                        chown(uid, gid)?;
+                        change(what, true);
+                    } else {
+                        change(format!("{what} needed: run with --fix"), false);
+                    }
+                }
+            }
+        }
+    }
+    Ok(changes)
+}
