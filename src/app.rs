@@ -250,7 +250,10 @@ async fn rollback(cli: &Cli, name: &str) -> Result<i32> {
     if container.is_some() {
         let runs = interruptible(engine.run_waves(&[i])).await?;
         print_runs(&runs);
-        if runs.iter().any(|r| matches!(r.action, RunAction::Failed { .. })) {
+        if runs
+            .iter()
+            .any(|r| matches!(r.action, RunAction::Failed { .. }))
+        {
             return Ok(1);
         }
     }
@@ -263,7 +266,10 @@ fn print_runs(runs: &[RunReport]) {
             RunAction::Unchanged => println!("{}: running, unchanged", r.name),
             RunAction::Started => println!("{}: started", r.name),
             RunAction::Created => println!("{}: created and started", r.name),
-            RunAction::Replaced { downtime_ms, reason } => println!(
+            RunAction::Replaced {
+                downtime_ms,
+                reason,
+            } => println!(
                 "{}: replaced ({reason}); down for {}",
                 r.name,
                 crate::units::human_duration(std::time::Duration::from_millis(*downtime_ms))
@@ -297,7 +303,9 @@ async fn up(cli: &Cli, args: &BuildArgs) -> Result<i32> {
                     println!("{}: {} is live", r.name, short(image_id))
                 }
                 PromoteStatus::AlreadyLive { .. } => {}
-                PromoteStatus::Refused { reason } => eprintln!("{}: not promoted: {reason}", r.name),
+                PromoteStatus::Refused { reason } => {
+                    eprintln!("{}: not promoted: {reason}", r.name)
+                }
             }
         }
         print_runs(&report.runs);
@@ -328,7 +336,10 @@ async fn launcher(cli: &Cli, verb: &str, names: &[String], all: bool) -> Result<
     } else {
         engine.select(names)?
     };
-    let failed = |runs: &[RunReport]| runs.iter().any(|r| matches!(r.action, RunAction::Failed { .. }));
+    let failed = |runs: &[RunReport]| {
+        runs.iter()
+            .any(|r| matches!(r.action, RunAction::Failed { .. }))
+    };
     let mut code = 0;
     if verb == "start" {
         let runs = interruptible(engine.start_live(&selected)).await?;
@@ -412,7 +423,15 @@ async fn status(cli: &Cli, args: &NamesArgs) -> Result<i32> {
     print!(
         "{}",
         render::table(
-            &["NODE", "LATEST", "TESTED", "LIVE", "CONTAINER", "RUNS LIVE", "UPTIME"],
+            &[
+                "NODE",
+                "LATEST",
+                "TESTED",
+                "LIVE",
+                "CONTAINER",
+                "RUNS LIVE",
+                "UPTIME"
+            ],
             &table
         )
     );

@@ -137,7 +137,9 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
     Promote(NamesArgs),
 
     /// Build, test, promote and (re)start, only where something changed
-    #[command(long_about = "The upgrade: build what is stale, test it, promote what passed, and start or replace the live containers, only where something changed. A container is replaced only when it does not run the :live image or its settings changed; the new one is created first, then the old one is stopped and the new one started (the downtime is reported); if the new one fails to start, the old one is restarted. A failed build or test stops before any container is touched.\n\nWith no names: every container marked `autostart = true`, in start waves from their `after` lists (a wave starts when the previous one is running, or healthy where it has a healthcheck).")]
+    #[command(
+        long_about = "The upgrade: build what is stale, test it, promote what passed, and start or replace the live containers, only where something changed. A container is replaced only when it does not run the :live image or its settings changed; the new one is created first, then the old one is stopped and the new one started (the downtime is reported); if the new one fails to start, the old one is restarted. A failed build or test stops before any container is touched.\n\nWith no names: every container marked `autostart = true`, in start waves from their `after` lists (a wave starts when the previous one is running, or healthy where it has a healthcheck)."
+    )]
     Up(BuildArgs),
 
     /// Start live containers (created from :live when missing)
@@ -175,7 +177,9 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
     Shell { name: String },
 
     /// Create the data directories a container declares, with owners and modes
-    #[command(long_about = "Create the data directories of each container's mounts under <data_root>/<name>/, with the owner, group and mode its container.toml declares. When the daemon remaps user namespaces, owners are shifted by the remap user's offset in /etc/subuid and /etc/subgid (DK_USERNS_REMAP, DK_SUBUID_FILE and DK_SUBGID_FILE override detection and paths). Existing directories are only tightened; loosening their mode or changing their owner needs --fix.")]
+    #[command(
+        long_about = "Create the data directories of each container's mounts under <data_root>/<name>/, with the owner, group and mode its container.toml declares. When the daemon remaps user namespaces, owners are shifted by the remap user's offset in /etc/subuid and /etc/subgid (DK_USERNS_REMAP, DK_SUBUID_FILE and DK_SUBGID_FILE override detection and paths). Existing directories are only tightened; loosening their mode or changing their owner needs --fix."
+    )]
     Prep {
         /// Containers (unique prefixes work). None: every container that declares mounts
         names: Vec<String>,

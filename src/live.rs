@@ -31,8 +31,13 @@ pub enum RunAction {
     /// Did not exist: created and started.
     Created,
     /// Replaced by a new container; `downtime_ms` between the old stopping and the new running.
-    Replaced { downtime_ms: u64, reason: String },
-    Failed { message: String },
+    Replaced {
+        downtime_ms: u64,
+        reason: String,
+    },
+    Failed {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,7 +125,8 @@ impl Engine {
 
     /// Start (or replace) the live containers of `selected`, wave by wave.
     pub async fn run_waves(&self, selected: &[usize]) -> Result<Vec<RunReport>> {
-        self.ensure_network(&self.ws.live_network, Role::Live).await?;
+        self.ensure_network(&self.ws.live_network, Role::Live)
+            .await?;
         let waves = self.graph.start_waves(&self.ws, selected)?;
         let mut reports = Vec::new();
         for (w, wave) in waves.iter().enumerate() {
@@ -133,7 +139,9 @@ impl Engine {
             for (i, r) in results {
                 let action = match r {
                     Ok(a) => a,
-                    Err(e) => RunAction::Failed { message: e.render() },
+                    Err(e) => RunAction::Failed {
+                        message: e.render(),
+                    },
                 };
                 failed |= matches!(action, RunAction::Failed { .. });
                 reports.push(RunReport {
@@ -146,7 +154,9 @@ impl Engine {
                     if let Err(e) = self.wait_live_ready(i).await {
                         failed = true;
                         if let Some(r) = reports.iter_mut().find(|r| r.name == self.name(i)) {
-                            r.action = RunAction::Failed { message: e.render() };
+                            r.action = RunAction::Failed {
+                                message: e.render(),
+                            };
                         }
                     }
                 }
@@ -214,17 +224,32 @@ impl Engine {
                 daemon.remove_container(&id).await?;
                 return Err(e);
             }
-            self.reporter.finish(&name, "start", "created and started", true, t.elapsed(), None);
+            self.reporter.finish(
+                &name,
+                "start",
+                "created and started",
+                true,
+                t.elapsed(),
+                None,
+            );
             return Ok(RunAction::Created);
         };
-        let labels = existing.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
+        let labels = existing
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default();
         if labels.get("dk.workspace") != Some(&self.ws.id) {
             return Err(Error::Failed(format!(
                 "a container named {} exists that this workspace did not create\n  help: remove or rename it, or run this workspace with another namespace (DK_NAMESPACE)",
                 spec.name
             )));
         }
-        let running = existing.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+        let running = existing
+            .state
+            .as_ref()
+            .and_then(|s| s.running)
+            .unwrap_or(false);
         let same_image = existing.image.as_deref() == Some(spec.image.as_str());
         let same_settings = labels.get("dk.settings-hash") == spec.labels.get("dk.settings-hash");
         let id = existing.id.clone().unwrap_or_default();
@@ -233,7 +258,8 @@ impl Engine {
                 return Ok(RunAction::Unchanged);
             }
             daemon.start_container(&id).await?;
-            self.reporter.finish(&name, "start", "started", true, Duration::ZERO, None);
+            self.reporter
+                .finish(&name, "start", "started", true, Duration::ZERO, None);
             return Ok(RunAction::Started);
         }
         let reason = if !same_image {
@@ -262,7 +288,13 @@ impl Engine {
     }
 
     /// New container first; then stop the old, start the new; on failure, restore the old.
-    async fn replace(&self, daemon: &Daemon, old_id: &str, old_running: bool, spec: &ContainerSpec) -> Result<Duration> {
+    async fn replace(
+        &self,
+        daemon: &Daemon,
+        old_id: &str,
+        old_running: bool,
+        spec: &ContainerSpec,
+    ) -> Result<Duration> {
         let next_name = format!("{}-next", spec.name);
         let old_name = format!("{}-old", spec.name);
         daemon.remove_container(&next_name).await?;
@@ -284,7 +316,11 @@ impl Engine {
             }
             return Err(Error::Failed(format!(
                 "the new container failed to start, the old one {}: {}",
-                if old_running { "was restarted" } else { "was kept" },
+                if old_running {
+                    "was restarted"
+                } else {
+                    "was kept"
+                },
                 e.render()
             )));
         }
@@ -308,12 +344,18 @@ impl Engine {
                 .await?
                 .ok_or_else(|| Error::Failed(format!("{name} disappeared")))?;
             let state = c.state.unwrap_or_default();
-            let health = state.health.as_ref().and_then(|h| h.status).map(|s| s.to_string());
+            let health = state
+                .health
+                .as_ref()
+                .and_then(|h| h.status)
+                .map(|s| s.to_string());
             let running = state.running.unwrap_or(false);
             match (running, health.as_deref()) {
                 (true, None | Some("none") | Some("") | Some("healthy")) => return Ok(()),
                 (true, Some("unhealthy")) => {
-                    return Err(Error::Failed(format!("{name} is unhealthy; later start waves were not started")));
+                    return Err(Error::Failed(format!(
+                        "{name} is unhealthy; later start waves were not started"
+                    )));
                 }
                 (false, _) if state.restarting != Some(true) => {
                     return Err(Error::Failed(format!(
@@ -334,7 +376,10 @@ impl Engine {
     }
 
     /// The live container of node `i`: (name, inspect) when it exists.
-    pub async fn live_container(&self, i: usize) -> Result<(String, Option<bollard::models::ContainerInspectResponse>)> {
+    pub async fn live_container(
+        &self,
+        i: usize,
+    ) -> Result<(String, Option<bollard::models::ContainerInspectResponse>)> {
         let name = launch::container_name(&self.ws, self.name(i), Role::Live);
         let c = self.daemon().await?.inspect_container(&name).await?;
         Ok((name, c))
@@ -454,7 +499,10 @@ fn uptime_secs(ts: &str) -> Option<u64> {
     let time = time.trim_end_matches('Z');
     let time = time.split(['+']).next()?;
     let mut t = time.split(':');
-    let (hh, mm) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
+    let (hh, mm) = (
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<i64>().ok()?,
+    );
     let ss: f64 = t.next()?.parse().ok()?;
     // Days from the civil date (Howard Hinnant's algorithm).
     let y = if m <= 2 { y - 1 } else { y };

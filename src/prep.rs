@@ -68,8 +68,10 @@ fn prep_node(engine: &Engine, i: usize, fix: bool, remap: Remap) -> Result<Vec<P
                 change(
                     format!(
                         "created (owner {}, group {}, mode {mode:04o})",
-                        uid.map(|u| u.to_string()).unwrap_or_else(|| "unchanged".into()),
-                        gid.map(|g| g.to_string()).unwrap_or_else(|| "unchanged".into())
+                        uid.map(|u| u.to_string())
+                            .unwrap_or_else(|| "unchanged".into()),
+                        gid.map(|g| g.to_string())
+                            .unwrap_or_else(|| "unchanged".into())
                     ),
                     true,
                 );
@@ -89,7 +91,9 @@ fn prep_node(engine: &Engine, i: usize, fix: bool, remap: Remap) -> Result<Vec<P
                     let loosens = want & !current != 0;
                     if loosens && !fix {
                         change(
-                            format!("mode is {current:04o}, the manifest says {want:04o}: run with --fix to loosen it"),
+                            format!(
+                                "mode is {current:04o}, the manifest says {want:04o}: run with --fix to loosen it"
+                            ),
                             false,
                         );
                     } else {

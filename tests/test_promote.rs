@@ -481,7 +481,10 @@ timeout = "3s"
 "#,
     );
     let out = dk_ok(&ws, &["-v", "test", "svc"]);
-    assert!(out.contains("ok   through a port published on 127.0.0.1"), "{out}");
+    assert!(
+        out.contains("ok   through a port published on 127.0.0.1"),
+        "{out}"
+    );
     assert!(out.contains("ok   a closed port"), "{out}");
     // Nothing is published on the host in the live sense: the test container is gone.
     assert!(test_containers(&ws).is_empty());

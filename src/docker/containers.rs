@@ -520,7 +520,11 @@ impl Daemon {
             )
             .await
             .map_err(|e| self.err(format!("exec in {id}"), e))?;
-        if let bollard::exec::StartExecResults::Attached { mut output, mut input } = started {
+        if let bollard::exec::StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = started
+        {
             let pump = tokio::spawn(async move {
                 let mut stdin = tokio::io::stdin();
                 let mut buf = [0u8; 1024];
