@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::build::{BuildOptions, short};
-use crate::cli::{BuildArgs, Cli, Command, GraphFormat, NamesArgs, TestArgs};
+use crate::cli::{BuildArgs, Cli, Command, GraphFormat, LintFormat, NamesArgs, TestArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::live::{RunAction, RunReport};
@@ -142,10 +142,7 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Logs { name, follow } => logs(&cli, name, *follow).await,
         Command::Shell { name } => shell(&cli, name).await,
         Command::Prep { names, fix } => prep(&cli, names, *fix).await,
-        Command::Lint { .. } => Err(Error::usage_help(
-            "`dk lint` is not built yet",
-            "every other verb works; see `dk --help`",
-        )),
+        Command::Lint { names, format } => lint(&cli, names, *format).await,
     }
 }
 
@@ -542,6 +539,62 @@ async fn prep(cli: &Cli, names: &[String], fix: bool) -> Result<i32> {
         }
     }
     Ok(if pending { 1 } else { 0 })
+}
+
+async fn lint(cli: &Cli, names: &[String], format: LintFormat) -> Result<i32> {
+    let engine = load(cli, reporter(format != LintFormat::Text, cli.verbose))?;
+    let selected = engine.select(names)?;
+    // Digests of local external images, for the pinning hint; lint works without a daemon.
+    let mut digests = std::collections::HashMap::new();
+    let externals: Vec<String> = engine
+        .graph
+        .externals
+        .iter()
+        .filter(|x| selected.contains(&x.node))
+        .map(|x| x.image.clone())
+        .collect();
+    if !externals.is_empty()
+        && let Ok(Ok(daemon)) =
+            tokio::time::timeout(std::time::Duration::from_secs(3), engine.daemon()).await
+    {
+        for image in externals {
+            if let Ok(Some(i)) = daemon.inspect_image(&image).await
+                && let Some(d) = i.repo_digests.and_then(|d| d.into_iter().next())
+            {
+                digests.insert(image, d);
+            }
+        }
+    }
+    let mut linter = crate::lint::Linter::new(&engine.ws, &engine.graph, digests);
+    let mut findings = Vec::new();
+    for i in engine
+        .graph
+        .order
+        .iter()
+        .copied()
+        .filter(|i| selected.contains(i))
+    {
+        findings.extend(linter.lint(i));
+    }
+    let open = findings.iter().filter(|f| f.waived.is_none()).count();
+    match format {
+        LintFormat::Text => {
+            print!("{}", crate::lint::render_text(&findings));
+            let waived = findings.len() - open;
+            eprintln!(
+                "{open} finding(s){} in {} node(s)",
+                if waived > 0 {
+                    format!(", {waived} waived")
+                } else {
+                    String::new()
+                },
+                selected.len()
+            );
+        }
+        LintFormat::Json => print_json(&findings),
+        LintFormat::Sarif => print_json(&crate::lint::render_sarif(&findings)),
+    }
+    Ok(if open > 0 { 1 } else { 0 })
 }
 
 fn build_options(engine: &Engine, args: &BuildArgs) -> Result<BuildOptions> {

@@ -54,6 +54,13 @@ pub enum GraphFormat {
     Mermaid,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Nodes to build (unique prefixes work); their dependencies are built first. None: all
@@ -189,10 +196,14 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
     },
 
     /// Check Dockerfiles and manifests against image best practices
+    #[command(
+        long_about = "Static checks of each node's Dockerfile and container.toml, printed compiler style (`path:LINE: RULE message`, then a fix hint): external bases pinned by a moving tag or no tag (DL3006, DL3007, DK-PIN, DK-DIGEST), a final USER that is root (DL3002), ADD of a local file (DL3020), package caches left behind (DL3009, DL3015, DL3019, DL3042), shell-form CMD/ENTRYPOINT (DL3025), secrets in ENV/ARG (DL3064), and ports, mounts and stop signals the manifest declares but the image does not (DK-EXPOSE, DK-VOLUME, DK-STOPSIGNAL). Waive a rule in container.toml with [[lint.waive]] rule = \"…\" reason = \"…\". Exit 1 on findings, 0 when clean."
+    )]
     Lint {
+        /// Nodes to lint (unique prefixes work). None: all
         names: Vec<String>,
-        #[arg(long, default_value = "text")]
-        format: String,
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
     },
 }
 

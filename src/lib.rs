@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod app;
+pub mod audit;
 pub mod build;
 pub mod checks;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod graph;
 pub mod ignore;
 pub mod junit;
 pub mod launch;
+pub mod lint;
 pub mod live;
 pub mod lock;
 pub mod manifest;

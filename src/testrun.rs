@@ -369,6 +369,8 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).map_err(|e| Error::io("create", &root, e))?;
 
+        self.reporter.step(&name, "auditing the image");
+        let audit = self.audit_check(i, image).await;
         let result = self.launch_and_check(i, &facts, &root, remap).await;
         let (mut checks, logs, keep, launched) = match result {
             Ok(r) => r,
@@ -384,6 +386,7 @@ impl Engine {
                 None,
             ),
         };
+        checks.insert(0, audit);
         // Teardown, always.
         if let Some(id) = launched {
             let _ = daemon.stop_container(&id, Duration::from_secs(2)).await;
@@ -557,6 +560,44 @@ impl Engine {
                 .filter(|l| !l.trim().is_empty())
         };
         Ok((results, logs, keep, Some(id)))
+    }
+
+    /// The image audit as a check: it fails on any finding that is not waived.
+    async fn audit_check(&self, i: usize, image: &str) -> CheckResult {
+        let started = Instant::now();
+        let (passed, detail) = match self.audit_image(i, image).await {
+            Ok(findings) => {
+                let open: Vec<String> = findings
+                    .iter()
+                    .filter(|f| f.waived.is_none())
+                    .map(|f| format!("{}: {}", f.rule, f.message))
+                    .collect();
+                let waived: Vec<String> = findings
+                    .iter()
+                    .filter_map(|f| {
+                        f.waived
+                            .as_ref()
+                            .map(|w| format!("{}: {} (waived: {w})", f.rule, f.message))
+                    })
+                    .collect();
+                let mut lines = open.clone();
+                lines.extend(waived);
+                (
+                    open.is_empty(),
+                    (!lines.is_empty()).then(|| lines.join("\n       ")),
+                )
+            }
+            Err(e) => (
+                false,
+                Some(format!("the audit could not run: {}", e.render())),
+            ),
+        };
+        CheckResult {
+            name: "image audit".into(),
+            passed,
+            duration_ms: started.elapsed().as_millis() as u64,
+            detail,
+        }
     }
 
     /// Readiness (healthcheck, port, or nothing) and the implicit smoke check: still running

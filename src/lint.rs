@@ -1,0 +1,644 @@
+//! `dk lint`: static checks of Dockerfiles and manifests against the image best practices
+//! of the seed documents, with the rule ids users know (Hadolint DLxxxx, Dockle CIS-DI) and
+//! dk's own (DK-*). Findings are compiler style: `path:LINE: RULE message`, with a fix hint.
+//!
+//! Multi-stage Dockerfiles are judged by their final stage where that is what matters (the
+//! user, caches, EXPOSE/VOLUME/STOPSIGNAL, CMD/ENTRYPOINT form); pinning, ADD and secrets are
+//! judged in every stage.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::dockerfile::{Dockerfile, ImageRef, Instruction, Pinning};
+use crate::graph::{EdgeKind, Graph, node_ref};
+use crate::manifest::{CheckKind, MountKind, PortMapping};
+use crate::workspace::{Node, Workspace};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub node: String,
+    pub path: String,
+    pub line: usize,
+    pub message: String,
+    pub help: String,
+    /// The waiver's reason, when `[[lint.waive]]` covers this finding.
+    pub waived: Option<String>,
+}
+
+/// What the final image of a node inherits and sets: user, exposed ports, volumes, stop
+/// signal. `user` is `None` when it comes from an external image dk cannot see.
+#[derive(Debug, Clone, Default)]
+struct Facts {
+    user: Option<String>,
+    user_line: Option<usize>,
+    exposed: BTreeSet<u16>,
+    volumes: BTreeSet<String>,
+    stopsignal: Option<String>,
+}
+
+pub struct Linter<'a> {
+    ws: &'a Workspace,
+    graph: &'a Graph,
+    /// External image reference -> a digest reference dk knows locally (`repo@sha256:…`).
+    digests: HashMap<String, String>,
+    facts: HashMap<usize, Facts>,
+}
+
+impl<'a> Linter<'a> {
+    pub fn new(ws: &'a Workspace, graph: &'a Graph, digests: HashMap<String, String>) -> Self {
+        Linter {
+            ws,
+            graph,
+            digests,
+            facts: HashMap::new(),
+        }
+    }
+
+    /// All findings of node `i`, waivers applied.
+    pub fn lint(&mut self, i: usize) -> Vec<Finding> {
+        let node = &self.ws.nodes[i];
+        let df = &node.dockerfile;
+        let path = node.dockerfile_path();
+        let mut out = Vec::new();
+        let mut add = |rule: &str, line: usize, message: String, help: String| {
+            out.push(Finding {
+                rule: rule.into(),
+                node: node.name.clone(),
+                path: path.clone(),
+                line,
+                message,
+                help,
+                waived: None,
+            })
+        };
+
+        // Pinning of external images, in every stage.
+        for x in self.graph.externals.iter().filter(|x| x.node == i) {
+            if ImageRef::is_image_id(&x.image) {
+                continue;
+            }
+            let r = ImageRef::parse(&x.image);
+            let pin_help = match self.digests.get(&x.image) {
+                Some(d) => format!("pin it by digest: `{d}`"),
+                None => format!(
+                    "pin it by digest (`{}@sha256:…`; `docker image inspect --format '{{{{index .RepoDigests 0}}}}' {}` shows it)",
+                    r.repo, x.image
+                ),
+            };
+            let what = if x.kind == EdgeKind::From {
+                "base image"
+            } else {
+                "COPY --from image"
+            };
+            match r.pinning() {
+                Pinning::NoTag => add(
+                    "DL3006",
+                    x.line,
+                    format!(
+                        "{what} `{}` has no tag (it means `latest`, which moves)",
+                        x.image
+                    ),
+                    pin_help,
+                ),
+                Pinning::Latest => add(
+                    "DL3007",
+                    x.line,
+                    format!("{what} `{}` uses the moving `latest` tag", x.image),
+                    pin_help,
+                ),
+                Pinning::MovingTag => add(
+                    "DK-PIN",
+                    x.line,
+                    format!(
+                        "{what} `{}` uses a tag without a version, which moves",
+                        x.image
+                    ),
+                    pin_help,
+                ),
+                Pinning::VersionTag => add(
+                    "DK-DIGEST",
+                    x.line,
+                    format!("{what} `{}` is pinned by a tag, not by content", x.image),
+                    pin_help,
+                ),
+                Pinning::Digest => {}
+            }
+        }
+
+        let final_stage = df
+            .final_stage(node.manifest.build.target.as_deref())
+            .map(|s| s.index)
+            .unwrap_or(0);
+        let secret = secret_name_regex();
+        for ins in &df.instructions {
+            let in_final = ins.stage == Some(final_stage);
+            match ins.keyword.as_str() {
+                "ADD" => {
+                    let (_, rest) = ins.flags();
+                    let sources = add_sources(rest);
+                    if let Some(local) = sources.iter().find(|s| !is_url(s) && !is_archive(s)) {
+                        add(
+                            "DL3020",
+                            ins.line,
+                            format!("ADD of the local file `{local}`"),
+                            "use COPY: ADD's URL and archive magic is not wanted here".into(),
+                        );
+                    }
+                }
+                "RUN" if in_final => {
+                    let cmd = &ins.args;
+                    if has_word_pair(cmd, &["apt-get", "apt"], "install") {
+                        if !cmd.contains("/var/lib/apt/lists") {
+                            add(
+                                "DL3009",
+                                ins.line,
+                                "apt-get install leaves the package lists in the image".into(),
+                                "end the same RUN with `&& rm -rf /var/lib/apt/lists/*`".into(),
+                            );
+                        }
+                        if !cmd.contains("--no-install-recommends") {
+                            add(
+                                "DL3015",
+                                ins.line,
+                                "apt-get install pulls in recommended packages".into(),
+                                "add `--no-install-recommends`".into(),
+                            );
+                        }
+                    }
+                    if has_word_pair(cmd, &["apk"], "add") && !cmd.contains("--no-cache") {
+                        add(
+                            "DL3019",
+                            ins.line,
+                            "apk add keeps its cache in the image".into(),
+                            "use `apk add --no-cache`".into(),
+                        );
+                    }
+                    if has_word_pair(cmd, &["pip", "pip3"], "install")
+                        && !cmd.contains("--no-cache-dir")
+                    {
+                        add(
+                            "DL3042",
+                            ins.line,
+                            "pip install keeps its cache in the image".into(),
+                            "use `pip install --no-cache-dir`".into(),
+                        );
+                    }
+                }
+                "ENV" | "ARG" => {
+                    for name in declared_names(&ins.keyword, &ins.args) {
+                        if secret.is_match(&name) {
+                            add(
+                                "DL3064",
+                                ins.line,
+                                format!("{} `{name}` looks like a secret; it stays in the image's history", ins.keyword),
+                                "pass secrets at run time (env in [run], a mounted file), never at build time".into(),
+                            );
+                        }
+                    }
+                }
+                "CMD" | "ENTRYPOINT" if in_final && !ins.is_exec_form() => {
+                    add(
+                        "DL3025",
+                        ins.line,
+                        format!(
+                            "{} in shell form: the process does not get signals (it runs under /bin/sh -c)",
+                            ins.keyword
+                        ),
+                        format!(
+                            "use the exec form: {} [\"executable\", \"arg\"]",
+                            ins.keyword
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
+
+        // The final image's user, ports, volumes and stop signal.
+        let facts = self.node_facts(i);
+        let final_from = df
+            .stages
+            .iter()
+            .find(|s| s.index == final_stage)
+            .map(|s| s.line)
+            .unwrap_or(1);
+        if let Some(user) = &facts.user
+            && crate::launch::is_root_user(user)
+        {
+            let (line, msg) = match facts.user_line {
+                Some(l)
+                    if df.instructions.iter().any(|ins| {
+                        ins.line == l && ins.keyword == "USER" && ins.stage == Some(final_stage)
+                    }) =>
+                {
+                    (
+                        l,
+                        format!(
+                            "the last USER is `{}`: the container runs as root",
+                            if user.is_empty() { "root" } else { user }
+                        ),
+                    )
+                }
+                _ => (
+                    final_from,
+                    "no USER in the final image: the container runs as root".to_string(),
+                ),
+            };
+            let mut f_help =
+                "add `USER <non-root user>` after the steps that need root".to_string();
+            if let Some(reason) = node.manifest.run.allow_root.as_ref() {
+                f_help = format!("allowed by run.allow_root: {}", reason.get_ref());
+            }
+            add("DL3002", line, msg, f_help);
+            if let Some(reason) = node.manifest.run.allow_root.as_ref()
+                && let Some(last) = out.last_mut()
+            {
+                last.waived = Some(format!("run.allow_root: {}", reason.get_ref()));
+            }
+        }
+        out.extend(self.manifest_findings(i, &facts));
+
+        // Waivers.
+        for f in &mut out {
+            if f.waived.is_some() {
+                continue;
+            }
+            if let Some(w) = node
+                .manifest
+                .lint
+                .waive
+                .iter()
+                .map(|w| w.get_ref())
+                .find(|w| w.rule.eq_ignore_ascii_case(&f.rule))
+            {
+                f.waived = w.reason.clone();
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.path.as_str(), a.line, a.rule.as_str()).cmp(&(
+                b.path.as_str(),
+                b.line,
+                b.rule.as_str(),
+            ))
+        });
+        out
+    }
+
+    /// Ports, mounts and the stop signal the manifest declares, against the image.
+    fn manifest_findings(&self, i: usize, facts: &Facts) -> Vec<Finding> {
+        let node = &self.ws.nodes[i];
+        let Some(mpath) = node.manifest_path.clone() else {
+            return Vec::new();
+        };
+        let text = std::fs::read_to_string(self.ws.root.join(&mpath)).unwrap_or_default();
+        let line_of = |offset: usize| crate::error::line_col(&text, offset).0;
+        let mut out = Vec::new();
+        let mut add = |rule: &str, line: usize, message: String, help: String| {
+            out.push(Finding {
+                rule: rule.into(),
+                node: node.name.clone(),
+                path: mpath.clone(),
+                line,
+                message,
+                help,
+                waived: None,
+            })
+        };
+        let mut declared: Vec<(u16, usize)> = Vec::new();
+        for p in &node.manifest.run.ports {
+            if let Ok(m) = PortMapping::parse(p.get_ref()) {
+                declared.push((m.container_port, line_of(p.span().start)));
+            }
+        }
+        for c in &node.manifest.test.checks {
+            let check = c.get_ref();
+            let port = match check.kind() {
+                Some(CheckKind::Http) => check.port,
+                Some(CheckKind::Tcp) => check.tcp,
+                _ => None,
+            };
+            if let Some(p) = port
+                && !check.negative()
+            {
+                declared.push((p, line_of(c.span().start)));
+            }
+        }
+        if let Some(p) = node.manifest.test.ready_port {
+            declared.push((p, key_line(&text, "ready_port")));
+        }
+        let mut seen = BTreeSet::new();
+        for (port, line) in declared {
+            if !facts.exposed.contains(&port) && seen.insert(port) {
+                add(
+                    "DK-EXPOSE",
+                    line,
+                    format!("port {port} is used here but the image does not EXPOSE it"),
+                    format!("add `EXPOSE {port}` to {}", node.dockerfile_path()),
+                );
+            }
+        }
+        for m in &node.manifest.mounts {
+            let mr = m.get_ref();
+            if mr.kind == MountKind::TestOnly {
+                continue;
+            }
+            if !facts.volumes.contains(mr.target.trim_end_matches('/')) {
+                add(
+                    "DK-VOLUME",
+                    line_of(m.span().start),
+                    format!(
+                        "{} is mounted but the image does not declare it as a VOLUME",
+                        mr.target
+                    ),
+                    format!(
+                        "add `VOLUME [\"{}\"]` to {}",
+                        mr.target,
+                        node.dockerfile_path()
+                    ),
+                );
+            }
+        }
+        if let Some(sig) = &node.manifest.run.stop_signal {
+            let norm = |s: &str| {
+                let s = s.trim().to_ascii_uppercase();
+                match s.as_str() {
+                    "15" | "TERM" | "SIGTERM" => "SIGTERM".to_string(),
+                    other if !other.starts_with("SIG") && other.parse::<u32>().is_err() => {
+                        format!("SIG{other}")
+                    }
+                    other => other.to_string(),
+                }
+            };
+            let want = norm(sig);
+            let have = facts
+                .stopsignal
+                .as_deref()
+                .map(norm)
+                .unwrap_or_else(|| "SIGTERM".into());
+            if want != "SIGTERM" && have != want {
+                add(
+                    "DK-STOPSIGNAL",
+                    key_line(&text, "stop_signal"),
+                    format!("the process needs {want} to stop, but the image says {have}"),
+                    format!("add `STOPSIGNAL {want}` to {}", node.dockerfile_path()),
+                );
+            }
+        }
+        out
+    }
+
+    /// The final image's facts of node `i`, following node parents.
+    fn node_facts(&mut self, i: usize) -> Facts {
+        if let Some(f) = self.facts.get(&i) {
+            return f.clone();
+        }
+        let node = &self.ws.nodes[i];
+        let df = &node.dockerfile;
+        let target = df
+            .final_stage(node.manifest.build.target.as_deref())
+            .map(|s| s.index)
+            .unwrap_or(0);
+        let f = self.stage_facts(node, df, target, 0);
+        self.facts.insert(i, f.clone());
+        f
+    }
+
+    fn stage_facts(&mut self, node: &Node, df: &Dockerfile, stage: usize, depth: usize) -> Facts {
+        let s = &df.stages[stage];
+        let mut f = if depth > 32 {
+            Facts::default()
+        } else if s.image == "scratch" {
+            Facts {
+                user: Some(String::new()),
+                ..Default::default()
+            }
+        } else if let Some(prev) = df.stages[..stage].iter().find(|p| {
+            p.alias.as_deref() == Some(s.image.to_ascii_lowercase().as_str())
+                || p.index.to_string() == s.image
+        }) {
+            let idx = prev.index;
+            self.stage_facts(node, df, idx, depth + 1)
+        } else if let Some(p) = node_ref(self.ws, &s.image) {
+            let mut pf = self.node_facts(p);
+            pf.user_line = None;
+            pf
+        } else {
+            // An external image: its user is unknown here.
+            Facts::default()
+        };
+        for ins in df.stage_instructions(stage) {
+            apply(&mut f, ins);
+        }
+        f
+    }
+}
+
+fn apply(f: &mut Facts, ins: &Instruction) {
+    match ins.keyword.as_str() {
+        "USER" => {
+            f.user = Some(ins.args.trim().to_string());
+            f.user_line = Some(ins.line);
+        }
+        "EXPOSE" => {
+            for p in ins.args.split_whitespace() {
+                if let Some(n) = p.split('/').next().and_then(|n| n.parse().ok()) {
+                    f.exposed.insert(n);
+                }
+            }
+        }
+        "VOLUME" => {
+            let a = ins.args.trim();
+            let list: Vec<String> = if a.starts_with('[') {
+                serde_json::from_str(a).unwrap_or_default()
+            } else {
+                a.split_whitespace().map(String::from).collect()
+            };
+            for v in list {
+                f.volumes.insert(v.trim_end_matches('/').to_string());
+            }
+        }
+        "STOPSIGNAL" => f.stopsignal = Some(ins.args.trim().to_string()),
+        _ => {}
+    }
+}
+
+fn key_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key) && l.contains('='))
+        .map(|i| i + 1)
+        .unwrap_or(1)
+}
+
+fn secret_name_regex() -> regex::Regex {
+    regex::Regex::new(
+        r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)",
+    )
+    .expect("regex")
+}
+
+/// Names declared by ENV (`K=v …` or legacy `K v`) or ARG (`NAME[=default]`).
+fn declared_names(keyword: &str, args: &str) -> Vec<String> {
+    let args = args.trim();
+    if keyword == "ENV" && !args.split_whitespace().next().unwrap_or("").contains('=') {
+        return args
+            .split_whitespace()
+            .next()
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default();
+    }
+    let mut names = Vec::new();
+    let mut rest = args;
+    while !rest.is_empty() {
+        let end = rest.find(['=', ' ', '\t']).unwrap_or(rest.len());
+        names.push(rest[..end].to_string());
+        rest = &rest[end..];
+        if let Some(after) = rest.strip_prefix('=') {
+            // Skip the value, quoted or not.
+            rest = if let Some(q) = after.strip_prefix('"') {
+                q.find('"').map(|e| &q[e + 1..]).unwrap_or("")
+            } else {
+                after
+                    .find(char::is_whitespace)
+                    .map(|e| &after[e..])
+                    .unwrap_or("")
+            };
+        }
+        rest = rest.trim_start();
+    }
+    names
+}
+
+fn add_sources(rest: &str) -> Vec<String> {
+    let r = rest.trim();
+    let parts: Vec<String> = if r.starts_with('[') {
+        serde_json::from_str(r).unwrap_or_default()
+    } else {
+        r.split_whitespace().map(String::from).collect()
+    };
+    if parts.len() < 2 {
+        return Vec::new();
+    }
+    parts[..parts.len() - 1].to_vec()
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@")
+}
+
+fn is_archive(s: &str) -> bool {
+    let s = s.to_ascii_lowercase();
+    [
+        ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst",
+    ]
+    .iter()
+    .any(|e| s.ends_with(e))
+}
+
+/// Does `cmd` contain one of `tools` followed (as a later word) by `sub`?
+fn has_word_pair(cmd: &str, tools: &[&str], sub: &str) -> bool {
+    for segment in cmd.split(['&', ';', '|']) {
+        let words: Vec<&str> = segment.split_whitespace().collect();
+        if let Some(t) = words.iter().position(|w| {
+            let base = w.rsplit('/').next().unwrap_or(w);
+            tools.contains(&base)
+        }) && words[t + 1..].iter().any(|w| *w == sub)
+        {
+            return true;
+        }
+    }
+    false
+}
+
+pub fn render_text(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings.iter().filter(|f| f.waived.is_none()) {
+        out.push_str(&format!(
+            "{}:{}: {} {}\n  help: {}\n",
+            f.path, f.line, f.rule, f.message, f.help
+        ));
+    }
+    let waived: Vec<&Finding> = findings.iter().filter(|f| f.waived.is_some()).collect();
+    if !waived.is_empty() {
+        out.push_str("waived:\n");
+        for f in waived {
+            out.push_str(&format!(
+                "  {}:{}: {} {} (reason: {})\n",
+                f.path,
+                f.line,
+                f.rule,
+                f.message,
+                f.waived.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    out
+}
+
+/// SARIF 2.1.0 for code-scanning tools; waived findings carry an in-source suppression.
+pub fn render_sarif(findings: &[Finding]) -> serde_json::Value {
+    let rules: BTreeSet<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "dk",
+                "informationUri": "https://github.com/",
+                "rules": rules.iter().map(|r| serde_json::json!({"id": r})).collect::<Vec<_>>(),
+            }},
+            "results": findings.iter().map(|f| {
+                let mut r = serde_json::json!({
+                    "ruleId": f.rule,
+                    "level": "warning",
+                    "message": {"text": format!("{} ({})", f.message, f.help)},
+                    "locations": [{"physicalLocation": {
+                        "artifactLocation": {"uri": f.path},
+                        "region": {"startLine": f.line},
+                    }}],
+                });
+                if let Some(reason) = &f.waived {
+                    r["suppressions"] = serde_json::json!([{"kind": "inSource", "justification": reason}]);
+                }
+                r
+            }).collect::<Vec<_>>(),
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_and_arg_names() {
+        assert_eq!(declared_names("ENV", "A=1 B=\"x y\" C=3"), ["A", "B", "C"]);
+        assert_eq!(declared_names("ENV", "LEGACY some value"), ["LEGACY"]);
+        assert_eq!(declared_names("ARG", "API_TOKEN"), ["API_TOKEN"]);
+        assert_eq!(declared_names("ARG", "V=1"), ["V"]);
+    }
+
+    #[test]
+    fn word_pairs() {
+        assert!(has_word_pair(
+            "apt-get update && apt-get install -y x",
+            &["apt-get", "apt"],
+            "install"
+        ));
+        assert!(!has_word_pair(
+            "echo apt-get; install",
+            &["apt-get"],
+            "install"
+        ));
+        assert!(has_word_pair("/sbin/apk add x", &["apk"], "add"));
+    }
+
+    #[test]
+    fn add_sources_and_archives() {
+        assert_eq!(add_sources("a.txt b /dst/"), ["a.txt", "b"]);
+        assert_eq!(add_sources("[\"x.tar.gz\", \"/\"]"), ["x.tar.gz"]);
+        assert!(is_archive("rootfs.TAR.GZ"));
+        assert!(is_url("https://example.com/x"));
+    }
+}
