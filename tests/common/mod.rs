@@ -101,7 +101,16 @@ impl TestWs {
             ns,
             extra_images: Default::default(),
         };
-        ws.write("dk.toml", &format!("namespace = \"{}\"\n", ws.ns));
+        // Subnets of its own, so that parallel tests never collide on a network.
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let slot = (std::process::id() as usize * 7 + n * 13) % 250 + 1;
+        ws.write(
+            "dk.toml",
+            &format!(
+                "namespace = \"{}\"\n[network.live]\nsubnet = \"10.213.{slot}.0/24\"\n[network.test]\nsubnet = \"10.214.{slot}.0/24\"\n",
+                ws.ns
+            ),
+        );
         ws
     }
 
@@ -140,15 +149,6 @@ impl TestWs {
     /// live/test subnets of its own (so that parallel tests never collide).
     pub fn for_services() -> TestWs {
         let ws = TestWs::empty();
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let slot = (std::process::id() as usize * 7 + n * 13) % 250 + 1;
-        ws.write(
-            "dk.toml",
-            &format!(
-                "namespace = \"{}\"\ndata_root = \"data\"\n[network.live]\nsubnet = \"10.213.{slot}.0/24\"\n[network.test]\nsubnet = \"10.214.{slot}.0/24\"\n",
-                ws.ns
-            ),
-        );
         std::fs::create_dir_all(ws.path("baseline")).unwrap();
         std::fs::copy(busybox(), ws.path("baseline/busybox")).unwrap();
         ws.write(
@@ -226,6 +226,15 @@ impl Drop for TestWs {
             let out = docker(&list);
             for obj in String::from_utf8_lossy(&out.stdout).split_whitespace() {
                 let _ = docker(&[what, "rm", "-f", "-v", obj]);
+            }
+        }
+        // Containers other tools made from this workspace's images (container-structure-test).
+        let out = docker(&["ps", "-a", "--format", "{{.ID}} {{.Image}}"]);
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some((id, image)) = line.split_once(' ')
+                && image.starts_with(&format!("{}/", self.ns))
+            {
+                let _ = docker(&["rm", "-f", "-v", id]);
             }
         }
         let mut images: Vec<String> = Vec::new();
