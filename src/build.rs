@@ -34,6 +34,7 @@ const LIST_IMAGES_ABOVE: usize = 12;
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
     pub jobs: usize,
+    /// Rebuild the named nodes even when fresh (not the dependencies pulled in).
     pub force: bool,
     pub fail_fast: bool,
 }
@@ -320,13 +321,21 @@ impl Engine {
     pub async fn build(&self, names: &[String], opts: &BuildOptions) -> Result<BuildSummary> {
         let selected = self.select(names)?;
         let order = self.graph.with_dependencies(&selected);
-        self.build_order(&order, opts).await
+        // --force applies to what was asked for, not to the dependencies pulled in.
+        let forced: Vec<usize> = if opts.force {
+            selected.clone()
+        } else {
+            Vec::new()
+        };
+        self.build_order(&order, opts, &forced).await
     }
 
+    /// Build `order` (a topological order); `forced` nodes are rebuilt even when fresh.
     pub(crate) async fn build_order(
         &self,
         order: &[usize],
         opts: &BuildOptions,
+        forced: &[usize],
     ) -> Result<BuildSummary> {
         let started = Instant::now();
         let daemon = self.daemon().await?;
@@ -356,7 +365,7 @@ impl Engine {
                 async move {
                     let t = Instant::now();
                     let r = self
-                        .build_node(n, parents, images.as_deref(), revision, opts.force)
+                        .build_node(n, parents, images.as_deref(), revision, forced.contains(&n))
                         .await;
                     durations.lock().unwrap().insert(n, t.elapsed());
                     if let Err(e) = &r {

@@ -289,17 +289,24 @@ pub fn scan(dir: &Path, ignore: &Matcher, cache: &mut DigestCache) -> Result<Con
     })
 }
 
-pub fn hash_file(path: &Path) -> Result<[u8; 32]> {
+/// Feed a file's bytes, in 64 KiB chunks, to `sink`.
+pub fn read_chunks(path: &Path, mut sink: impl FnMut(&[u8])) -> Result<()> {
     let mut f = fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let mut h = blake3::Hasher::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = f.read(&mut buf).map_err(|e| Error::io("read", path, e))?;
         if n == 0 {
-            break;
+            return Ok(());
         }
-        h.update(&buf[..n]);
+        sink(&buf[..n]);
     }
+}
+
+pub fn hash_file(path: &Path) -> Result<[u8; 32]> {
+    let mut h = blake3::Hasher::new();
+    read_chunks(path, |b| {
+        h.update(b);
+    })?;
     Ok(*h.finalize().as_bytes())
 }
 

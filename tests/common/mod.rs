@@ -173,6 +173,31 @@ impl TestWs {
         self.write(&format!("containers/{name}/container.toml"), manifest);
     }
 
+    /// Run dk here; it must succeed. Returns stdout and stderr together.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.dk().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "dk {args:?} failed:\n{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        format!("{}{}", stdout(&out), stderr(&out))
+    }
+
+    /// Run dk here; it must exit 1 (a build, test or promotion failed).
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.dk().args(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "dk {args:?}:\n{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        format!("{}{}", stdout(&out), stderr(&out))
+    }
+
     /// The dk binary, run in this workspace.
     pub fn dk(&self) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::cargo_bin("dk").unwrap();

@@ -1,32 +1,79 @@
-//! `cargo xtask bench`: no-op build cost of dk, side by side with one cached `docker build`,
-//! on the example workspace and on a generated 100-node workspace. Results go to
-//! BENCHMARKS.md with the command and the machine.
+//! `cargo xtask bench`: dk side by side with what users would pick instead, medians of
+//! several runs, written to BENCHMARKS.md with the command and the machine.
+//!
+//! 1. No-op: dk vs a Makefile with stamp files calling `docker build` (the system dk
+//!    replaces) vs `docker-compose build` vs one cached `docker build` of one node; on the
+//!    example workspace and a generated 100-node workspace.
+//! 2. One change deep in the graph: dk vs make (also after a mere `touch`) vs compose.
+//! 3. Parallel: 8 independent nodes with `RUN sleep 3`, `dk -j 8` vs one node.
+//! 4. A 1 GiB context: dk's peak memory and throughput vs the Docker CLI.
+//! 5. `dk up`: no-op on the example workspace; time to a replaced live container, downtime.
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::util::{busybox, dk_bin, machine, median_of, ms, remove_images, root, run};
+use crate::util::{
+    busybox_workspace, dk_bin, machine, median_of, ms, remove_images, root, run, time, write,
+};
 
-const RUNS: usize = 11;
+const RUNS: usize = 7;
 
-/// A workspace of `n` nodes: a busybox baseline, then layers of containers each built
-/// FROM a node of the layer above (a graph 5 deep), each with a few files.
-pub fn generate(dir: &Path, n: usize, namespace: &str) {
-    let w = |rel: &str, content: &str| {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    };
-    w("dk.toml", &format!("namespace = \"{namespace}\"\n"));
-    std::fs::create_dir_all(dir.join("baseline")).unwrap();
-    busybox(&dir.join("baseline/busybox"));
-    w(
-        "baseline/Dockerfile",
-        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
-    );
+struct Row {
+    what: String,
+    value: String,
+    note: String,
+}
+
+#[derive(Default)]
+struct Report {
+    sections: Vec<(String, Vec<Row>, Vec<String>)>,
+}
+
+impl Report {
+    fn section(&mut self, title: &str) {
+        self.sections
+            .push((title.to_string(), Vec::new(), Vec::new()));
+    }
+    fn row(&mut self, what: impl Into<String>, value: impl Into<String>, note: impl Into<String>) {
+        let r = Row {
+            what: what.into(),
+            value: value.into(),
+            note: note.into(),
+        };
+        println!("  {} | {} | {}", r.what, r.value, r.note);
+        self.sections.last_mut().unwrap().1.push(r);
+    }
+    fn verdict(&mut self, text: String) {
+        println!("  => {text}");
+        self.sections.last_mut().unwrap().2.push(text);
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "target met" } else { "TARGET MISSED" }
+}
+
+fn tmp(prefix: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn dk(ws: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(dk_bin());
+    c.arg("-C").arg(ws).args(args);
+    c
+}
+
+/// A generated workspace: a busybox baseline, then `n - 1` containers in 5 layers, each
+/// built FROM a node of the layer above, each with 5 files. Returns (node, parent) pairs.
+pub fn generate(dir: &Path, n: usize, namespace: &str, slot: u8) -> Vec<(String, String)> {
+    busybox_workspace(dir, namespace, 215, slot, "");
     let layer = (n - 1).div_ceil(5).max(1);
+    let mut nodes = vec![("baseline".to_string(), String::new())];
     for i in 1..n {
         let name = format!("c{i:03}");
         let parent = if i <= layer {
@@ -34,23 +81,232 @@ pub fn generate(dir: &Path, n: usize, namespace: &str) {
         } else {
             format!("c{:03}", i - layer)
         };
-        w(
+        write(
+            dir,
             &format!("containers/{name}/Dockerfile"),
             &format!("FROM {parent}\nCOPY files/ /srv/{name}/\n"),
         );
         for f in 0..5 {
-            w(
+            write(
+                dir,
                 &format!("containers/{name}/files/f{f}.txt"),
                 &format!("{name} file {f}\n"),
             );
         }
+        nodes.push((name, parent));
     }
+    nodes
 }
 
-fn dk(workspace: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(dk_bin());
-    c.arg("-C").arg(workspace).args(args);
+/// Node directories of a workspace, parents first: (name, dir, node parent or "").
+fn node_dirs(ws: &Path, nodes: &[(String, String)]) -> Vec<(String, PathBuf, String)> {
+    nodes
+        .iter()
+        .map(|(n, p)| {
+            let dir = if n == "baseline" {
+                ws.join("baseline")
+            } else {
+                ws.join("containers").join(n)
+            };
+            (n.clone(), dir, p.clone())
+        })
+        .collect()
+}
+
+/// A copy of `ws` for a tool that does not know the graph: each `FROM <node>` is rewritten
+/// to `FROM <ns>/<node>:latest`.
+fn plain_copy(
+    ws: &Path,
+    nodes: &[(String, String)],
+    ns: &str,
+    into: &Path,
+) -> Vec<(String, PathBuf, String)> {
+    let _ = std::fs::remove_dir_all(into);
+    run(Command::new("cp").arg("-a").arg(ws).arg(into));
+    let names: Vec<&str> = nodes.iter().map(|(n, _)| n.as_str()).collect();
+    let dirs = node_dirs(into, nodes);
+    for (_, dir, _) in &dirs {
+        let path = dir.join("Dockerfile");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rewritten: String = text
+            .lines()
+            .map(|l| {
+                let mut words: Vec<String> = l.split_whitespace().map(String::from).collect();
+                if words
+                    .first()
+                    .is_some_and(|w| w.eq_ignore_ascii_case("FROM"))
+                {
+                    for w in words.iter_mut().skip(1) {
+                        if names.contains(&w.as_str()) {
+                            *w = format!("{ns}/{w}:latest");
+                        }
+                    }
+                    words.join(" ")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&path, rewritten + "\n").unwrap();
+        let _ = std::fs::remove_file(dir.join(".dockerignore"));
+    }
+    dirs
+}
+
+/// The old system: a Makefile with one stamp per node, depending on the parent's stamp and
+/// on every file of the node, calling `docker build`.
+fn write_makefile(dir: &Path, dirs: &[(String, PathBuf, String)], ns: &str) {
+    let mut mk = String::from(".PHONY: all\n");
+    let _ = writeln!(
+        mk,
+        "all: {}",
+        dirs.iter()
+            .map(|(n, _, _)| format!(".stamps/{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    for (name, d, parent) in dirs {
+        let mut files = Vec::new();
+        for e in walk(d) {
+            files.push(e.strip_prefix(dir).unwrap().to_string_lossy().to_string());
+        }
+        let dep = if parent.is_empty() {
+            String::new()
+        } else {
+            format!(".stamps/{parent} ")
+        };
+        let rel = d.strip_prefix(dir).unwrap().to_string_lossy().to_string();
+        let _ = writeln!(
+            mk,
+            ".stamps/{name}: {dep}{}\n\t@mkdir -p .stamps\n\tDOCKER_BUILDKIT=0 docker build -q -t {ns}/{name}:latest {rel} >/dev/null\n\t@touch $@",
+            files.join(" ")
+        );
+    }
+    std::fs::write(dir.join("Makefile"), mk).unwrap();
+}
+
+fn write_compose(dir: &Path, dirs: &[(String, PathBuf, String)], ns: &str) {
+    let mut y = String::from("version: \"3\"\nservices:\n");
+    for (name, d, parent) in dirs {
+        let rel = d.strip_prefix(dir).unwrap().to_string_lossy().to_string();
+        let _ = writeln!(
+            y,
+            "  {name}:\n    build: ./{rel}\n    image: {ns}/{name}:latest"
+        );
+        if !parent.is_empty() {
+            // Build order: compose sorts services by their dependencies.
+            let _ = writeln!(y, "    depends_on: [\"{parent}\"]");
+        }
+    }
+    std::fs::write(dir.join("docker-compose.yml"), y).unwrap();
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![d.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn make(dir: &Path) -> Command {
+    let mut c = Command::new("make");
+    c.arg("-s").arg("-C").arg(dir);
     c
+}
+
+fn compose(dir: &Path) -> Command {
+    let mut c = Command::new("docker-compose");
+    c.env("DOCKER_BUILDKIT", "0")
+        .env("COMPOSE_DOCKER_CLI_BUILD", "0")
+        .arg("-f")
+        .arg(dir.join("docker-compose.yml"))
+        .args(["build", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+/// The example workspace copied under a private namespace, subnets and ports.
+fn example_copy(ns: &str) -> PathBuf {
+    let dir = tmp("dk-bench-example");
+    let src = root();
+    for d in ["baseline", "containers", "services", "docs", "vendor"] {
+        run(Command::new("cp").arg("-a").arg(src.join(d)).arg(&dir));
+    }
+    let toml = std::fs::read_to_string(src.join("dk.toml"))
+        .unwrap()
+        .replace("namespace = \"dk\"", &format!("namespace = \"{ns}\""))
+        .replace("172.30.0.0/24", "10.217.0.0/24")
+        .replace("172.31.0.0/24", "10.218.0.0/24");
+    std::fs::write(dir.join("dk.toml"), toml).unwrap();
+    for e in std::fs::read_dir(dir.join("containers")).unwrap() {
+        let p = e.unwrap().path().join("container.toml");
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            let t = t
+                .replace("127.0.0.1:1808", "127.0.0.1:2808")
+                .replace("172.30.0.", "10.217.0.");
+            std::fs::write(&p, t).unwrap();
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir.join(".dk"));
+    dir
+}
+
+/// The nodes of the example workspace with their node parent.
+fn example_nodes() -> Vec<(String, String)> {
+    vec![
+        ("baseline".into(), String::new()),
+        ("filewatch".into(), "baseline".into()),
+        ("web".into(), "baseline".into()),
+        ("site".into(), "web".into()),
+    ]
+}
+
+/// Run a command, polling the peak resident set (VmHWM) of the process.
+fn run_peak(mut cmd: Command) -> (Duration, u64) {
+    let t = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut peak = 0u64;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            for l in s.lines() {
+                if let Some(v) = l.strip_prefix("VmHWM:") {
+                    peak = peak.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+                }
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (t.elapsed(), peak)
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
 }
 
 pub fn main() {
@@ -60,122 +316,363 @@ pub fn main() {
         .current_dir(root()));
     let machine = machine();
     println!("machine: {machine}");
+    let pid = std::process::id();
+    let mut report = Report::default();
+    let mut namespaces = Vec::new();
 
-    // 1. The example workspace.
-    let example = root();
-    let ns_example = format!("dkbench{}", std::process::id());
-    println!("example workspace: first build (namespace {ns_example})...");
-    let mut first = dk(&example, &["build"]);
-    first.env("DK_NAMESPACE", &ns_example);
-    run(&mut first);
-    let example_noop = median_of(RUNS, || {
-        let mut c = dk(&example, &["build"]);
-        c.env("DK_NAMESPACE", &ns_example);
+    // 1. No-op builds.
+    report.section("No-op build (nothing changed)");
+    for (label, ws, nodes, ns) in [
+        {
+            let ns = format!("dkbenchx{pid}");
+            let ws = example_copy(&ns);
+            ("example workspace (4 nodes)", ws, example_nodes(), ns)
+        },
+        {
+            let ns = format!("dkbenchg{pid}");
+            let ws = tmp("dk-bench-100");
+            let nodes = generate(&ws, 100, &ns, 1);
+            ("generated workspace (100 nodes)", ws, nodes, ns)
+        },
+    ] {
+        println!("{label}: first builds (dk, make, compose)...");
+        namespaces.extend([ns.clone(), format!("{ns}m"), format!("{ns}c")]);
+        run(&mut dk(&ws, &["build", "-j", "4"]));
+        let dk_noop = median_of(RUNS, || dk(&ws, &["build"]));
+        let make_dir = ws.with_extension("make");
+        let dirs = plain_copy(&ws, &nodes, &format!("{ns}m"), &make_dir);
+        write_makefile(&make_dir, &dirs, &format!("{ns}m"));
+        run(&mut make(&make_dir));
+        let make_noop = median_of(RUNS, || make(&make_dir));
+        let compose_dir = ws.with_extension("compose");
+        let dirs = plain_copy(&ws, &nodes, &format!("{ns}c"), &compose_dir);
+        write_compose(&compose_dir, &dirs, &format!("{ns}c"));
+        run(&mut compose(&compose_dir));
+        let compose_noop = median_of(3, || compose(&compose_dir));
+        let (_, single_dir, _) = &dirs[dirs.len() - 1];
+        let single = |tag: &str| {
+            let mut c = Command::new("docker");
+            c.env("DOCKER_BUILDKIT", "0")
+                .args(["build", "-q", "-t", tag])
+                .arg(single_dir)
+                .stdout(Stdio::null());
+            c
+        };
+        let tag = format!("{ns}c/single:cached");
+        run(&mut single(&tag));
+        let docker_cached = median_of(RUNS, || single(&tag));
+        report.row(format!("{label}: `dk build`"), ms(dk_noop), "");
+        report.row(
+            format!("{label}: `make` (stamp files)"),
+            ms(make_noop),
+            format!("dk = {:.2}× make", ratio(dk_noop, make_noop)),
+        );
+        report.row(
+            format!("{label}: `docker-compose build`"),
+            ms(compose_noop),
+            format!("dk is {:.0}× faster", ratio(compose_noop, dk_noop)),
+        );
+        report.row(
+            format!("{label}: one cached `docker build` of one node"),
+            ms(docker_cached),
+            format!("dk is {:.1}× faster", ratio(docker_cached, dk_noop)),
+        );
+        report.verdict(format!(
+            "{label}: dk ≤ 2× make's stamp check: {:.2}× ({}); ≥ 20× faster than compose: {:.0}× ({}); whole no-op < half of one cached docker build: {}",
+            ratio(dk_noop, make_noop),
+            verdict(dk_noop <= make_noop * 2),
+            ratio(compose_noop, dk_noop),
+            verdict(compose_noop >= dk_noop * 20),
+            verdict(dk_noop * 2 < docker_cached)
+        ));
+        if nodes.len() == 100 {
+            report.verdict(format!(
+                "100-node no-op under 150 ms: {} ({})",
+                ms(dk_noop),
+                verdict(dk_noop < Duration::from_millis(150))
+            ));
+
+            // 2. One change deep in the graph: a layer-2 node with three layers below it.
+            report.section("One change deep in the graph (100-node workspace)");
+            let victim = "c021";
+            let affected = 4;
+            let file = |base: &Path| base.join("containers").join(victim).join("files/f0.txt");
+            let mut dk_times = Vec::new();
+            let mut make_times = Vec::new();
+            let mut compose_times = Vec::new();
+            let mut make_touch = Vec::new();
+            let mut dk_touch = Vec::new();
+            for round in 0..3 {
+                let content = format!("changed {round} {pid}\n");
+                std::fs::write(file(&ws), &content).unwrap();
+                let out = dk(&ws, &["build", "--json"]).output().unwrap();
+                let summary: serde_json::Value = serde_json::from_str(
+                    String::from_utf8_lossy(&out.stdout).lines().last().unwrap(),
+                )
+                .unwrap();
+                let built = summary["summary"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|n| n["status"] == "built")
+                    .count();
+                assert_eq!(built, affected, "dk rebuilt exactly the affected nodes");
+                dk_times.push(Duration::from_millis(
+                    summary["summary"]["elapsed_ms"].as_u64().unwrap(),
+                ));
+                std::fs::write(file(&make_dir), &content).unwrap();
+                make_times.push(time(&mut make(&make_dir)));
+                std::fs::write(file(&compose_dir), &content).unwrap();
+                compose_times.push(time(&mut compose(&compose_dir)));
+                // A touch: make rebuilds, dk does not.
+                let now = std::time::SystemTime::now() + Duration::from_secs(5 + round);
+                for base in [&ws, &make_dir] {
+                    std::fs::File::options()
+                        .write(true)
+                        .open(file(base))
+                        .unwrap()
+                        .set_modified(now)
+                        .unwrap();
+                }
+                make_touch.push(time(&mut make(&make_dir)));
+                dk_touch.push(time(&mut dk(&ws, &["build"])));
+            }
+            let med = |mut v: Vec<Duration>| {
+                v.sort();
+                v[v.len() / 2]
+            };
+            let (d, m, c, mt, dt) = (
+                med(dk_times),
+                med(make_times),
+                med(compose_times),
+                med(make_touch),
+                med(dk_touch),
+            );
+            report.row(
+                format!("`dk build` after a change to {victim} ({affected} nodes affected)"),
+                ms(d),
+                "rebuilds exactly the 4 affected nodes",
+            );
+            report.row(
+                "`make` after the same change",
+                ms(m),
+                "rebuilds the 4 stamps",
+            );
+            report.row(
+                "`docker-compose build` after the same change",
+                ms(c),
+                "sends all 100 contexts",
+            );
+            report.row(
+                format!("`make` after `touch` of {victim}/files/f0.txt"),
+                ms(mt),
+                "rebuilds 4 nodes for nothing",
+            );
+            report.row(
+                "`dk build` after the same `touch`",
+                ms(dt),
+                "rebuilds nothing",
+            );
+            report.verdict(format!("dk vs make on a real change: {:.2}×; vs compose: {:.1}× faster; on a touch dk does nothing ({}) while make rebuilds ({})", ratio(d, m), ratio(c, d), ms(dt), ms(mt)));
+        }
+        let _ = std::fs::remove_dir_all(&make_dir);
+        let _ = std::fs::remove_dir_all(&compose_dir);
+        let _ = std::fs::remove_dir_all(&ws);
+    }
+
+    // 3. Parallel builds.
+    report.section("Parallel: 8 independent nodes, each `RUN sleep 3`");
+    let ws = tmp("dk-bench-parallel");
+    let ns = format!("dkbenchp{pid}");
+    namespaces.push(ns.clone());
+    generate(&ws, 1, &ns, 2);
+    for i in 0..8 {
+        write(
+            &ws,
+            &format!("containers/p{i}/Dockerfile"),
+            &format!("FROM baseline\nCOPY n.txt /n.txt\nRUN sleep 3 && echo {i}\n"),
+        );
+    }
+    let bump = |round: usize| {
+        for i in 0..8 {
+            write(
+                &ws,
+                &format!("containers/p{i}/n.txt"),
+                &format!("{round}\n"),
+            );
+        }
+    };
+    bump(0);
+    run(&mut dk(&ws, &["build", "-j", "8"]));
+    let mut singles = Vec::new();
+    let mut eights = Vec::new();
+    for round in 1..=3 {
+        bump(round * 10);
+        singles.push(time(&mut dk(&ws, &["build", "p0"])));
+        bump(round * 10 + 1);
+        eights.push(time(&mut dk(&ws, &["build", "-j", "8"])));
+    }
+    singles.sort();
+    eights.sort();
+    let (one, eight) = (singles[1], eights[1]);
+    report.row("one node, `dk build p0`", ms(one), "");
+    report.row(
+        "eight nodes, `dk build -j 8`",
+        ms(eight),
+        format!("{:.2}× one node", ratio(eight, one)),
+    );
+    report.row(
+        "scheduling overhead per node",
+        ms(eight.saturating_sub(one) / 8),
+        "(wall of 8 − wall of 1) / 8",
+    );
+    report.verdict(format!(
+        "-j 8 within 1.2× of one node: {:.2}× ({})",
+        ratio(eight, one),
+        verdict(eight.as_secs_f64() <= one.as_secs_f64() * 1.2)
+    ));
+    let _ = std::fs::remove_dir_all(&ws);
+
+    // 4. A 1 GiB context.
+    report.section("A 1 GiB context");
+    let ws = tmp("dk-bench-context");
+    let ns = format!("dkbenchc{pid}");
+    namespaces.push(ns.clone());
+    generate(&ws, 1, &ns, 3);
+    run(&mut dk(&ws, &["build"]));
+    write(
+        &ws,
+        "containers/big/Dockerfile",
+        "FROM baseline\nRUN echo received\n",
+    );
+    std::fs::File::create(ws.join("containers/big/blob.bin"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let (dk_time, dk_peak) = run_peak({
+        let mut c = dk(&ws, &["build", "--force", "big"]);
+        c.env("RUST_LOG", "off");
         c
     });
-    println!("  dk build no-op (4 nodes): {}", ms(example_noop));
-
-    // 2. One cached `docker build` of a single node: the web container's directory, built
-    //    FROM the baseline image dk just made.
-    let single = tempfile_dir("dk-bench-single");
-    let base = format!("{ns_example}/baseline:latest");
-    std::fs::write(
-        single.join("Dockerfile"),
-        format!("FROM {base}\nCOPY files/ /\n"),
-    )
-    .unwrap();
-    copy_dir(&root().join("containers/web/files"), &single.join("files"));
-    let tag = format!("{ns_example}/single:cached");
-    let docker_build = || {
-        let mut c = Command::new("docker");
-        c.env("DOCKER_BUILDKIT", "0")
-            .args(["build", "-q", "-t", &tag])
-            .arg(&single);
-        c
-    };
-    run(&mut docker_build());
-    let docker_cached = median_of(RUNS, docker_build);
-    println!(
-        "  docker build, one node, fully cached: {}",
-        ms(docker_cached)
+    // The CLI cannot resolve `FROM baseline`: give it the image name.
+    write(
+        &ws,
+        "containers/big/Dockerfile.cli",
+        &format!("FROM {ns}/baseline:latest\nRUN echo received\n"),
     );
-
-    // 3. A generated 100-node workspace.
-    let big = tempfile_dir("dk-bench-100");
-    let ns_big = format!("dkbench100x{}", std::process::id());
-    generate(&big, 100, &ns_big);
-    println!("100-node workspace: first build...");
-    run(&mut dk(&big, &["build", "-j", "4"]));
-    let big_noop = median_of(RUNS, || dk(&big, &["build"]));
-    println!("  dk build no-op (100 nodes): {}", ms(big_noop));
-
-    remove_images(&ns_example);
-    remove_images(&ns_big);
-    let _ = std::fs::remove_dir_all(&big);
-    let _ = std::fs::remove_dir_all(&single);
-
-    let ratio = docker_cached.as_secs_f64() / example_noop.as_secs_f64();
-    let mut report = String::new();
-    let _ = writeln!(report, "# Benchmarks\n");
-    let _ = writeln!(
-        report,
-        "Produced by `cargo xtask bench` (medians of {RUNS} runs, wall time of the whole process).\n"
+    let mut cli = Command::new("docker");
+    cli.env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", &format!("{ns}/cli:big"), "-f"])
+        .arg(ws.join("containers/big/Dockerfile.cli"))
+        .arg(ws.join("containers/big"));
+    let (cli_time, cli_peak) = run_peak(cli);
+    let gib = 1024.0;
+    report.row(
+        "`dk build --force` (hash, tar, stream)",
+        ms(dk_time),
+        format!(
+            "{:.0} MiB/s, peak RSS {} MiB",
+            gib / dk_time.as_secs_f64(),
+            dk_peak / 1024
+        ),
     );
-    let _ = writeln!(report, "Machine: {machine}.\n");
-    let _ = writeln!(report, "## No-op build\n");
-    let _ = writeln!(report, "| what | median | target |");
-    let _ = writeln!(report, "|---|---|---|");
-    let _ = writeln!(
-        report,
-        "| `dk build`, example workspace (4 nodes), nothing changed | {} | < half of the cached `docker build` |",
-        ms(example_noop)
+    report.row(
+        "`docker build` (Docker CLI, classic builder)",
+        ms(cli_time),
+        format!(
+            "{:.0} MiB/s, peak RSS {} MiB",
+            gib / cli_time.as_secs_f64(),
+            cli_peak / 1024
+        ),
     );
-    let _ = writeln!(
-        report,
-        "| `docker build` of one node, fully cached (classic builder) | {} | |",
-        ms(docker_cached)
-    );
-    let _ = writeln!(
-        report,
-        "| `dk build`, generated 100-node workspace, nothing changed | {} | < 150 ms |",
-        ms(big_noop)
-    );
-    let _ = writeln!(
-        report,
-        "\ndk's whole no-op on the example workspace costs {:.2}× less than one cached `docker build` of one of its nodes ({}).",
-        ratio,
-        verdict(example_noop * 2 < docker_cached)
-    );
-    let _ = writeln!(
-        report,
-        "The 100-node no-op: {} ({}).",
-        ms(big_noop),
-        verdict(big_noop < Duration::from_millis(150))
-    );
-    std::fs::write(root().join("BENCHMARKS.md"), &report).unwrap();
-    println!("\n{report}");
-}
+    report.verdict(format!(
+        "dk's peak memory ≤ 64 MiB: {} MiB ({})",
+        dk_peak / 1024,
+        verdict(dk_peak <= 64 * 1024)
+    ));
+    let _ = std::fs::remove_dir_all(&ws);
 
-fn verdict(ok: bool) -> &'static str {
-    if ok { "target met" } else { "TARGET MISSED" }
-}
-
-fn tempfile_dir(prefix: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).unwrap();
-        }
+    // 5. dk up on the example workspace.
+    report.section("`dk up` on the example workspace");
+    let ns = format!("dkbenchu{pid}");
+    namespaces.push(ns.clone());
+    let ws = example_copy(&ns);
+    run(&mut dk(&ws, &["prep"]));
+    let first = time(&mut dk(&ws, &["up"]));
+    let noop = median_of(RUNS, || dk(&ws, &["up"]));
+    let page = ws.join("containers/web/files/srv/www/index.html");
+    let mut replace = Vec::new();
+    let mut downtime = Vec::new();
+    for round in 0..3 {
+        std::fs::write(&page, format!("<p>round {round}</p>\n")).unwrap();
+        let t = Instant::now();
+        let out = run(&mut dk(&ws, &["up", "--json", "web"]));
+        replace.push(t.elapsed());
+        let last: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap())
+                .unwrap();
+        let d = last["summary"]["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "web")
+            .and_then(|r| r["downtime_ms"].as_u64())
+            .expect("web was replaced");
+        downtime.push(Duration::from_millis(d));
     }
+    replace.sort();
+    downtime.sort();
+    report.row(
+        "first `dk up` (build, test, promote, start 3 containers)",
+        ms(first),
+        "",
+    );
+    report.row("`dk up` with nothing changed", ms(noop), "touches nothing");
+    report.row(
+        "`dk up web` after a change to web's page",
+        ms(replace[1]),
+        "build + test + promote + replace",
+    );
+    report.row(
+        "downtime of the replacement",
+        ms(downtime[1]),
+        "old stopped → new started",
+    );
+    run(&mut dk(&ws, &["down", "--all"]));
+    let _ = Command::new("docker")
+        .args([
+            "network",
+            "rm",
+            &format!("{ns}-live"),
+            &format!("{ns}-test"),
+        ])
+        .output();
+    let _ = std::fs::remove_dir_all(&ws);
+
+    for ns in &namespaces {
+        remove_images(ns);
+    }
+
+    let mut md = String::new();
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Produced by `cargo xtask bench` (medians of {RUNS} runs unless noted, wall time of the whole process).\n"
+    );
+    let _ = writeln!(md, "Machine: {machine}.\n");
+    for (title, rows, verdicts) in &report.sections {
+        let _ = writeln!(md, "## {title}\n");
+        let _ = writeln!(md, "| what | time | note |");
+        let _ = writeln!(md, "|---|---|---|");
+        for r in rows {
+            let _ = writeln!(md, "| {} | {} | {} |", r.what, r.value, r.note);
+        }
+        md.push('\n');
+        for v in verdicts {
+            let _ = writeln!(md, "- {v}");
+        }
+        md.push('\n');
+    }
+    std::fs::write(root().join("BENCHMARKS.md"), &md).unwrap();
+    println!("\n{md}");
 }

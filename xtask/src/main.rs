@@ -1,15 +1,19 @@
-//! Developer tasks: `cargo xtask bench`.
+//! Developer tasks: `cargo xtask bench`, `cargo xtask chaos`, `cargo xtask fuzz`.
 
 mod bench;
+mod chaos;
+mod fuzz;
 mod util;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench::main(),
+        Some("chaos") => chaos::main(&args[1..]),
+        Some("fuzz") => fuzz::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask bench\n\n  bench   no-op build benchmarks; writes BENCHMARKS.md"
+                "usage: cargo xtask <task>\n\n  bench                      benchmarks side by side; writes BENCHMARKS.md\n  chaos [--runs N] [--seed S]  fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md"
             );
             std::process::exit(2);
         }

@@ -117,3 +117,32 @@ pub fn remove_images(prefix: &str) {
             .output();
     }
 }
+
+pub fn write(dir: &Path, rel: &str, content: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+/// A workspace with dk.toml (namespace, private subnets `10.<net>.<slot>.0/24` and
+/// `10.<net+1>.<slot>.0/24`) and a busybox baseline ending with `baseline_tail`.
+pub fn busybox_workspace(dir: &Path, ns: &str, net: u8, slot: u8, baseline_tail: &str) {
+    write(
+        dir,
+        "dk.toml",
+        &format!(
+            "namespace = \"{ns}\"\n[network.live]\nsubnet = \"10.{net}.{slot}.0/24\"\n[network.test]\nsubnet = \"10.{}.{slot}.0/24\"\n",
+            net + 1
+        ),
+    );
+    std::fs::create_dir_all(dir.join("baseline")).unwrap();
+    busybox(&dir.join("baseline/busybox"));
+    write(
+        dir,
+        "baseline/Dockerfile",
+        &format!(
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n{baseline_tail}"
+        ),
+    );
+    write(dir, "baseline/.dockerignore", "container.toml\n");
+}
