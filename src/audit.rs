@@ -229,6 +229,12 @@ impl Engine {
             }
         }
         for f in &mut out {
+            if f.rule == "root"
+                && let Some(reason) = &node.manifest.run.allow_root
+            {
+                f.waived = Some(format!("run.allow_root: {}", reason.get_ref()));
+                continue;
+            }
             if let Some(w) = node
                 .manifest
                 .audit

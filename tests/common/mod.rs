@@ -153,7 +153,7 @@ impl TestWs {
         std::fs::copy(busybox(), ws.path("baseline/busybox")).unwrap();
         ws.write(
             "baseline/Dockerfile",
-            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nUSER 1000:1000\nCMD [\"sleep\", \"600\"]\n",
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox --install -s /bin && rm /bin/dpkg /bin/dpkg-deb /bin/rpm /bin/rpm2cpio\"]\nUSER 1000:1000\nCMD [\"sleep\", \"600\"]\n",
         );
         ws.write("baseline/.dockerignore", "container.toml\n");
         ws

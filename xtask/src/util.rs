@@ -141,7 +141,8 @@ pub fn busybox_workspace(dir: &Path, ns: &str, net: u8, slot: u8, baseline_tail:
         dir,
         "baseline/Dockerfile",
         &format!(
-            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n{baseline_tail}"
+            // busybox's package-manager applets would fail dk's image audit.
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox --install -s /bin && rm /bin/dpkg /bin/dpkg-deb /bin/rpm /bin/rpm2cpio\"]\n{baseline_tail}"
         ),
     );
     write(dir, "baseline/.dockerignore", "container.toml\n");
