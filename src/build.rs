@@ -338,14 +338,13 @@ impl Engine {
         forced: &[usize],
     ) -> Result<BuildSummary> {
         let started = Instant::now();
-        let daemon = self.daemon().await?;
-        // One listing costs about as much as a dozen inspects: list for big selections,
-        // inspect per node for small ones.
-        let images = if order.len() > LIST_IMAGES_ABOVE {
-            Some(Arc::new(daemon.images().await?))
-        } else {
-            None
-        };
+        // One listing costs about as much as a dozen lookups: list for big selections,
+        // look up each node's :latest for small ones (while the API version is negotiated).
+        let tags: Vec<String> = order.iter().map(|&n| self.ws.image(self.name(n), "latest")).collect();
+        let (daemon, images) = self
+            .daemon_with_images(&tags, order.len() > LIST_IMAGES_ABOVE)
+            .await?;
+        let images = Arc::new(images);
         let revision = crate::vcs::git_revision(&self.ws.root);
         let durations = std::sync::Mutex::new(HashMap::<usize, Duration>::new());
         let graph = self.graph.clone();
@@ -365,7 +364,7 @@ impl Engine {
                 async move {
                     let t = Instant::now();
                     let r = self
-                        .build_node(n, parents, images.as_deref(), revision, forced.contains(&n))
+                        .build_node(n, parents, &images, revision, forced.contains(&n))
                         .await;
                     durations.lock().unwrap().insert(n, t.elapsed());
                     if let Err(e) = &r {
@@ -489,7 +488,7 @@ impl Engine {
         &self,
         i: usize,
         parents: HashMap<usize, String>,
-        images: Option<&ImageSet>,
+        images: &ImageSet,
         revision: Option<String>,
         force: bool,
     ) -> Result<(String, bool)> {
@@ -653,21 +652,21 @@ impl Engine {
     }
 
     /// Whether the recorded image `id` exists (`None` when it does not) and whether
-    /// `latest` points at it, from the listing when there is one, else by inspecting.
+    /// `latest` points at it; the daemon is asked only what the snapshot does not know.
     async fn recorded_image_state(
         &self,
-        images: Option<&ImageSet>,
+        images: &ImageSet,
         latest: &str,
         id: &str,
     ) -> Result<Option<bool>> {
-        if let Some(set) = images {
-            return Ok(set.exists(id).then(|| set.tag(latest) == Some(id)));
-        }
-        let daemon = self.daemon().await?;
-        if daemon.image_id(latest).await?.as_deref() == Some(id) {
+        if images.tag(latest) == Some(id) {
             return Ok(Some(true));
         }
-        Ok(daemon.image_id(id).await?.map(|_| false))
+        let exists = match images.exists(id) {
+            Some(known) => known,
+            None => self.daemon().await?.image_id(id).await?.is_some(),
+        };
+        Ok(exists.then_some(false))
     }
 
     /// A fresh log file path under `<state>/logs/<node>/`.

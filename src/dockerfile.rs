@@ -304,10 +304,9 @@ fn make_instruction(line: usize, chars: Vec<(char, usize)>) -> Result<Instructio
     let mut args = String::new();
     let mut offsets = Vec::new();
     for (c, o) in rest {
-        // Keep a byte-indexed offset table: one entry per byte of `args`.
-        let mut buf = [0u8; 4];
-        for _ in 0..c.encode_utf8(&mut buf).len() {
-            offsets.push(*o);
+        // A byte-indexed offset table: the file offset of every byte of `args`.
+        for k in 0..c.len_utf8() {
+            offsets.push(*o + k);
         }
         args.push(*c);
     }
@@ -591,6 +590,18 @@ mod tests {
             out,
             "FROM sha256:aa AS b\nFROM scratch\nCOPY --from=sha256:bb /a /a\n"
         );
+    }
+
+    #[test]
+    fn spans_end_after_a_multibyte_last_character() {
+        // Found by the fuzzer (fuzz/artifacts/dockerfile/crash-3e7b…): an image token ending
+        // in a two-byte character made the span end inside it.
+        let df = parse("FROM baselv/wwwި\nRUN x\n");
+        assert_eq!(&df.text[df.stages[0].image_span.clone()], "baselv/wwwި");
+        let out = df.rewrite(&[(df.stages[0].image_span.clone(), "sha256:x".into())]);
+        assert_eq!(out, "FROM sha256:x\nRUN x\n");
+        let df = parse("FROM a\nCOPY --from=é /x /x\n");
+        assert_eq!(&df.text[df.copy_froms[0].span.clone()], "é");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use crate::docker::Daemon;
+use crate::docker::images::ImageSet;
 use crate::error::Result;
 use crate::graph::Graph;
 use crate::lock::{self, WorkspaceLock};
@@ -41,6 +42,20 @@ impl Engine {
     /// The daemon connection, made on first use.
     pub async fn daemon(&self) -> Result<&Daemon> {
         self.daemon.get_or_try_init(Daemon::connect).await
+    }
+
+    /// The daemon and a snapshot of its images: a full listing when `list`, else a lookup
+    /// of `tags`. On first use the lookup runs while the API version is negotiated.
+    pub async fn daemon_with_images(&self, tags: &[String], list: bool) -> Result<(&Daemon, ImageSet)> {
+        let snapshot = |d: Daemon| async move {
+            if list { d.images().await } else { d.lookup_tags(tags).await }
+        };
+        if let Some(d) = self.daemon.get() {
+            return Ok((d, snapshot(d.clone()).await?));
+        }
+        let (d, set) = Daemon::connect_then(snapshot).await?;
+        let d = self.daemon.get_or_init(|| async { d }).await;
+        Ok((d, set))
     }
 
     /// Resolve names (exact, then unique prefix); no names means every node.

@@ -116,7 +116,7 @@ impl Engine {
                 (Some(p), true) => {
                     if let Some(rec) = self.records.build(&node.name, &p.input_hash) {
                         match &images {
-                            Some(imgs) if imgs.exists(&rec.image_id) => {
+                            Some(imgs) if imgs.exists(&rec.image_id) == Some(true) => {
                                 let latest = self.ws.image(&node.name, "latest");
                                 if imgs.tag(&latest) == Some(rec.image_id.as_str()) {
                                     action = PlanAction::Fresh;
@@ -224,7 +224,7 @@ fn explain(now: &Inputs, last: Option<&BuildRecord>, images: &Option<ImageSet>) 
         reasons.push("the Dockerfile as sent changed".into());
     }
     if reasons.is_empty() {
-        let gone = images.as_ref().is_some_and(|i| !i.exists(&last.image_id));
+        let gone = images.as_ref().is_some_and(|i| i.exists(&last.image_id) == Some(false));
         reasons.push(if gone {
             format!("image {} is gone from the daemon", short(&last.image_id))
         } else {

@@ -11,17 +11,40 @@ use futures_util::StreamExt;
 use super::{Daemon, is_not_found};
 use crate::error::{Error, Result};
 
-/// A snapshot of the daemon's images: which ids exist and where each tag points.
+/// A snapshot of the daemon's images: where tags point and which ids exist. Complete when
+/// it comes from a listing; otherwise it holds only the tags that were looked up, and
+/// `exists` answers only for the ids those tags point at.
 #[derive(Debug, Default, Clone)]
 pub struct ImageSet {
     pub ids: HashSet<String>,
     /// `repo:tag` -> image id.
     pub tags: HashMap<String, String>,
+    /// From a full listing: an id that is not in `ids` does not exist.
+    pub complete: bool,
 }
 
 impl ImageSet {
-    pub fn exists(&self, id: &str) -> bool {
-        self.ids.contains(id)
+    /// `Some(true)`/`Some(false)` when the snapshot knows, `None` when it must be asked.
+    pub fn exists(&self, id: &str) -> Option<bool> {
+        if self.ids.contains(id) {
+            Some(true)
+        } else if self.complete {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// The snapshot made of looking up `refs` one by one.
+    fn from_lookups(found: Vec<(String, Option<String>)>) -> ImageSet {
+        let mut set = ImageSet::default();
+        for (reference, id) in found {
+            if let Some(id) = id {
+                set.ids.insert(id.clone());
+                set.tags.insert(reference, id);
+            }
+        }
+        set
     }
 
     pub fn tag(&self, reference: &str) -> Option<&str> {
@@ -40,7 +63,10 @@ impl Daemon {
             }))
             .await
             .map_err(|e| self.err("listing images", e))?;
-        let mut set = ImageSet::default();
+        let mut set = ImageSet {
+            complete: true,
+            ..Default::default()
+        };
         for img in list {
             for t in &img.repo_tags {
                 if t != "<none>:<none>" {
@@ -50,6 +76,16 @@ impl Daemon {
             set.ids.insert(img.id);
         }
         Ok(set)
+    }
+
+    /// Look up several tags at once (concurrent requests): cheaper than a full listing when
+    /// there are few.
+    pub async fn lookup_tags(&self, refs: &[String]) -> Result<ImageSet> {
+        let found = futures_util::future::try_join_all(refs.iter().map(|r| async move {
+            Ok::<_, crate::error::Error>((r.clone(), self.image_id(r).await?))
+        }))
+        .await?;
+        Ok(ImageSet::from_lookups(found))
     }
 
     pub async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInspect>> {

@@ -39,6 +39,17 @@ impl Daemon {
     /// API version with one request answered within 10 s, and refuse a daemon older than
     /// API 1.41.
     pub async fn connect() -> Result<Daemon> {
+        Ok(Daemon::connect_then(|_| async { Ok(()) }).await?.0)
+    }
+
+    /// `connect`, running `work` on the not yet negotiated client at the same time as the
+    /// negotiation (requests carry no version prefix, so the daemon answers them at its
+    /// own version). `work`'s result counts only if the daemon passes the version check.
+    pub async fn connect_then<T, F, Fut>(work: F) -> Result<(Daemon, T)>
+    where
+        F: FnOnce(Daemon) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let endpoint = endpoint();
         let unreachable = |detail: String| Error::Daemon {
             endpoint: endpoint.clone(),
@@ -46,10 +57,17 @@ impl Daemon {
             help: START_HELP.to_string(),
         };
         let api = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let early = Daemon {
+            long: api.clone().with_timeout(Duration::from_secs(6 * 3600)),
+            api: api.clone(),
+            endpoint: endpoint.clone(),
+            api_version: String::new(),
+        };
+        let negotiate = tokio::time::timeout(Duration::from_secs(10), api.negotiate_version());
+        let (negotiated, done) = tokio::join!(negotiate, work(early));
         // After negotiation the client speaks min(server, bollard): below 1.41 means the
         // server is older than dk supports.
-        let api = match tokio::time::timeout(Duration::from_secs(10), api.negotiate_version()).await
-        {
+        let api = match negotiated {
             Err(_) => return Err(unreachable("no answer within 10s".into())),
             Ok(Err(e)) => return Err(unreachable(e.to_string())),
             Ok(Ok(api)) => api,
@@ -71,12 +89,13 @@ impl Daemon {
             });
         }
         let long = api.clone().with_timeout(Duration::from_secs(6 * 3600));
-        Ok(Daemon {
+        let daemon = Daemon {
             api,
             long,
             endpoint,
             api_version,
-        })
+        };
+        Ok((daemon, done?))
     }
 
     /// Map a bollard error: lost connections become exit-3 daemon errors, the rest keep

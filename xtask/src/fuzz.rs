@@ -1,6 +1,8 @@
-//! `cargo xtask fuzz [--seconds N]`: run each cargo-fuzz target for N seconds (default 600)
-//! over the corpus kept in fuzz/corpus, and write fuzz/RESULTS.md.
+//! `cargo xtask fuzz [--seconds N] [TARGET…]`: run each cargo-fuzz target (default: all) for
+//! N seconds (default 600) over the corpus kept in fuzz/corpus; fuzz/RESULTS.md keeps one row
+//! per target, replaced by each new run of it.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Instant;
@@ -10,32 +12,41 @@ use crate::util::root;
 pub const TARGETS: [&str; 3] = ["manifest", "dockerfile", "dockerignore"];
 
 pub fn main(args: &[String]) {
-    let seconds: u64 = match args {
-        [flag, n] if flag == "--seconds" => n.parse().expect("--seconds N"),
-        [] => 600,
-        _ => panic!("usage: cargo xtask fuzz [--seconds N]"),
-    };
+    let mut seconds = 600u64;
+    let mut targets: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--seconds" {
+            seconds = it.next().and_then(|n| n.parse().ok()).expect("--seconds N");
+        } else if let Some(t) = TARGETS.iter().find(|t| **t == a.as_str()) {
+            targets.push(t);
+        } else {
+            panic!("unknown argument {a}; targets: {}", TARGETS.join(", "));
+        }
+    }
+    if targets.is_empty() {
+        targets = TARGETS.to_vec();
+    }
     let dir = root().join("fuzz");
-    let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "`cargo xtask fuzz --seconds {seconds}` (cargo-fuzz, libFuzzer, no sanitizer, one job per target):\n"
-    );
-    let _ = writeln!(md, "| target | time | executions | corpus | result |");
-    let _ = writeln!(md, "|---|---|---|---|---|");
+    let results = dir.join("RESULTS.md");
+    // Rows of earlier runs, by target.
+    let mut rows: BTreeMap<String, String> = std::fs::read_to_string(&results)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let t = l.strip_prefix("| ")?.split(' ').next()?;
+            TARGETS.contains(&t).then(|| (t.to_string(), l.to_string()))
+        })
+        .collect();
     let mut failed = false;
-    for t in TARGETS {
+    for t in targets {
         println!("fuzzing {t} for {seconds}s...");
         let started = Instant::now();
         let out = Command::new("cargo")
             .current_dir(&dir)
             .args(["fuzz", "run", "-s", "none", t])
             .arg(format!("corpus/{t}"))
-            .args([
-                "--",
-                &format!("-max_total_time={seconds}"),
-                "-print_final_stats=1",
-            ])
+            .args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"])
             .output()
             .expect("run cargo fuzz (cargo install cargo-fuzz)");
         let log = String::from_utf8_lossy(&out.stderr).to_string();
@@ -60,13 +71,23 @@ pub fn main(args: &[String]) {
             format!("CRASH: {crash}")
         };
         println!("  {t}: {result} ({runs} executions)");
-        let _ = writeln!(
-            md,
-            "| {t} | {:.0}s | {runs} | {corpus} inputs | {result} |",
-            started.elapsed().as_secs_f64()
+        rows.insert(
+            t.to_string(),
+            format!(
+                "| {t} | {:.0}s | {runs} | {corpus} inputs | {result} | `cargo xtask fuzz --seconds {seconds} {t}` |",
+                started.elapsed().as_secs_f64()
+            ),
         );
     }
-    std::fs::write(dir.join("RESULTS.md"), &md).unwrap();
+    let mut md = String::from(
+        "cargo-fuzz (libFuzzer, no sanitizer, one job per target), over the corpus in fuzz/corpus:\n\n",
+    );
+    let _ = writeln!(md, "| target | time | executions | corpus | result | command |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    for row in rows.values() {
+        let _ = writeln!(md, "{row}");
+    }
+    std::fs::write(&results, &md).unwrap();
     println!("\n{md}");
     if failed {
         std::process::exit(1);
