@@ -629,9 +629,10 @@ impl Engine {
                 Ok((id, true))
             }
             Err(err) => {
+                // Losing the daemon is what happened even when the context upload broke too.
                 let message = match (err, send_result) {
-                    (_, Err(e)) => format!("{e}"),
                     (BuildError::Daemon(e), _) => return Err(e),
+                    (_, Err(e)) => format!("{e}"),
                     (BuildError::Step(m), _) => m,
                 };
                 let mut detail = String::new();

@@ -23,6 +23,14 @@ pub struct Instruction {
 impl Instruction {
     /// Byte span in the file of `args[range]`.
     fn span(&self, range: Range<usize>) -> Range<usize> {
+        if range.is_empty() {
+            // An empty token: the position right after the byte before it.
+            let at = match range.start.checked_sub(1) {
+                Some(prev) => self.offsets[prev] + 1,
+                None => self.offsets.first().copied().unwrap_or(0),
+            };
+            return at..at;
+        }
         let start = self.offsets[range.start];
         let end = self.offsets[range.end - 1] + 1;
         start..end
@@ -405,7 +413,9 @@ fn parse_copy_from(ins: &Instruction) -> Option<CopyFrom> {
         if !t.starts_with("--") {
             break;
         }
-        if let Some(v) = t.strip_prefix("--from=") {
+        if let Some(v) = t.strip_prefix("--from=")
+            && !v.is_empty()
+        {
             let start = tok.start + "--from=".len();
             return Some(CopyFrom {
                 stage: ins.stage.unwrap_or(0),
@@ -602,6 +612,14 @@ mod tests {
         assert_eq!(out, "FROM sha256:x\nRUN x\n");
         let df = parse("FROM a\nCOPY --from=é /x /x\n");
         assert_eq!(&df.text[df.copy_froms[0].span.clone()], "é");
+    }
+
+    #[test]
+    fn an_empty_copy_from_is_not_a_reference() {
+        // Found by the fuzzer (fuzz/artifacts/dockerfile/crash-a005…): `COPY --from=` with
+        // nothing after it at the end of the line indexed past the arguments.
+        let df = parse("FROM scratch\nCOPY --from=  \n");
+        assert!(df.copy_froms.is_empty());
     }
 
     #[test]

@@ -242,7 +242,7 @@ impl Engine {
             .filter(|i| selected.contains(i))
             .collect();
         let graph = self.graph.clone();
-        let outcomes = scheduler::run_judged(
+        let mut outcomes = scheduler::run_judged(
             &selected_order,
             |n| graph.parents[n].clone(),
             opts.jobs,
@@ -290,6 +290,16 @@ impl Engine {
         )
         .await;
 
+        // Losing the daemon is exit 3, whatever else happened.
+        let lost = outcomes
+            .iter()
+            .find(|(_, o)| matches!(o, Outcome::Failed(Error::Daemon { .. })))
+            .map(|(n, _)| *n);
+        if let Some(n) = lost
+            && let Some(Outcome::Failed(e)) = outcomes.remove(&n)
+        {
+            return Err(e);
+        }
         let mut nodes = Vec::new();
         for &n in &selected_order {
             let name = self.name(n).to_string();
@@ -371,10 +381,11 @@ impl Engine {
         std::fs::create_dir_all(&root).map_err(|e| Error::io("create", &root, e))?;
 
         self.reporter.step(&name, "auditing the image");
-        let audit = self.audit_check(i, image).await;
+        let audit = self.audit_check(i, image).await?;
         let result = self.launch_and_check(i, &facts, &root, remap).await;
         let (mut checks, logs, keep, launched) = match result {
             Ok(r) => r,
+            Err(e @ Error::Daemon { .. }) => return Err(e),
             Err(e) => (
                 vec![CheckResult {
                     name: "launch".into(),
@@ -547,6 +558,12 @@ impl Engine {
         }
         .await;
         if let Err(e) = outcome {
+            if matches!(e, Error::Daemon { .. }) {
+                // Not a verdict on the image: no record, exit 3 (the sweep at the next
+                // start removes the container if it could not be removed now).
+                let _ = daemon.remove_container(&id).await;
+                return Err(e);
+            }
             results.push(CheckResult {
                 name: "test run".into(),
                 passed: false,
@@ -564,7 +581,7 @@ impl Engine {
     }
 
     /// The image audit as a check: it fails on any finding that is not waived.
-    async fn audit_check(&self, i: usize, image: &str) -> CheckResult {
+    async fn audit_check(&self, i: usize, image: &str) -> Result<CheckResult> {
         let started = Instant::now();
         let (passed, detail) = match self.audit_image(i, image).await {
             Ok(findings) => {
@@ -588,17 +605,18 @@ impl Engine {
                     (!lines.is_empty()).then(|| lines.join("\n       ")),
                 )
             }
+            Err(e @ Error::Daemon { .. }) => return Err(e),
             Err(e) => (
                 false,
                 Some(format!("the audit could not run: {}", e.render())),
             ),
         };
-        CheckResult {
+        Ok(CheckResult {
             name: "image audit".into(),
             passed,
             duration_ms: started.elapsed().as_millis() as u64,
             detail,
-        }
+        })
     }
 
     /// Readiness (healthcheck, port, or nothing) and the implicit smoke check: still running
