@@ -5,7 +5,9 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::build::{BuildOptions, short};
-use crate::cli::{BuildArgs, Cli, Command, GraphFormat, LintFormat, NamesArgs, TestArgs};
+use crate::cli::{
+    BuildArgs, Cli, Command, GraphFormat, LauncherArgs, LintFormat, NamesArgs, TestArgs,
+};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::live::{RunAction, RunReport};
@@ -134,10 +136,10 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Promote(args) => promote(&cli, args).await,
         Command::Rollback { name } => rollback(&cli, name).await,
         Command::Up(args) => up(&cli, args).await,
-        Command::Start(args) => launcher(&cli, "start", &args.names, false).await,
-        Command::Stop(args) => launcher(&cli, "stop", &args.names, false).await,
-        Command::Restart(args) => launcher(&cli, "restart", &args.names, false).await,
-        Command::Down { names, all } => launcher(&cli, "down", names, *all).await,
+        Command::Start(args) => launcher(&cli, "start", args).await,
+        Command::Stop(args) => launcher(&cli, "stop", args).await,
+        Command::Restart(args) => launcher(&cli, "restart", args).await,
+        Command::Down(args) => launcher(&cli, "down", args).await,
         Command::Status(args) => status(&cli, args).await,
         Command::Logs { name, follow } => logs(&cli, name, *follow).await,
         Command::Shell { name } => shell(&cli, name).await,
@@ -313,8 +315,13 @@ async fn up(cli: &Cli, args: &BuildArgs) -> Result<i32> {
     Ok(if report.ok() { 0 } else { 1 })
 }
 
-async fn launcher(cli: &Cli, verb: &str, names: &[String], all: bool) -> Result<i32> {
+async fn launcher(cli: &Cli, verb: &str, args: &LauncherArgs) -> Result<i32> {
+    let (names, all) = (&args.names, args.all);
     let engine = load(cli, reporter(false, cli.verbose))?;
+    if args.jobs == Some(0) {
+        return Err(Error::usage("-j/--jobs must be at least 1"));
+    }
+    let jobs = args.jobs.unwrap_or_else(|| engine.default_jobs());
     let _lock = engine.lock(&format!("dk {verb}"), !cli.no_wait)?;
     let selected = if all {
         if !names.is_empty() {
@@ -343,19 +350,24 @@ async fn launcher(cli: &Cli, verb: &str, names: &[String], all: bool) -> Result<
         print_runs(&runs);
         return Ok(if failed(&runs) { 1 } else { 0 });
     }
-    // stop, down, restart: in parallel.
-    let results = futures_util::future::join_all(selected.iter().map(|&i| {
-        let engine = &engine;
-        async move {
-            let r = if verb == "down" {
-                engine.down_live(i).await
-            } else {
-                engine.stop_live(i).await
-            };
-            (i, r)
-        }
-    }))
-    .await;
+    // stop, down, restart: `jobs` at a time.
+    use futures_util::StreamExt;
+    let mut results: Vec<(usize, Result<bool>)> =
+        futures_util::stream::iter(selected.iter().map(|&i| {
+            let engine = &engine;
+            async move {
+                let r = if verb == "down" {
+                    engine.down_live(i).await
+                } else {
+                    engine.stop_live(i).await
+                };
+                (i, r)
+            }
+        }))
+        .buffer_unordered(jobs)
+        .collect()
+        .await;
+    results.sort_by_key(|(i, _)| selected.iter().position(|s| s == i));
     for (i, r) in results {
         match r {
             Ok(true) if verb == "down" => println!("{}: removed (data kept)", engine.name(i)),

@@ -340,7 +340,10 @@ impl Engine {
         let started = Instant::now();
         // One listing costs about as much as a dozen lookups: list for big selections,
         // look up each node's :latest for small ones (while the API version is negotiated).
-        let tags: Vec<String> = order.iter().map(|&n| self.ws.image(self.name(n), "latest")).collect();
+        let tags: Vec<String> = order
+            .iter()
+            .map(|&n| self.ws.image(self.name(n), "latest"))
+            .collect();
         let (daemon, images) = self
             .daemon_with_images(&tags, order.len() > LIST_IMAGES_ABOVE)
             .await?;

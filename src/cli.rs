@@ -89,6 +89,18 @@ pub struct TestArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LauncherArgs {
+    /// Container names (unique prefixes work)
+    pub names: Vec<String>,
+    /// Every live container of this workspace (required by `down` when no names are given)
+    #[arg(long)]
+    pub all: bool,
+    /// How many containers to handle at once (default: the number of cores)
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
 pub struct NamesArgs {
     /// Container names (unique prefixes work)
     pub names: Vec<String>,
@@ -149,22 +161,17 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
     )]
     Up(BuildArgs),
 
-    /// Start live containers (created from :live when missing)
-    Start(NamesArgs),
+    /// Start live containers (created from :live when missing), in start waves
+    Start(LauncherArgs),
 
-    /// Stop live containers
-    Stop(NamesArgs),
+    /// Stop live containers (with their stop timeout)
+    Stop(LauncherArgs),
 
     /// Restart live containers
-    Restart(NamesArgs),
+    Restart(LauncherArgs),
 
     /// Remove live containers (never their data)
-    Down {
-        names: Vec<String>,
-        /// Every live container of the workspace
-        #[arg(long)]
-        all: bool,
-    },
+    Down(LauncherArgs),
 
     /// Put :prev back as :live and restart
     Rollback { name: String },
@@ -222,7 +229,7 @@ impl Command {
             Command::Start(_) => "start",
             Command::Stop(_) => "stop",
             Command::Restart(_) => "restart",
-            Command::Down { .. } => "down",
+            Command::Down(_) => "down",
             Command::Rollback { .. } => "rollback",
             Command::Status(_) => "status",
             Command::Logs { .. } => "logs",

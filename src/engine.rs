@@ -46,9 +46,17 @@ impl Engine {
 
     /// The daemon and a snapshot of its images: a full listing when `list`, else a lookup
     /// of `tags`. On first use the lookup runs while the API version is negotiated.
-    pub async fn daemon_with_images(&self, tags: &[String], list: bool) -> Result<(&Daemon, ImageSet)> {
+    pub async fn daemon_with_images(
+        &self,
+        tags: &[String],
+        list: bool,
+    ) -> Result<(&Daemon, ImageSet)> {
         let snapshot = |d: Daemon| async move {
-            if list { d.images().await } else { d.lookup_tags(tags).await }
+            if list {
+                d.images().await
+            } else {
+                d.lookup_tags(tags).await
+            }
         };
         if let Some(d) = self.daemon.get() {
             return Ok((d, snapshot(d.clone()).await?));

@@ -84,59 +84,36 @@ impl Graph {
         let mut warnings = Vec::new();
         for (ci, node) in ws.nodes.iter().enumerate() {
             let df = &node.dockerfile;
-            for stage in &df.stages {
-                if df.is_stage_ref(&stage.image, stage.index) {
-                    continue;
-                }
-                if stage.image == "scratch" {
-                    continue;
-                }
-                match node_ref(ws, &stage.image) {
+            // Every image reference of the Dockerfile that is not one of its own stages.
+            let froms = df
+                .stages
+                .iter()
+                .filter(|s| s.image != "scratch" && !df.is_stage_ref(&s.image, s.index))
+                .map(|s| (EdgeKind::From, &s.image, s.line, &s.image_span));
+            let copies = df
+                .copy_froms
+                .iter()
+                .filter(|c| !df.is_stage_ref(&c.value, c.stage))
+                .map(|c| (EdgeKind::CopyFrom, &c.value, c.line, &c.span));
+            for (kind, image, line, span) in froms.chain(copies) {
+                match node_ref(ws, image) {
                     Some(pi) => edges.push(Edge {
                         child: ci,
                         parent: pi,
-                        kind: EdgeKind::From,
-                        line: stage.line,
-                        span: stage.image_span.clone(),
+                        kind,
+                        line,
+                        span: span.clone(),
                     }),
                     None => {
-                        if let Some(w) =
-                            pin_warning(&node.dockerfile_path(), stage.line, &stage.image)
-                        {
+                        if let Some(w) = pin_warning(&node.dockerfile_path(), line, image) {
                             warnings.push(w);
                         }
                         externals.push(External {
                             node: ci,
-                            image: stage.image.clone(),
-                            kind: EdgeKind::From,
-                            line: stage.line,
-                            span: stage.image_span.clone(),
-                        });
-                    }
-                }
-            }
-            for cf in &df.copy_froms {
-                if df.is_stage_ref(&cf.value, cf.stage) {
-                    continue;
-                }
-                match node_ref(ws, &cf.value) {
-                    Some(pi) => edges.push(Edge {
-                        child: ci,
-                        parent: pi,
-                        kind: EdgeKind::CopyFrom,
-                        line: cf.line,
-                        span: cf.span.clone(),
-                    }),
-                    None => {
-                        if let Some(w) = pin_warning(&node.dockerfile_path(), cf.line, &cf.value) {
-                            warnings.push(w);
-                        }
-                        externals.push(External {
-                            node: ci,
-                            image: cf.value.clone(),
-                            kind: EdgeKind::CopyFrom,
-                            line: cf.line,
-                            span: cf.span.clone(),
+                            image: image.clone(),
+                            kind,
+                            line,
+                            span: span.clone(),
                         });
                     }
                 }

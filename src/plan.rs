@@ -224,7 +224,9 @@ fn explain(now: &Inputs, last: Option<&BuildRecord>, images: &Option<ImageSet>) 
         reasons.push("the Dockerfile as sent changed".into());
     }
     if reasons.is_empty() {
-        let gone = images.as_ref().is_some_and(|i| i.exists(&last.image_id) == Some(false));
+        let gone = images
+            .as_ref()
+            .is_some_and(|i| i.exists(&last.image_id) == Some(false));
         reasons.push(if gone {
             format!("image {} is gone from the daemon", short(&last.image_id))
         } else {

@@ -46,7 +46,11 @@ pub fn main(args: &[String]) {
             .current_dir(&dir)
             .args(["fuzz", "run", "-s", "none", t])
             .arg(format!("corpus/{t}"))
-            .args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"])
+            .args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-print_final_stats=1",
+            ])
             .output()
             .expect("run cargo fuzz (cargo install cargo-fuzz)");
         let log = String::from_utf8_lossy(&out.stderr).to_string();
@@ -82,7 +86,10 @@ pub fn main(args: &[String]) {
     let mut md = String::from(
         "cargo-fuzz (libFuzzer, no sanitizer, one job per target), over the corpus in fuzz/corpus:\n\n",
     );
-    let _ = writeln!(md, "| target | time | executions | corpus | result | command |");
+    let _ = writeln!(
+        md,
+        "| target | time | executions | corpus | result | command |"
+    );
     let _ = writeln!(md, "|---|---|---|---|---|---|");
     for row in rows.values() {
         let _ = writeln!(md, "{row}");
