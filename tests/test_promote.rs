@@ -32,6 +32,25 @@ fn test_containers(ws: &TestWs) -> Vec<String> {
     stdout(&out).split_whitespace().map(String::from).collect()
 }
 
+/// Wait (at most 60 s) until the test launch of `node` is running. The image audit's
+/// never-started container carries `dk.role=test` too, so "any test container" would race.
+fn wait_for_running_test_container(ws: &TestWs, node: &str, child: &mut std::process::Child) {
+    let name = format!("{}-test-{node}", ws.ns);
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(60) {
+        let out = docker(&["inspect", "--format", "{{.State.Running}}", &name]);
+        if stdout(&out).trim() == "true" {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("dk exited ({status}) before {name} was running");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("{name} was not running after 60 s");
+}
+
 #[test]
 fn a_failing_check_blocks_promotion_and_live_stays() {
     require_daemon();
@@ -216,7 +235,7 @@ fn sigint_during_a_slow_check_leaves_no_container() {
         "[[test.check]]\nname = \"slow\"\nexec = [\"sleep\", \"30\"]\ntimeout = \"60s\"\n",
     );
     ws.ok(&["build"]);
-    let child = Command::new(assert_cmd::cargo::cargo_bin("dk"))
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("dk"))
         .arg("-C")
         .arg(ws.root())
         .args(["test", "svc"])
@@ -224,14 +243,7 @@ fn sigint_during_a_slow_check_leaves_no_container() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while test_containers(&ws).is_empty() && t.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        !test_containers(&ws).is_empty(),
-        "the test container never appeared"
-    );
+    wait_for_running_test_container(&ws, "svc", &mut child);
     std::thread::sleep(Duration::from_secs(3));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
@@ -265,10 +277,7 @@ fn a_leftover_of_a_sigkilled_run_is_removed_on_the_next_start() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while test_containers(&ws).is_empty() && t.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_running_test_container(&ws, "svc", &mut child);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(
