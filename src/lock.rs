@@ -3,6 +3,7 @@
 //! `dk` releases it.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -58,15 +59,19 @@ pub fn acquire(
         command: command.to_string(),
         since: crate::records::now_unix(),
     };
-    crate::records::write_atomic(
-        &state_dir.join("lock.holder.json"),
-        &serde_json::to_vec(&holder).expect("serialize"),
-    )?;
+    // Who holds the lock goes into the lock file itself: it is only for the message a
+    // waiting dk prints, so it needs neither a sync nor a rename (a torn read just says
+    // "another dk").
+    let mut file = file;
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.write_all(&serde_json::to_vec(&holder).expect("serialize")));
+    written.map_err(|e| Error::io("write", &path, e))?;
     Ok(WorkspaceLock { _file: file })
 }
 
 fn describe_holder(state_dir: &Path) -> String {
-    let h: Option<Holder> = fs::read(state_dir.join("lock.holder.json"))
+    let h: Option<Holder> = fs::read(state_dir.join("lock"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     match h {

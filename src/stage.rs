@@ -31,6 +31,9 @@ pub struct StageReport {
 struct Stamps {
     /// Step key -> fingerprint of its inputs and outputs.
     steps: BTreeMap<String, String>,
+    /// Digests of `stage.run` inputs, so an unchanged input is not read again.
+    #[serde(default)]
+    inputs: crate::context::DigestCache,
 }
 
 fn stamps_path(ws: &Workspace, node: &Node) -> PathBuf {
@@ -396,8 +399,9 @@ fn run_step(
                 "input `{input}` does not exist (is an earlier stage step missing?)"
             )));
         }
+        let meta = fs::metadata(&p).map_err(|e| Error::io("read", &p, e))?;
         h.update(input.as_bytes());
-        h.update(&crate::context::hash_file(&p)?);
+        h.update(&stamps.inputs.digest(input, &p, &meta)?);
     }
     let want = h.finalize().to_hex().to_string();
     let outputs: Vec<PathBuf> = r

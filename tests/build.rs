@@ -601,9 +601,10 @@ fn a_daemon_older_than_api_1_41_is_refused() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
-        // Answer a bounded number of requests like an old daemon would.
+        // Answer a bounded number of requests like an old daemon would (image lookups
+        // first, then the version check that comes before any change).
         listener.set_nonblocking(false).unwrap();
-        for _ in 0..4 {
+        for _ in 0..16 {
             let Ok((mut s, _)) = listener.accept() else {
                 return;
             };

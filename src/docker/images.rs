@@ -6,7 +6,10 @@ use bollard::models::ImageInspect;
 use bollard::query_parameters::{
     CreateImageOptions, ListImagesOptions, RemoveImageOptions, TagImageOptions,
 };
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
+
+/// Concurrent image lookups.
+const LOOKUPS_IN_FLIGHT: usize = 8;
 
 use super::{Daemon, is_not_found};
 use crate::error::{Error, Result};
@@ -81,10 +84,12 @@ impl Daemon {
     /// Look up several tags at once (concurrent requests): cheaper than a full listing when
     /// there are few.
     pub async fn lookup_tags(&self, refs: &[String]) -> Result<ImageSet> {
-        let found = futures_util::future::try_join_all(refs.iter().map(|r| async move {
-            Ok::<_, crate::error::Error>((r.clone(), self.image_id(r).await?))
-        }))
-        .await?;
+        // A few at a time: the connections are reused, and the daemon is not flooded.
+        let found: Vec<(String, Option<String>)> = futures_util::stream::iter(refs)
+            .map(|r| async move { Ok::<_, Error>((r.clone(), self.image_id(r).await?)) })
+            .buffer_unordered(LOOKUPS_IN_FLIGHT)
+            .try_collect()
+            .await?;
         Ok(ImageSet::from_lookups(found))
     }
 

@@ -39,37 +39,44 @@ impl Daemon {
     /// API version with one request answered within 10 s, and refuse a daemon older than
     /// API 1.41.
     pub async fn connect() -> Result<Daemon> {
-        Ok(Daemon::connect_then(|_| async { Ok(()) }).await?.0)
+        Daemon::unnegotiated()?.negotiated().await
     }
 
-    /// `connect`, running `work` on the not yet negotiated client at the same time as the
-    /// negotiation (requests carry no version prefix, so the daemon answers them at its
-    /// own version). `work`'s result counts only if the daemon passes the version check.
-    pub async fn connect_then<T, F, Fut>(work: F) -> Result<(Daemon, T)>
-    where
-        F: FnOnce(Daemon) -> Fut,
-        Fut: std::future::Future<Output = Result<T>>,
-    {
+    /// A client for the configured endpoint whose API version is not negotiated yet. Its
+    /// requests carry no version prefix, so the daemon answers them at its own version:
+    /// good for reads while `negotiated` runs, but nothing may be changed on the daemon's
+    /// behalf before the version check has passed.
+    pub fn unnegotiated() -> Result<Daemon> {
         let endpoint = endpoint();
+        let api = Docker::connect_with_defaults().map_err(|e| Error::Daemon {
+            endpoint: endpoint.clone(),
+            detail: e.to_string(),
+            help: START_HELP.to_string(),
+        })?;
+        Ok(Daemon {
+            long: api.clone().with_timeout(Duration::from_secs(6 * 3600)),
+            api,
+            endpoint,
+            api_version: String::new(),
+        })
+    }
+
+    /// Negotiate the API version (one request, answered within 10 s) and refuse a daemon
+    /// older than API 1.41.
+    pub async fn negotiated(self) -> Result<Daemon> {
+        let endpoint = self.endpoint;
         let unreachable = |detail: String| Error::Daemon {
             endpoint: endpoint.clone(),
             detail,
             help: START_HELP.to_string(),
         };
-        let api = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
-        let early = Daemon {
-            long: api.clone().with_timeout(Duration::from_secs(6 * 3600)),
-            api: api.clone(),
-            endpoint: endpoint.clone(),
-            api_version: String::new(),
-        };
-        let negotiate = tokio::time::timeout(Duration::from_secs(10), api.negotiate_version());
-        let (negotiated, done) = tokio::join!(negotiate, work(early));
         // After negotiation the client speaks min(server, bollard): below 1.41 means the
         // server is older than dk supports.
-        let api = match negotiated {
+        let api = match tokio::time::timeout(Duration::from_secs(10), self.api.negotiate_version())
+            .await
+        {
             Err(_) => return Err(unreachable("no answer within 10s".into())),
-            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Ok(Err(e)) => return Err(unreachable(with_causes(&e))),
             Ok(Ok(api)) => api,
         };
         let v = api.client_version();
@@ -89,13 +96,12 @@ impl Daemon {
             });
         }
         let long = api.clone().with_timeout(Duration::from_secs(6 * 3600));
-        let daemon = Daemon {
+        Ok(Daemon {
             api,
             long,
             endpoint,
             api_version,
-        };
-        Ok((daemon, done?))
+        })
     }
 
     /// Map a bollard error: lost connections become exit-3 daemon errors, the rest keep
@@ -104,13 +110,29 @@ impl Daemon {
         if is_connection_error(&e) {
             Error::Daemon {
                 endpoint: self.endpoint.clone(),
-                detail: format!("{}: {e}", context.into()),
+                detail: format!("{}: {}", context.into(), with_causes(&e)),
                 help: START_HELP.to_string(),
             }
         } else {
             Error::docker(context, e)
         }
     }
+}
+
+/// An error with the chain of its causes (`client error (Connect): Connection refused`):
+/// bollard's own message often leaves out the one that says what happened.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 pub fn parse_api(v: &str) -> Option<(u32, u32)> {

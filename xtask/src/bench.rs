@@ -377,13 +377,24 @@ pub fn main() {
             ms(docker_cached),
             format!("dk is {:.1}× faster", ratio(docker_cached, dk_noop)),
         );
+        // The "whole no-op under half of one cached build" target is the example
+        // workspace's; the 100-node workspace's is the absolute 150 ms below (its ratio to
+        // one cached build is still shown in the table).
+        let half_build = if nodes.len() == 100 {
+            String::new()
+        } else {
+            format!(
+                "; whole no-op < half of one cached docker build: {:.2} of it ({})",
+                dk_noop.as_secs_f64() / docker_cached.as_secs_f64(),
+                verdict(dk_noop * 2 < docker_cached)
+            )
+        };
         report.verdict(format!(
-            "{label}: dk ≤ 2× make's stamp check: {:.2}× ({}); ≥ 20× faster than compose: {:.0}× ({}); whole no-op < half of one cached docker build: {}",
+            "{label}: dk ≤ 2× make's stamp check: {:.2}× ({}); ≥ 20× faster than compose: {:.0}× ({}){half_build}",
             ratio(dk_noop, make_noop),
             verdict(dk_noop <= make_noop * 2),
             ratio(compose_noop, dk_noop),
             verdict(compose_noop >= dk_noop * 20),
-            verdict(dk_noop * 2 < docker_cached)
         ));
         if nodes.len() == 100 {
             report.verdict(format!(
@@ -474,6 +485,50 @@ pub fn main() {
                 "rebuilds nothing",
             );
             report.verdict(format!("dk vs make on a real change: {:.2}×; vs compose: {:.1}× faster; on a touch dk does nothing ({}) while make rebuilds ({})", ratio(d, m), ratio(c, d), ms(dt), ms(mt)));
+
+            // Why dk's real rebuild trails make's: dk's Dockerfile carries one more step
+            // (the LABEL with the input hash, node path and revision), and every step of
+            // the classic builder commits a layer. Measured here on the same node, uncached.
+            let victim_dir = make_dir.join("containers").join(victim);
+            let dockerfile = std::fs::read_to_string(victim_dir.join("Dockerfile")).unwrap();
+            std::fs::write(
+                victim_dir.join("Dockerfile.label"),
+                format!("{dockerfile}LABEL dk.bench=\"one more step\"\n"),
+            )
+            .unwrap();
+            let uncached = |file: &str| {
+                let mut times = Vec::new();
+                let mut ids = Vec::new();
+                for _ in 0..RUNS {
+                    let t = Instant::now();
+                    let out = run(Command::new("docker")
+                        .env("DOCKER_BUILDKIT", "0")
+                        .args(["build", "-q", "--no-cache", "-f"])
+                        .arg(victim_dir.join(file))
+                        .arg(&victim_dir));
+                    times.push(t.elapsed());
+                    ids.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+                }
+                let _ = Command::new("docker").arg("rmi").args(&ids).output();
+                med(times)
+            };
+            let plain = uncached("Dockerfile");
+            let labelled = uncached("Dockerfile.label");
+            report.row(
+                format!("uncached `docker build` of {victim} (FROM + COPY)"),
+                ms(plain),
+                "what make runs per node",
+            );
+            report.row(
+                "the same with one `LABEL` step more",
+                ms(labelled),
+                "dk's build of a node has this one step more",
+            );
+            report.verdict(format!(
+                "one classic-builder step costs {} on this daemon: dk's {affected} rebuilt nodes carry {} more than make's (compare with the gap above)",
+                ms(labelled.saturating_sub(plain)),
+                ms(labelled.saturating_sub(plain) * affected as u32)
+            ));
         }
         let _ = std::fs::remove_dir_all(&make_dir);
         let _ = std::fs::remove_dir_all(&compose_dir);
