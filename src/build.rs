@@ -343,7 +343,7 @@ impl Engine {
             .iter()
             .map(|&n| self.ws.image(self.name(n), "latest"))
             .collect();
-        let (daemon, images) = self.daemon_with_images(&tags).await?;
+        let images = self.image_snapshot(&tags).await?;
         let images = Arc::new(images);
         let revision = crate::vcs::git_revision(&self.ws.root);
         let durations = std::sync::Mutex::new(HashMap::<usize, Duration>::new());
@@ -431,7 +431,7 @@ impl Engine {
             // The daemon went away or failed the version check: that is exit 3, whatever
             // else happened.
             return Err(Error::Daemon {
-                endpoint: daemon.endpoint.clone(),
+                endpoint: crate::docker::endpoint(),
                 detail,
                 help: format!(
                     "{help}; then run the build again (nothing was recorded for the builds that did not finish)"

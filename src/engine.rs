@@ -46,17 +46,18 @@ impl Engine {
         self.daemon.get_or_try_init(Daemon::connect).await
     }
 
-    /// A snapshot of where `tags` point. Before the first `daemon()` call the lookup goes out on a client whose API
-    /// version is not negotiated yet (the negotiation's `/version` costs the daemon several
-    /// times a lookup): reads are the same at every API version, and whatever changes
-    /// something goes through `daemon()`, which checks the version first.
-    pub async fn daemon_with_images(&self, tags: &[String]) -> Result<(Daemon, ImageSet)> {
+    /// A snapshot of where `tags` point. Before the first `daemon()` call the lookup goes
+    /// out on a client whose API version is not negotiated yet (the negotiation's
+    /// `/version` costs the daemon several times a lookup): reads are the same at every
+    /// API version. The client is not handed out: whatever changes something goes through
+    /// `daemon()`, which checks the version first.
+    pub async fn image_snapshot(&self, tags: &[String]) -> Result<ImageSet> {
         let daemon = match self.daemon.get() {
             Some(d) => d.clone(),
             None => Daemon::unnegotiated()?,
         };
         match daemon.lookup_tags(tags).await {
-            Ok(set) => Ok((daemon, set)),
+            Ok(set) => Ok(set),
             // A daemon that fails the version check says so better than the lookup.
             Err(e) => {
                 self.daemon().await?;

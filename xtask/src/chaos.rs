@@ -199,8 +199,16 @@ impl Proxy {
                         let (mut t1, mut u1) =
                             (tcp.try_clone().unwrap(), unix.try_clone().unwrap());
                         let (mut t2, mut u2) = (tcp, unix);
-                        std::thread::spawn(move || pump(&mut t1, &mut u1));
-                        std::thread::spawn(move || pump(&mut u2, &mut t2));
+                        // Each direction passes its end on (a half-close), as the real
+                        // socket would: an exec's output ends when the daemon closes it.
+                        std::thread::spawn(move || {
+                            pump(&mut t1, &mut u1);
+                            let _ = u1.shutdown(std::net::Shutdown::Write);
+                        });
+                        std::thread::spawn(move || {
+                            pump(&mut u2, &mut t2);
+                            let _ = t2.shutdown(std::net::Shutdown::Write);
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -436,12 +444,22 @@ pub fn main(args: &[String]) {
         }
         let mut rerun = dk(&ws, &args);
         rerun.env("DOCKER_HOST", format!("tcp://127.0.0.1:{}", proxy.port));
-        let rerun_ok = rerun.output().unwrap().status.success();
+        let rerun_out = rerun.output().unwrap();
+        let rerun_ok = rerun_out.status.success();
         ok &= rerun_ok;
         let _ = write!(
             detail,
             ", rerun after the daemon is back succeeds: {rerun_ok}"
         );
+        if !rerun_ok {
+            let _ = write!(
+                detail,
+                " (it said: `{}`)",
+                String::from_utf8_lossy(&rerun_out.stderr)
+                    .trim()
+                    .replace('\n', " / ")
+            );
+        }
         // The rerun's start swept whatever the cut run could not remove.
         let swept = test_containers(&label) == 0;
         ok &= swept;

@@ -1,6 +1,7 @@
 //! `cargo xtask fuzz [--seconds N] [TARGET…]`: run each cargo-fuzz target (default: all) for
 //! N seconds (default 600) over the corpus kept in fuzz/corpus; fuzz/RESULTS.md keeps one row
-//! per target, replaced by each new run of it.
+//! per target, replaced by each new run of it. Afterwards the corpus is minimized
+//! (`cargo fuzz cmin`) so what the repository keeps is the inputs that add coverage.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -59,6 +60,19 @@ pub fn main(args: &[String]) {
             .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
             .map(|v| v.trim().to_string())
             .unwrap_or_else(|| "?".into());
+        // Keep the corpus in the repository small: only inputs that add coverage.
+        let cmin = Command::new("cargo")
+            .current_dir(&dir)
+            .args(["fuzz", "cmin", "-s", "none", t])
+            .arg(format!("corpus/{t}"))
+            .output()
+            .expect("run cargo fuzz cmin");
+        if !cmin.status.success() {
+            println!(
+                "  {t}: corpus minimization failed:\n{}",
+                String::from_utf8_lossy(&cmin.stderr)
+            );
+        }
         let corpus = std::fs::read_dir(dir.join("corpus").join(t))
             .map(|r| r.count())
             .unwrap_or(0);
@@ -84,7 +98,7 @@ pub fn main(args: &[String]) {
         );
     }
     let mut md = String::from(
-        "cargo-fuzz (libFuzzer, no sanitizer, one job per target), over the corpus in fuzz/corpus:\n\n",
+        "cargo-fuzz (libFuzzer, no sanitizer, one job per target), over the corpus in fuzz/corpus (minimized with `cargo fuzz cmin` after each run; the count is after minimization):\n\n",
     );
     let _ = writeln!(
         md,
