@@ -4,17 +4,16 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use crate::build::{BuildOptions, short};
 use crate::cli::{
     BuildArgs, Cli, Command, GraphFormat, LauncherArgs, LintFormat, NamesArgs, TestArgs,
 };
-use crate::engine::Engine;
+use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
 use crate::live::{RunAction, RunReport};
 use crate::promote::PromoteStatus;
 use crate::render;
 use crate::report::{Json, Live, Plain, Reporter};
-use crate::testrun::{TestOptions, TestStatus};
+use crate::testrun::TestStatus;
 use crate::workspace::{self, LoadOptions};
 
 /// Run the CLI; returns the process exit code.
@@ -95,6 +94,26 @@ fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).expect("serialize"));
 }
 
+/// The last line of a `--json` run: `{"event": "summary", "summary": …}`.
+fn print_json_summary(summary: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string(&serde_json::json!({"event": "summary", "summary": summary}))
+            .expect("serialize")
+    );
+}
+
+/// `-j`, `--fail-fast` and `--force` resolved once. `--force` rebuilds (without the layer
+/// cache) the named nodes; where the command tests, it also tests them again.
+fn run_options(engine: &Engine, args: &BuildArgs, tests: bool) -> Result<RunOptions> {
+    Ok(RunOptions {
+        jobs: engine.jobs(args.jobs)?,
+        fail_fast: args.fail_fast,
+        rebuild: args.force,
+        retest: tests && args.force,
+    })
+}
+
 async fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Ls { json } => {
@@ -168,24 +187,15 @@ async fn with_test_cleanup<T>(
 
 async fn test(cli: &Cli, args: &TestArgs) -> Result<i32> {
     let engine = load(cli, reporter(args.build.json, cli.verbose))?;
-    let b = build_options(&engine, &args.build)?;
+    let opts = run_options(&engine, &args.build, true)?;
     let _lock = engine.lock("dk test", !cli.no_wait)?;
-    let opts = TestOptions {
-        jobs: b.jobs,
-        force: b.force,
-        fail_fast: b.fail_fast,
-    };
     let summary = with_test_cleanup(&engine, engine.test(&args.build.names, &opts)).await?;
     if let Some(path) = &args.junit {
         std::fs::write(path, crate::junit::render(&summary.nodes))
             .map_err(|e| Error::io("write", path, e))?;
     }
     if args.build.json {
-        println!(
-            "{}",
-            serde_json::to_string(&serde_json::json!({"event": "summary", "summary": summary}))
-                .expect("serialize")
-        );
+        print_json_summary(&summary);
     } else {
         for n in &summary.nodes {
             if matches!(
@@ -212,14 +222,14 @@ async fn promote(cli: &Cli, args: &NamesArgs) -> Result<i32> {
                 PromoteStatus::Promoted { image_id, previous } => println!(
                     "{}: {} is live{}",
                     r.name,
-                    short(image_id),
+                    image_id.short(),
                     previous
-                        .as_deref()
-                        .map(|p| format!(" (was {}, kept as :prev)", short(p)))
+                        .as_ref()
+                        .map(|p| format!(" (was {}, kept as :prev)", p.short()))
                         .unwrap_or_default()
                 ),
                 PromoteStatus::AlreadyLive { image_id } => {
-                    println!("{}: {} is already live", r.name, short(image_id))
+                    println!("{}: {} is already live", r.name, image_id.short())
                 }
                 PromoteStatus::Refused { reason } => {
                     eprintln!("{}: not promoted: {reason}", r.name)
@@ -242,12 +252,13 @@ async fn rollback(cli: &Cli, name: &str) -> Result<i32> {
     println!(
         "{}: {} is live again ({} kept as :prev)",
         engine.name(i),
-        short(&live),
-        short(&prev)
+        live.short(),
+        prev.short()
     );
     let (_, container) = engine.live_container(i).await?;
     if container.is_some() {
-        let runs = interruptible(engine.run_waves(&[i])).await?;
+        let known = std::collections::HashMap::from([(i, live)]);
+        let runs = interruptible(engine.run_step(&[i], &known)).await?;
         print_runs(&runs);
         if runs
             .iter()
@@ -280,26 +291,17 @@ fn print_runs(runs: &[RunReport]) {
 
 async fn up(cli: &Cli, args: &BuildArgs) -> Result<i32> {
     let engine = load(cli, reporter(args.json, cli.verbose))?;
-    let b = build_options(&engine, args)?;
+    let opts = run_options(&engine, args, true)?;
     let _lock = engine.lock("dk up", !cli.no_wait)?;
-    let opts = TestOptions {
-        jobs: b.jobs,
-        force: b.force,
-        fail_fast: b.fail_fast,
-    };
     let report = with_test_cleanup(&engine, engine.up(&args.names, &opts)).await?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&serde_json::json!({"event": "summary", "summary": report}))
-                .expect("serialize")
-        );
+        print_json_summary(&report);
     } else {
         eprintln!("{}", report.tests.line());
         for r in &report.promotions {
             match &r.status {
                 PromoteStatus::Promoted { image_id, .. } => {
-                    println!("{}: {} is live", r.name, short(image_id))
+                    println!("{}: {} is live", r.name, image_id.short())
                 }
                 PromoteStatus::AlreadyLive { .. } => {}
                 PromoteStatus::Refused { reason } => {
@@ -318,10 +320,7 @@ async fn up(cli: &Cli, args: &BuildArgs) -> Result<i32> {
 async fn launcher(cli: &Cli, verb: &str, args: &LauncherArgs) -> Result<i32> {
     let (names, all) = (&args.names, args.all);
     let engine = load(cli, reporter(false, cli.verbose))?;
-    if args.jobs == Some(0) {
-        return Err(Error::usage("-j/--jobs must be at least 1"));
-    }
-    let jobs = args.jobs.unwrap_or_else(|| engine.default_jobs());
+    let jobs = engine.jobs(args.jobs)?;
     let _lock = engine.lock(&format!("dk {verb}"), !cli.no_wait)?;
     let selected = if all {
         if !names.is_empty() {
@@ -338,7 +337,7 @@ async fn launcher(cli: &Cli, verb: &str, args: &LauncherArgs) -> Result<i32> {
             },
         ));
     } else {
-        engine.select(names)?
+        engine.select(names)?.selected
     };
     let failed = |runs: &[RunReport]| {
         runs.iter()
@@ -452,18 +451,22 @@ async fn logs(cli: &Cli, name: &str, follow: bool) -> Result<i32> {
     let i = crate::names::resolve_one(name, &engine.ws.names())?;
     let (container, c) = engine.live_container(i).await?;
     if c.is_none() {
-        return Err(Error::Failed(format!(
-            "{} has no live container ({container})",
-            engine.name(i)
-        )));
+        return Err(Error::Container {
+            name: container.clone(),
+            message: format!("{} has no live container ({container})", engine.name(i)),
+            help: Some(format!("start it: `dk up {}`", engine.name(i))),
+        });
     }
-    let daemon = engine.daemon().await?;
     use std::io::Write;
-    let result = interruptible(daemon.follow_logs(&container, follow, "all", |chunk| {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(chunk);
-        let _ = out.flush();
-    }))
+    let result = interruptible(
+        engine
+            .reads()?
+            .follow_logs(&container, follow, "all", |chunk| {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(chunk);
+                let _ = out.flush();
+            }),
+    )
     .await;
     match result {
         // Ctrl-C is the normal way to stop following.
@@ -477,16 +480,12 @@ async fn shell(cli: &Cli, name: &str) -> Result<i32> {
     let engine = load(cli, reporter(false, cli.verbose))?;
     let i = crate::names::resolve_one(name, &engine.ws.names())?;
     let (container, c) = engine.live_container(i).await?;
-    let running = c
-        .and_then(|c| c.state)
-        .and_then(|s| s.running)
-        .unwrap_or(false);
-    if !running {
-        return Err(Error::Failed(format!(
-            "{} is not running ({container}); start it with `dk start {}`",
-            engine.name(i),
-            engine.name(i)
-        )));
+    if !c.is_some_and(|c| c.running) {
+        return Err(Error::Container {
+            name: container.clone(),
+            message: format!("{} is not running ({container})", engine.name(i)),
+            help: Some(format!("start it: `dk start {}`", engine.name(i))),
+        });
     }
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let _raw = if tty { RawMode::enable() } else { None };
@@ -537,6 +536,7 @@ async fn prep(cli: &Cli, names: &[String], fix: bool) -> Result<i32> {
     // No names: every node that declares data directories.
     let selected: Vec<usize> = engine
         .select(names)?
+        .selected
         .into_iter()
         .filter(|i| !names.is_empty() || !engine.ws.nodes[*i].manifest.mounts.is_empty())
         .collect();
@@ -555,7 +555,7 @@ async fn prep(cli: &Cli, names: &[String], fix: bool) -> Result<i32> {
 
 async fn lint(cli: &Cli, names: &[String], format: LintFormat) -> Result<i32> {
     let engine = load(cli, reporter(format != LintFormat::Text, cli.verbose))?;
-    let selected = engine.select(names)?;
+    let selected = engine.select(names)?.selected;
     // Digests of local external images, for the pinning hint; lint works without a daemon.
     let mut digests = std::collections::HashMap::new();
     let externals: Vec<String> = engine
@@ -566,12 +566,16 @@ async fn lint(cli: &Cli, names: &[String], format: LintFormat) -> Result<i32> {
         .map(|x| x.image.clone())
         .collect();
     if !externals.is_empty()
-        && let Ok(Ok(daemon)) =
-            tokio::time::timeout(std::time::Duration::from_secs(3), engine.daemon()).await
+        && let Ok(reads) = engine.reads()
     {
         for image in externals {
-            if let Ok(Some(i)) = daemon.inspect_image(&image).await
-                && let Some(d) = i.repo_digests.and_then(|d| d.into_iter().next())
+            let found = tokio::time::timeout(
+                std::time::Duration::from_secs(3),
+                reads.inspect_image(&image),
+            )
+            .await;
+            if let Ok(Ok(Some(i))) = found
+                && let Some(d) = i.repo_digests.into_iter().next()
             {
                 digests.insert(image, d);
             }
@@ -609,28 +613,13 @@ async fn lint(cli: &Cli, names: &[String], format: LintFormat) -> Result<i32> {
     Ok(if open > 0 { 1 } else { 0 })
 }
 
-fn build_options(engine: &Engine, args: &BuildArgs) -> Result<BuildOptions> {
-    if args.jobs == Some(0) {
-        return Err(Error::usage("-j/--jobs must be at least 1"));
-    }
-    Ok(BuildOptions {
-        jobs: args.jobs.unwrap_or_else(|| engine.default_jobs()),
-        force: args.force,
-        fail_fast: args.fail_fast,
-    })
-}
-
 async fn build(cli: &Cli, args: &BuildArgs) -> Result<i32> {
     let engine = load(cli, reporter(args.json, cli.verbose))?;
-    let opts = build_options(&engine, args)?;
+    let opts = run_options(&engine, args, false)?;
     let _lock = engine.lock("dk build", !cli.no_wait)?;
     let summary = interruptible(engine.build(&args.names, &opts)).await?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&serde_json::json!({"event": "summary", "summary": summary}))
-                .expect("serialize")
-        );
+        print_json_summary(&summary);
     } else {
         eprintln!("{}", summary.line());
     }
@@ -640,28 +629,13 @@ async fn build(cli: &Cli, args: &BuildArgs) -> Result<i32> {
 fn clean(cli: &Cli, args: &NamesArgs) -> Result<i32> {
     let engine = load(cli, reporter(args.json, cli.verbose))?;
     let _lock = engine.lock("dk clean", !cli.no_wait)?;
-    let selected = engine.select(&args.names)?;
+    let selected = engine.select(&args.names)?.selected;
     let mut report = Vec::new();
     for i in selected {
         let node = &engine.ws.nodes[i];
         let staged = crate::stage::clean(&engine.ws, node)?;
         let records = engine.records.clean(&node.name)?;
-        let mut other = 0;
-        for dir in [engine.ws.state_dir.join("logs").join(&node.name)] {
-            if dir.exists() {
-                other += std::fs::read_dir(&dir).map(|r| r.count()).unwrap_or(0);
-                std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
-            }
-        }
-        let cache = engine
-            .ws
-            .state_dir
-            .join("cache")
-            .join("digests")
-            .join(format!("{}.json", node.name));
-        if cache.exists() {
-            std::fs::remove_file(&cache).map_err(|e| Error::io("remove", &cache, e))?;
-        }
+        let other = engine.ws.state.clean_node(&node.name)?;
         report.push(serde_json::json!({
             "name": node.name,
             "staged_removed": staged,

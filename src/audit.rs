@@ -12,11 +12,12 @@ use std::io::Read;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::build::short;
-use crate::docker::containers::ContainerSpec;
+use crate::docker::ContainerSpec;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::units::{human_size, parse_size};
+use crate::ids::ImageId;
+use crate::labels::{self, Role};
+use crate::units::human_size;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditFinding {
@@ -102,14 +103,18 @@ struct Scan {
 
 impl Engine {
     /// Audit `image` (an id) of node `i`; findings covered by `[[audit.waive]]` are marked.
-    pub async fn audit_image(&self, i: usize, image: &str) -> Result<Vec<AuditFinding>> {
+    pub async fn audit_image(&self, i: usize, image: &ImageId) -> Result<Vec<AuditFinding>> {
         let node = &self.ws.nodes[i];
-        let daemon = self.daemon().await?;
-        let inspect = daemon
-            .inspect_image(image)
+        let facts = self
+            .reads()?
+            .inspect_image(image.as_str())
             .await?
-            .ok_or_else(|| Error::Failed(format!("image {} is gone", short(image))))?;
-        let cfg = inspect.config.clone().unwrap_or_default();
+            .ok_or_else(|| Error::MissingImage {
+                node: node.name.clone(),
+                image: image.to_string(),
+                message: format!("image {} of {} is gone", image.short(), node.name),
+                help: format!("build it again: `dk build {}`", node.name),
+            })?;
         let mut out = Vec::new();
         let mut add = |rule: &str, message: String, path: Option<String>| {
             out.push(AuditFinding {
@@ -120,12 +125,7 @@ impl Engine {
             })
         };
 
-        let user = node
-            .manifest
-            .run
-            .user
-            .clone()
-            .unwrap_or(cfg.user.clone().unwrap_or_default());
+        let user = node.manifest.run.user.clone().unwrap_or(facts.user.clone());
         if crate::launch::is_root_user(&user) {
             add(
                 "root",
@@ -136,19 +136,16 @@ impl Engine {
                 None,
             );
         }
-        let shell_form = |v: &Option<Vec<String>>| {
-            v.as_ref().is_some_and(|e| {
-                e.len() == 3 && (e[0] == "/bin/sh" || e[0] == "sh") && e[1] == "-c"
-            })
-        };
-        if shell_form(&cfg.entrypoint) {
+        let shell_form =
+            |e: &[String]| e.len() == 3 && (e[0] == "/bin/sh" || e[0] == "sh") && e[1] == "-c";
+        if shell_form(&facts.entrypoint) {
             add(
                 "entrypoint-form",
                 "ENTRYPOINT is in shell form (/bin/sh -c …): the process does not get signals"
                     .into(),
                 None,
             );
-        } else if cfg.entrypoint.as_ref().is_none_or(|e| e.is_empty()) && shell_form(&cfg.cmd) {
+        } else if facts.entrypoint.is_empty() && shell_form(&facts.cmd) {
             add(
                 "entrypoint-form",
                 "CMD is in shell form (/bin/sh -c …): the process does not get signals".into(),
@@ -156,8 +153,8 @@ impl Engine {
             );
         }
         if let Some(budget) = &node.manifest.audit.max_size {
-            let limit = parse_size(budget).map_err(Error::Failed)?;
-            let size = inspect.size.unwrap_or(0).max(0) as u64;
+            let limit = budget.get().0;
+            let size = facts.size;
             if size > limit {
                 add(
                     "size",
@@ -255,13 +252,9 @@ impl Engine {
     }
 
     /// One pass over the image's filesystem through `export` of a never-started container.
-    async fn scan_filesystem(&self, i: usize, image: &str) -> Result<Scan> {
+    async fn scan_filesystem(&self, i: usize, image: &ImageId) -> Result<Scan> {
         let daemon = self.daemon().await?;
         let node = &self.ws.nodes[i];
-        let mut labels = std::collections::BTreeMap::new();
-        labels.insert("dk.workspace".to_string(), self.ws.id.clone());
-        labels.insert("dk.role".to_string(), "test".to_string());
-        labels.insert("dk.node".to_string(), node.name.clone());
         let spec = ContainerSpec {
             name: format!(
                 "{}-audit-{}-{}",
@@ -270,7 +263,7 @@ impl Engine {
                 std::process::id()
             ),
             image: image.to_string(),
-            labels,
+            labels: labels::container(&self.ws.id, Role::Test, &node.name, image),
             // Never run: a command is only needed because some images have none.
             cmd: Some(vec!["/dk-audit-never-runs".into()]),
             network: Some(("none".into(), None)),
@@ -288,18 +281,17 @@ impl Engine {
                     buf: bytes::Bytes::new(),
                 })
             });
-            let mut stream = daemon.api.export_container(&id);
+            let mut stream = std::pin::pin!(daemon.export(&id));
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| daemon.err("exporting the image filesystem", e))?;
-                if tx.send(chunk).is_err() {
+                if tx.send(chunk?).is_err() {
                     break;
                 }
             }
             drop(tx);
-            reader
-                .await
-                .expect("scan task")
-                .map_err(|e| Error::Failed(format!("reading the exported filesystem: {e}")))
+            reader.await.expect("scan task").map_err(|e| Error::Docker {
+                context: format!("auditing {}", image.short()),
+                detail: format!("the exported filesystem cannot be read: {e}"),
+            })
         }
         .await;
         daemon.remove_container(&id).await?;

@@ -6,45 +6,39 @@
 //! context entries (paths, modes, link targets, bytes), the Dockerfile as sent (node parents
 //! and external bases pinned to image ids), build args, target, and the parent image ids.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::context::{self, Context, DigestCache};
-use crate::docker::build::{BuildError, BuildRequest};
-use crate::docker::images::ImageSet;
-use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::docker::{BuildError, BuildRequest, ImageSet};
+use crate::engine::{Engine, RunOptions, Selection};
+use crate::error::{Diagnostic, Error, Result};
+use crate::freshness::Freshness;
 use crate::graph::EdgeKind;
+use crate::ids::ImageId;
+use crate::labels;
 use crate::records::{BuildRecord, Inputs, now_unix};
 use crate::report::ReporterExt;
-use crate::scheduler::{self, Outcome};
+use crate::scheduler::{self, Cancel, Outcome};
 use crate::stage;
 use crate::workspace::Workspace;
 
-#[derive(Debug, Clone)]
-pub struct BuildOptions {
-    pub jobs: usize,
-    /// Rebuild the named nodes even when fresh (not the dependencies pulled in).
-    pub force: bool,
-    pub fail_fast: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum NodeStatus {
     /// Inputs unchanged and the image still tagged: nothing sent to the daemon.
     Fresh {
-        image_id: String,
+        image_id: ImageId,
     },
     Built {
-        image_id: String,
+        image_id: ImageId,
     },
     Failed {
         message: String,
@@ -56,15 +50,19 @@ pub enum NodeStatus {
     Cancelled,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NodeReport {
+    /// The node's index in the workspace (what the next step keys on).
+    #[serde(skip)]
+    pub node: usize,
     pub name: String,
     #[serde(flatten)]
     pub status: NodeStatus,
     pub duration_ms: u64,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+/// What `build_step` produced: one report per node of the selection's order.
+#[derive(Debug, Clone, Serialize)]
 pub struct BuildSummary {
     pub nodes: Vec<NodeReport>,
     pub elapsed_ms: u64,
@@ -84,22 +82,21 @@ impl BuildSummary {
         self.nodes.iter().filter(|n| f(&n.status)).count()
     }
 
-    pub fn image_id(&self, name: &str) -> Option<&str> {
-        self.nodes
-            .iter()
-            .find(|n| n.name == name)
-            .and_then(|n| match &n.status {
-                NodeStatus::Fresh { image_id } | NodeStatus::Built { image_id } => {
-                    Some(image_id.as_str())
-                }
-                _ => None,
-            })
+    pub fn get(&self, node: usize) -> Option<&NodeReport> {
+        self.nodes.iter().find(|n| n.node == node)
+    }
+
+    /// The image node `node` has now (built or fresh).
+    pub fn image(&self, node: usize) -> Option<&ImageId> {
+        self.get(node).and_then(|n| match &n.status {
+            NodeStatus::Fresh { image_id } | NodeStatus::Built { image_id } => Some(image_id),
+            _ => None,
+        })
     }
 
     /// One line: `3 built, 5 fresh, 1 failed, 1 blocked in 12.3s`.
     pub fn line(&self) -> String {
-        let mut parts = Vec::new();
-        for (label, n) in [
+        let counts = [
             (
                 "built",
                 self.count(|s| matches!(s, NodeStatus::Built { .. })),
@@ -120,16 +117,8 @@ impl BuildSummary {
                 "cancelled",
                 self.count(|s| matches!(s, NodeStatus::Cancelled)),
             ),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} {label}"));
-            }
-        }
-        format!(
-            "{} in {}",
-            parts.join(", "),
-            crate::units::human_duration(Duration::from_millis(self.elapsed_ms))
-        )
+        ];
+        crate::units::summary_line(&counts, Duration::from_millis(self.elapsed_ms))
     }
 }
 
@@ -145,43 +134,42 @@ pub struct Prepared {
 
 /// Scan and hash a node's inputs. `parents` maps node index -> image id; `externals` maps
 /// external image reference -> local image id. Blocking (file I/O).
+///
+/// What is hashed is what is sent: the context entries, the Dockerfile as sent, build
+/// args, target, parent ids and every label the image gets (but `dk.input-hash`, which is
+/// this hash).
 pub fn prepare(
     ws: &Workspace,
     graph: &crate::graph::Graph,
     i: usize,
-    parents: &HashMap<usize, String>,
-    externals: &HashMap<String, String>,
+    parents: &HashMap<usize, ImageId>,
+    externals: &HashMap<String, ImageId>,
     save_cache: bool,
 ) -> Result<Prepared> {
     let node = &ws.nodes[i];
     let ignore = context::load_ignore(&node.dir, &node.rel_dir)?;
-    let cache_path = ws
-        .state_dir
-        .join("cache")
-        .join("digests")
-        .join(format!("{}.json", node.name));
+    let cache_path = ws.state.digest_cache(&node.name);
     let mut cache = DigestCache::load(&cache_path);
     let ctx = context::scan(&node.dir, &ignore, &mut cache)?;
     if save_cache {
         cache.save(&cache_path)?;
     }
     if !ctx.entries.iter().any(|e| e.rel == "Dockerfile") {
-        return Err(Error::Failed(format!(
-            "{}/.dockerignore excludes the Dockerfile itself",
-            node.rel_dir
-        )));
+        return Err(Error::definition(
+            Diagnostic::new(
+                format!("{}/.dockerignore", node.rel_dir),
+                "excludes the Dockerfile itself",
+            )
+            .help("remove the line that matches `Dockerfile`, or re-include it with `!Dockerfile`"),
+        ));
     }
 
     let mut replacements = Vec::new();
     let mut parent_ids = BTreeMap::new();
     for e in graph.edges.iter().filter(|e| e.child == i) {
-        let id = parents.get(&e.parent).ok_or_else(|| {
-            Error::Failed(format!(
-                "{}: parent {} has no image",
-                node.name, ws.nodes[e.parent].name
-            ))
-        })?;
-        replacements.push((e.span.clone(), id.clone()));
+        // The scheduler starts a node only once every parent has an image.
+        let id = &parents[&e.parent];
+        replacements.push((e.span.clone(), id.to_string()));
         parent_ids.insert(ws.nodes[e.parent].name.clone(), id.clone());
     }
     let mut external_ids = BTreeMap::new();
@@ -189,17 +177,23 @@ pub fn prepare(
         let id = externals
             .get(&x.image)
             .cloned()
-            .unwrap_or_else(|| "unknown".into());
+            .unwrap_or_else(|| ImageId::new("unknown"));
         if x.kind == EdgeKind::From || x.kind == EdgeKind::CopyFrom {
-            replacements.push((x.span.clone(), id.clone()));
+            replacements.push((x.span.clone(), id.to_string()));
         }
         external_ids.insert(x.image.clone(), id);
     }
     let dockerfile = node.dockerfile.rewrite(&replacements).into_bytes();
     let df_digest = blake3::hash(&dockerfile);
+    let image_labels = labels::image(
+        &ws.id,
+        &node.name,
+        &node.rel_dir,
+        node.manifest.description.as_deref(),
+    );
 
     let mut h = blake3::Hasher::new();
-    h.update(b"dk-input-v1\0");
+    h.update(b"dk-input-v2\0");
     let mut files = BTreeMap::new();
     for e in &ctx.entries {
         files.insert(e.rel.clone(), e.fingerprint());
@@ -212,29 +206,44 @@ pub fn prepare(
             e.hash_into(&mut h);
         }
     }
-    h.update(b"\0args\0");
-    for (k, v) in &node.build_args {
-        h.update(k.as_bytes());
-        h.update(b"=");
-        h.update(v.as_bytes());
+    let mut section = |name: &str, pairs: &mut dyn Iterator<Item = (&str, &str)>| {
         h.update(b"\0");
-    }
-    h.update(b"\0target\0");
-    h.update(
-        node.manifest
+        h.update(name.as_bytes());
+        h.update(b"\0");
+        for (k, v) in pairs {
+            h.update(k.as_bytes());
+            h.update(b"=");
+            h.update(v.as_bytes());
+            h.update(b"\0");
+        }
+    };
+    section(
+        "args",
+        &mut node
+            .build_args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    section(
+        "target",
+        &mut node
+            .manifest
             .build
             .target
-            .as_deref()
-            .unwrap_or("")
-            .as_bytes(),
+            .iter()
+            .map(|t| ("target", t.as_str())),
     );
-    h.update(b"\0parents\0");
-    for (k, v) in parent_ids.iter().chain(external_ids.iter()) {
-        h.update(k.as_bytes());
-        h.update(b"=");
-        h.update(v.as_bytes());
-        h.update(b"\0");
-    }
+    section(
+        "parents",
+        &mut parent_ids
+            .iter()
+            .chain(external_ids.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    section(
+        "labels",
+        &mut image_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     let input_hash = h.finalize().to_hex().to_string();
     Ok(Prepared {
         context: ctx,
@@ -247,6 +256,7 @@ pub fn prepare(
             target: node.manifest.build.target.clone(),
             parents: parent_ids,
             externals: external_ids,
+            labels: image_labels,
         },
     })
 }
@@ -314,60 +324,52 @@ pub fn stream_context(
 }
 
 impl Engine {
-    /// Build the selection (with what it builds on), skipping what is fresh.
-    pub async fn build(&self, names: &[String], opts: &BuildOptions) -> Result<BuildSummary> {
-        let selected = self.select(names)?;
-        let order = self.graph.with_dependencies(&selected);
-        // --force applies to what was asked for, not to the dependencies pulled in.
-        let forced: Vec<usize> = if opts.force {
-            selected.clone()
-        } else {
-            Vec::new()
-        };
-        self.build_order(&order, opts, &forced).await
+    /// `dk build`: build the selection (with what it builds on), skipping what is fresh.
+    pub async fn build(&self, names: &[String], opts: &RunOptions) -> Result<BuildSummary> {
+        let sel = self.select(names)?;
+        self.build_step(&sel, opts).await
     }
 
-    /// Build `order` (a topological order); `forced` nodes are rebuilt even when fresh.
-    pub(crate) async fn build_order(
-        &self,
-        order: &[usize],
-        opts: &BuildOptions,
-        forced: &[usize],
-    ) -> Result<BuildSummary> {
+    /// Build `sel.order`; with `opts.rebuild`, the selected nodes are rebuilt (without the
+    /// layer cache) even when fresh, but not the dependencies pulled in.
+    pub async fn build_step(&self, sel: &Selection, opts: &RunOptions) -> Result<BuildSummary> {
         let started = Instant::now();
         // One lookup per node's :latest rather than the daemon's full listing, whose cost
         // grows with every image the daemon holds (at least one per node). Measured on a
         // 100-node no-op against a daemon with 150 images: 42 ms with lookups, 57 ms with
         // the listing (the listing alone: 40 ms).
-        let tags: Vec<String> = order
+        let tags: Vec<String> = sel
+            .order
             .iter()
             .map(|&n| self.ws.image(self.name(n), "latest"))
             .collect();
-        let images = self.image_snapshot(&tags).await?;
-        let images = Arc::new(images);
+        let images = Arc::new(self.image_snapshot(&tags).await?);
         let revision = crate::vcs::git_revision(&self.ws.root);
         let durations = std::sync::Mutex::new(HashMap::<usize, Duration>::new());
         let graph = self.graph.clone();
         let outcomes = scheduler::run(
-            order,
+            &sel.order,
             |n| graph.parents[n].clone(),
             opts.jobs,
             opts.fail_fast,
-            |n, done| {
-                let parents: HashMap<usize, String> = graph.parents[n]
+            |n, done, cancel| {
+                let parents: HashMap<usize, ImageId> = graph.parents[n]
                     .iter()
-                    .filter_map(|p| done.get(p).map(|v: &(String, bool)| (*p, v.0.clone())))
+                    .filter_map(|p| done.get(p).map(|v: &(ImageId, bool)| (*p, v.0.clone())))
                     .collect();
                 let images = images.clone();
                 let revision = revision.clone();
                 let durations = &durations;
+                let force = opts.rebuild && sel.contains(n);
                 async move {
                     let t = Instant::now();
                     let r = self
-                        .build_node(n, parents, &images, revision, forced.contains(&n))
+                        .build_node(n, parents, &images, revision, force, &cancel)
                         .await;
                     durations.lock().unwrap().insert(n, t.elapsed());
-                    if let Err(e) = &r {
+                    if let Err(e) = &r
+                        && !matches!(e, Error::Cancelled)
+                    {
                         // Every failure is reported here, once, whatever stage it came from.
                         self.reporter.finish(
                             self.name(n),
@@ -386,8 +388,8 @@ impl Engine {
 
         let durations = durations.into_inner().unwrap();
         let mut nodes = Vec::new();
-        let mut first_daemon_error = None;
-        for &n in order {
+        let mut lost = None;
+        for &n in &sel.order {
             let name = self.name(n).to_string();
             let duration_ms = durations.get(&n).map(|d| d.as_millis() as u64).unwrap_or(0);
             let status = match outcomes.get(&n) {
@@ -399,9 +401,9 @@ impl Engine {
                 },
                 Some(Outcome::Failed(e)) => {
                     if let Error::Daemon { detail, help, .. } = e
-                        && first_daemon_error.is_none()
+                        && lost.is_none()
                     {
-                        first_daemon_error = Some((detail.clone(), help.clone()));
+                        lost = Some((detail.clone(), help.clone()));
                     }
                     NodeStatus::Failed {
                         message: e.render(),
@@ -422,12 +424,13 @@ impl Engine {
                 Some(Outcome::Cancelled) | None => NodeStatus::Cancelled,
             };
             nodes.push(NodeReport {
+                node: n,
                 name,
                 status,
                 duration_ms,
             });
         }
-        if let Some((detail, help)) = first_daemon_error {
+        if let Some((detail, help)) = lost {
             // The daemon went away or failed the version check: that is exit 3, whatever
             // else happened.
             return Err(Error::Daemon {
@@ -438,52 +441,48 @@ impl Engine {
                 ),
             });
         }
-        // A run where every node was fresh only read from the daemon (image lookups), so
-        // it never waited for the version check: reads are the same at every API version,
-        // and whatever changes something (a build, a re-tag) goes through `daemon()`.
         Ok(BuildSummary {
             nodes,
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
     }
 
-    /// Resolve the external images a node uses to local image ids, pulling what is missing
-    /// when a registry answers, and saying clearly what is missing when none does.
-    pub(crate) async fn external_ids(&self, i: usize) -> Result<HashMap<String, String>> {
+    /// Resolve the external images a node uses to local image ids. Lookups are reads (no
+    /// version negotiation); a missing image is pulled when a registry answers, and said
+    /// clearly when none does.
+    async fn external_ids(&self, i: usize) -> Result<HashMap<String, ImageId>> {
         let node = &self.ws.nodes[i];
         let mut out = HashMap::new();
         for x in self.graph.externals.iter().filter(|x| x.node == i) {
             if out.contains_key(&x.image) {
                 continue;
             }
+            if let Some(id) = self.reads()?.image_id(&x.image).await? {
+                out.insert(x.image.clone(), id);
+                continue;
+            }
             let daemon = self.daemon().await?;
-            let id = match daemon.image_id(&x.image).await? {
-                Some(id) => id,
-                None => {
-                    self.reporter
-                        .step(&node.name, format!("pulling {}", x.image));
-                    let pulled =
-                        tokio::time::timeout(Duration::from_secs(300), daemon.pull(&x.image)).await;
-                    let why = match pulled {
-                        Ok(Ok(())) => None,
-                        Ok(Err(e)) => Some(e.to_string()),
-                        Err(_) => Some("no answer within 300s".to_string()),
-                    };
-                    match daemon.image_id(&x.image).await? {
-                        Some(id) => id,
-                        None => {
-                            return Err(Error::Failed(format!(
-                                "{}:{}: base image `{}` is not in the local daemon, and pulling it failed: {}\n  help: load it (`docker load -i image.tar`) or pull it where a registry is reachable; or build FROM a node of this workspace",
-                                node.dockerfile_path(),
-                                x.line,
-                                x.image,
-                                why.unwrap_or_else(|| {
-                                    "the pull reported success but left no image".into()
-                                })
-                            )));
-                        }
-                    }
-                }
+            self.reporter
+                .step(&node.name, format!("pulling {}", x.image));
+            let pulled =
+                tokio::time::timeout(Duration::from_secs(300), daemon.pull(&x.image)).await;
+            let why = match pulled {
+                Ok(Ok(())) => "the pull reported success but left no image".to_string(),
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "no answer within 300s".to_string(),
+            };
+            let Some(id) = daemon.image_id(&x.image).await? else {
+                return Err(Error::MissingImage {
+                    node: node.name.clone(),
+                    image: x.image.clone(),
+                    message: format!(
+                        "{}:{}: base image `{}` is not in the local daemon, and pulling it failed: {why}",
+                        node.dockerfile_path(),
+                        x.line,
+                        x.image
+                    ),
+                    help: "load it (`docker load -i image.tar`) or pull it where a registry is reachable; or build FROM a node of this workspace".into(),
+                });
             };
             out.insert(x.image.clone(), id);
         }
@@ -494,11 +493,12 @@ impl Engine {
     async fn build_node(
         &self,
         i: usize,
-        parents: HashMap<usize, String>,
+        parents: HashMap<usize, ImageId>,
         images: &ImageSet,
         revision: Option<String>,
         force: bool,
-    ) -> Result<(String, bool)> {
+        cancel: &Cancel,
+    ) -> Result<(ImageId, bool)> {
         let ws = self.ws.clone();
         let graph = self.graph.clone();
         let name = self.name(i).to_string();
@@ -523,48 +523,41 @@ impl Engine {
                 .expect("prepare task")?
         };
 
-        let latest = ws.image(&name, "latest");
-        if !force
-            && let Some(rec) = self.records.build(&name, &prepared.input_hash)
-            && let Some(tagged) = self
-                .recorded_image_state(images, &latest, &rec.image_id)
-                .await?
+        match self
+            .freshness(i, &prepared.input_hash, Some(images), force)
+            .await?
         {
-            if !tagged {
+            Freshness::Fresh(id) => {
+                reporter.finish(&name, "build", "fresh", true, Duration::ZERO, None);
+                return Ok((id, false));
+            }
+            Freshness::Retag(id) => {
                 // Same inputs, image still there, tag moved away: put it back, no build.
-                let daemon = self.daemon().await?;
-                daemon.tag(&rec.image_id, &ws.repo(&name), "latest").await?;
+                self.daemon()
+                    .await?
+                    .tag(id.as_str(), &ws.repo(&name), "latest")
+                    .await?;
                 reporter.note(format!(
                     "{name}: :latest re-pointed to the recorded {}",
-                    short(&rec.image_id)
+                    id.short()
                 ));
+                reporter.finish(&name, "build", "fresh", true, Duration::ZERO, None);
+                return Ok((id, false));
             }
-            reporter.finish(&name, "build", "fresh", true, Duration::ZERO, None);
-            return Ok((rec.image_id, false));
+            Freshness::Unverified(_) | Freshness::Stale(_) => {}
+        }
+        if cancel.is_raised() {
+            return Err(Error::Cancelled);
         }
 
         let started = Instant::now();
         reporter.start(&name, "build");
-        let log_path = self.new_log_path(&name, "build")?;
+        let log_path = ws.state.new_log(&name, "build")?;
         let mut log = io::BufWriter::new(
             std::fs::File::create(&log_path).map_err(|e| Error::io("create", &log_path, e))?,
         );
-        let mut labels = HashMap::new();
-        labels.insert("dk.workspace".to_string(), ws.id.clone());
-        labels.insert("dk.role".to_string(), "build".to_string());
-        labels.insert("dk.node".to_string(), name.clone());
-        labels.insert("dk.input-hash".to_string(), prepared.input_hash.clone());
-        labels.insert("dk.path".to_string(), ws.nodes[i].rel_dir.clone());
-        labels.insert("org.opencontainers.image.title".to_string(), name.clone());
-        if let Some(rev) = &revision {
-            labels.insert("org.opencontainers.image.revision".to_string(), rev.clone());
-        }
-        if let Some(d) = &ws.nodes[i].manifest.description {
-            labels.insert(
-                "org.opencontainers.image.description".to_string(),
-                d.clone(),
-            );
-        }
+        let mut image_labels = prepared.inputs.labels.clone();
+        image_labels.insert(labels::INPUT_HASH.into(), prepared.input_hash.clone());
         // Labels go into the sent Dockerfile as one LABEL instruction (the API parameter
         // would add one build step per label); with a non-final target they cannot, so the
         // parameter is used.
@@ -578,43 +571,55 @@ impl Engine {
         });
         let (sent, api_labels) = if final_target {
             (
-                with_labels(&prepared.dockerfile, &labels, node.dockerfile.escape),
-                HashMap::new(),
+                with_labels(&prepared.dockerfile, &image_labels, node.dockerfile.escape),
+                BTreeMap::new(),
             )
         } else {
-            (prepared.dockerfile.clone(), labels)
+            (prepared.dockerfile.clone(), image_labels)
         };
         let req = BuildRequest {
-            tag: latest.clone(),
-            labels: api_labels,
-            build_args: ws.nodes[i].build_args.clone().into_iter().collect(),
-            target: ws.nodes[i].manifest.build.target.clone(),
+            tag: ws.image(&name, "latest"),
+            labels: api_labels.into_iter().collect(),
+            build_args: node.build_args.clone().into_iter().collect(),
+            target: node.manifest.build.target.clone(),
+            no_cache: force,
         };
         let daemon = self.daemon().await?;
         let (body, writer) = stream_context(&prepared, sent);
-        let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
-        let mut step = String::new();
-        let result = daemon
-            .build(&req, body, |line| {
-                let _ = writeln!(log, "{line}");
-                if line.starts_with("Step ") {
-                    step = line.to_string();
-                    reporter.step(&name, line);
-                    tail.clear();
-                }
-                tail.push_back(line.to_string());
-                if tail.len() > 30 {
-                    tail.pop_front();
-                }
-                reporter.line(&name, line);
+        let mut tail: VecDeque<String> = VecDeque::new();
+        let mut step = None;
+        let result = cancel
+            .or_cancelled(async {
+                Ok(daemon
+                    .build(&req, body, |line| {
+                        let _ = writeln!(log, "{line}");
+                        if line.starts_with("Step ") {
+                            step = Some(line.to_string());
+                            reporter.step(&name, line);
+                            tail.clear();
+                        }
+                        tail.push_back(line.to_string());
+                        if tail.len() > 30 {
+                            tail.pop_front();
+                        }
+                        reporter.line(&name, line);
+                    })
+                    .await)
             })
             .await;
         let _ = log.flush();
+        // Dropping the request (cancelled) ends the upload: the writer stops on its own.
         let send_result = writer.await.expect("context writer task");
         let log_rel = ws.rel(&log_path).to_string();
-        match result {
+        match result? {
             Ok(id) => {
-                send_result.map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+                send_result.map_err(|e| Error::Build {
+                    node: name.clone(),
+                    step: None,
+                    message: format!("sending the context: {e}"),
+                    tail: Vec::new(),
+                    log: log_rel.clone(),
+                })?;
                 let duration = started.elapsed();
                 self.records.put_build(&BuildRecord {
                     node: name.clone(),
@@ -624,11 +629,12 @@ impl Engine {
                     duration_ms: duration.as_millis() as u64,
                     log: Some(log_rel),
                     inputs: prepared.inputs.clone(),
+                    revision,
                 })?;
                 reporter.finish(
                     &name,
                     "build",
-                    &format!("built {}", short(&id)),
+                    &format!("built {}", id.short()),
                     true,
                     duration,
                     None,
@@ -642,55 +648,20 @@ impl Engine {
                     (_, Err(e)) => format!("{e}"),
                     (BuildError::Step(m), _) => m,
                 };
-                let mut detail = String::new();
-                if !step.is_empty() {
-                    detail.push_str(&format!("failed at {step}\n"));
-                }
-                detail.push_str(&format!("{message}\n"));
-                if !tail.is_empty() {
-                    detail.push_str("last lines of output:\n");
-                    for l in &tail {
-                        detail.push_str(&format!("  {l}\n"));
-                    }
-                }
-                detail.push_str(&format!("full log: {log_rel}"));
-                Err(Error::Failed(detail))
+                Err(Error::Build {
+                    node: name,
+                    step,
+                    message,
+                    tail: tail.into(),
+                    log: log_rel,
+                })
             }
         }
-    }
-
-    /// Whether the recorded image `id` exists (`None` when it does not) and whether
-    /// `latest` points at it; the daemon is asked only what the snapshot does not know.
-    async fn recorded_image_state(
-        &self,
-        images: &ImageSet,
-        latest: &str,
-        id: &str,
-    ) -> Result<Option<bool>> {
-        if images.tag(latest) == Some(id) {
-            return Ok(Some(true));
-        }
-        let exists = match images.exists(id) {
-            Some(known) => known,
-            None => self.daemon().await?.image_id(id).await?.is_some(),
-        };
-        Ok(exists.then_some(false))
-    }
-
-    /// A fresh log file path under `<state>/logs/<node>/`.
-    pub(crate) fn new_log_path(&self, node: &str, what: &str) -> Result<PathBuf> {
-        let dir = self.ws.state_dir.join("logs").join(node);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
-        Ok(dir.join(format!("{stamp}-{what}.log")))
     }
 }
 
 /// Append one `LABEL` instruction carrying `labels` to a Dockerfile's text.
-pub fn with_labels(dockerfile: &[u8], labels: &HashMap<String, String>, escape: char) -> Vec<u8> {
+pub fn with_labels(dockerfile: &[u8], labels: &BTreeMap<String, String>, escape: char) -> Vec<u8> {
     let quote = |s: &str| {
         let mut q = String::from("\"");
         for c in s.chars() {
@@ -706,24 +677,16 @@ pub fn with_labels(dockerfile: &[u8], labels: &HashMap<String, String>, escape: 
         q.push('"');
         q
     };
-    let mut keys: Vec<&String> = labels.keys().collect();
-    keys.sort();
     let mut out = dockerfile.to_vec();
     if !out.ends_with(b"\n") {
         out.push(b'\n');
     }
     out.extend_from_slice(b"LABEL");
-    for k in keys {
-        out.extend_from_slice(format!(" {}={}", quote(k), quote(&labels[k])).as_bytes());
+    for (k, v) in labels {
+        out.extend_from_slice(format!(" {}={}", quote(k), quote(v)).as_bytes());
     }
     out.push(b'\n');
     out
-}
-
-/// `sha256:0123456789ab` -> `0123456789ab`.
-pub fn short(id: &str) -> &str {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    &hex[..hex.len().min(12)]
 }
 
 #[cfg(test)]
@@ -732,7 +695,7 @@ mod tests {
 
     #[test]
     fn labels_are_one_quoted_instruction() {
-        let mut l = HashMap::new();
+        let mut l = BTreeMap::new();
         l.insert("b".to_string(), "say \"$HOME\"".to_string());
         l.insert("a".to_string(), "1".to_string());
         let out = String::from_utf8(with_labels(b"FROM x", &l, '\\')).unwrap();

@@ -317,8 +317,7 @@ async fn not_root(daemon: &Daemon, target: &Target) -> Result<Probe> {
     let user = daemon
         .inspect_container(&target.container)
         .await?
-        .and_then(|c| c.config)
-        .and_then(|c| c.user)
+        .map(|c| c.user)
         .unwrap_or_default();
     Ok(if crate::launch::is_root_user(&user) {
         Err(format!(

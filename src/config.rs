@@ -8,6 +8,7 @@ use toml::Spanned;
 use crate::error::Diagnostic;
 use crate::manifest::{LogSettings, RestartSettings};
 use crate::net::Subnet;
+use crate::units::{DurationText, SizeText};
 
 pub const WORKSPACE_FILE: &str = "dk.toml";
 pub const DEFAULT_NAMESPACE: &str = "dk";
@@ -51,13 +52,13 @@ pub struct NetworkFile {
 #[serde(deny_unknown_fields)]
 pub struct RunDefaults {
     pub read_only: Option<bool>,
-    pub memory: Option<String>,
+    pub memory: Option<SizeText>,
     pub cpus: Option<f64>,
     pub pids: Option<i64>,
     pub restart: Option<RestartSettings>,
     pub log: Option<LogSettings>,
     pub init: Option<bool>,
-    pub stop_timeout: Option<String>,
+    pub stop_timeout: Option<DurationText>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,15 +1,18 @@
-//! The engine: a loaded workspace with its graph and records, a (lazily connected) daemon,
-//! and a reporter. Commands are methods in `build.rs`, `plan.rs`, `test.rs`, ... so that
-//! tests can drive everything without the CLI.
+//! The engine: a loaded workspace with its graph and records, the daemon (connected on first
+//! use), and a reporter. The verbs are methods in their own files (`build.rs`, `testrun.rs`,
+//! `promote.rs`, `live.rs`, …) so that tests drive everything without the CLI.
+//!
+//! `dk up` is one straight pipeline over a `Selection` resolved once:
+//! `build_step` → `test_step` → `promote_step` → `run_step`, each taking the previous step's
+//! typed result.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-use crate::docker::Daemon;
-use crate::docker::images::ImageSet;
-use crate::error::Result;
+use crate::docker::{Daemon, ImageSet, Lookup};
+use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::lock::{self, WorkspaceLock};
 use crate::names;
@@ -20,22 +23,65 @@ use crate::workspace::{LoadOptions, Workspace};
 pub struct Engine {
     pub ws: Arc<Workspace>,
     pub graph: Arc<Graph>,
-    pub records: Records,
-    pub reporter: Arc<dyn Reporter>,
+    pub(crate) records: Records,
+    pub(crate) reporter: Arc<dyn Reporter>,
+    /// The read client, made without a round trip.
+    lookup: std::sync::OnceLock<Lookup>,
     /// The negotiated daemon: every call that changes something goes through it.
     daemon: OnceCell<Daemon>,
+}
+
+/// How the build → test → promote → run steps run, resolved once from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Parallel jobs (at least 1).
+    pub jobs: usize,
+    /// Stop at the first failure (running jobs clean up and finish).
+    pub fail_fast: bool,
+    /// Rebuild the named nodes without the layer cache, even when fresh.
+    pub rebuild: bool,
+    /// Test the named nodes again even when a passing record exists.
+    pub retest: bool,
+}
+
+impl RunOptions {
+    pub fn new(jobs: usize) -> RunOptions {
+        RunOptions {
+            jobs: jobs.max(1),
+            fail_fast: false,
+            rebuild: false,
+            retest: false,
+        }
+    }
+}
+
+/// What a command works on: the nodes named (or implied), and those with everything they
+/// build on, in build order. Resolved once per command.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// The nodes asked for, in build order.
+    pub selected: Vec<usize>,
+    /// `selected` plus what it builds on, in build order.
+    pub order: Vec<usize>,
+}
+
+impl Selection {
+    pub fn contains(&self, i: usize) -> bool {
+        self.selected.contains(&i)
+    }
 }
 
 impl Engine {
     pub fn load(root: &Path, opts: &LoadOptions, reporter: Arc<dyn Reporter>) -> Result<Engine> {
         let ws = Workspace::load(root, opts)?;
         let graph = Graph::build(&ws)?;
-        let records = Records::new(&ws.state_dir);
+        let records = Records::new(&ws.state);
         Ok(Engine {
             ws: Arc::new(ws),
             graph: Arc::new(graph),
             records,
             reporter,
+            lookup: std::sync::OnceLock::new(),
             daemon: OnceCell::new(),
         })
     }
@@ -43,22 +89,29 @@ impl Engine {
     /// The daemon connection, made on first use: only a daemon that passed the version
     /// check comes out of here.
     pub async fn daemon(&self) -> Result<&Daemon> {
-        self.daemon.get_or_try_init(Daemon::connect).await
+        self.daemon
+            .get_or_try_init(|| async { self.reads()?.clone().negotiate().await })
+            .await
     }
 
-    /// A snapshot of where `tags` point. Before the first `daemon()` call the lookup goes
-    /// out on a client whose API version is not negotiated yet (the negotiation's
-    /// `/version` costs the daemon several times a lookup): reads are the same at every
-    /// API version. The client is not handed out: whatever changes something goes through
-    /// `daemon()`, which checks the version first.
+    /// The read client: the negotiated daemon's once there is one, else one made without a
+    /// round trip (a no-op run never waits for `/version`).
+    pub fn reads(&self) -> Result<&Lookup> {
+        if let Some(d) = self.daemon.get() {
+            return Ok(&**d);
+        }
+        if let Some(l) = self.lookup.get() {
+            return Ok(l);
+        }
+        let l = Lookup::connect()?;
+        Ok(self.lookup.get_or_init(|| l))
+    }
+
+    /// A snapshot of where `tags` point, read without negotiating. A lookup that fails is
+    /// retried through `daemon()`, whose version check says better what is wrong.
     pub async fn image_snapshot(&self, tags: &[String]) -> Result<ImageSet> {
-        let daemon = match self.daemon.get() {
-            Some(d) => d.clone(),
-            None => Daemon::unnegotiated()?,
-        };
-        match daemon.lookup_tags(tags).await {
+        match self.reads()?.lookup_tags(tags).await {
             Ok(set) => Ok(set),
-            // A daemon that fails the version check says so better than the lookup.
             Err(e) => {
                 self.daemon().await?;
                 Err(e)
@@ -67,11 +120,22 @@ impl Engine {
     }
 
     /// Resolve names (exact, then unique prefix); no names means every node.
-    pub fn select(&self, wanted: &[String]) -> Result<Vec<usize>> {
-        if wanted.is_empty() {
-            return Ok(self.graph.order.clone());
-        }
-        names::resolve(wanted, &self.ws.names())
+    pub fn select(&self, wanted: &[String]) -> Result<Selection> {
+        let selected = if wanted.is_empty() {
+            self.graph.order.clone()
+        } else {
+            let mut s = names::resolve(wanted, &self.ws.names())?;
+            s.sort_by_key(|i| self.graph.position(*i));
+            s.dedup();
+            s
+        };
+        Ok(self.selection(selected))
+    }
+
+    /// A selection of node indexes, with what they build on.
+    pub fn selection(&self, selected: Vec<usize>) -> Selection {
+        let order = self.graph.with_dependencies(&selected);
+        Selection { selected, order }
     }
 
     pub fn name(&self, i: usize) -> &str {
@@ -81,17 +145,21 @@ impl Engine {
     /// Take the workspace lock for a writing command, telling the user when it waits.
     pub fn lock(&self, command: &str, wait: bool) -> Result<WorkspaceLock> {
         let reporter = self.reporter.clone();
-        lock::acquire(&self.ws.state_dir, command, wait, |who| {
+        lock::acquire(&self.ws.state, command, wait, |who| {
             reporter.note(format!("waiting for the workspace lock held by {who}..."));
         })
     }
 
-    /// Default parallelism: dk.toml's `build.jobs`, else the number of cores.
-    pub fn default_jobs(&self) -> usize {
-        self.ws.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        })
+    /// Resolve `-j`: dk.toml's `build.jobs`, else the number of cores; 0 is a usage error.
+    pub fn jobs(&self, asked: Option<usize>) -> Result<usize> {
+        match asked {
+            Some(0) => Err(Error::usage("-j/--jobs must be at least 1")),
+            Some(n) => Ok(n),
+            None => Ok(self.ws.jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            })),
+        }
     }
 }

@@ -89,7 +89,7 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad command-line use: unknown name, ambiguous prefix, conflicting flags.
-    #[error("{message}")]
+    #[error("{message}{}", help_line(.help))]
     Usage {
         message: String,
         help: Option<String>,
@@ -107,9 +107,62 @@ pub enum Error {
         help: String,
     },
 
-    /// A build, test or promotion failed; the message says which and why.
-    #[error("{0}")]
-    Failed(String),
+    /// The daemon answered a request with a refusal (not about reachability).
+    #[error("{context}: {detail}")]
+    Docker { context: String, detail: String },
+
+    /// A Dockerfile step failed: the step, its last output lines, where the full log is.
+    #[error("{}", render_build(.step, .message, .tail, .log))]
+    Build {
+        node: String,
+        step: Option<String>,
+        message: String,
+        tail: Vec<String>,
+        log: String,
+    },
+
+    /// A staging step of a manifest (`stage.copy[0]`, …) failed.
+    #[error("{manifest}: {key}: {message}{}", help_line(.help))]
+    Stage {
+        manifest: String,
+        key: String,
+        message: String,
+        help: Option<String>,
+    },
+
+    /// An image dk needs is not in the daemon (and could not be pulled).
+    #[error("{message}\n  help: {help}")]
+    MissingImage {
+        node: String,
+        image: String,
+        message: String,
+        help: String,
+    },
+
+    /// A container is not in the state an operation needs (gone, not running, foreign,
+    /// not ready).
+    #[error("{message}{}", help_line(.help))]
+    Container {
+        name: String,
+        message: String,
+        help: Option<String>,
+    },
+
+    /// A network dk manages cannot be used as configured.
+    #[error("{message}\n  help: {help}")]
+    Network {
+        name: String,
+        message: String,
+        help: String,
+    },
+
+    /// The host is not ready for what a container needs (data directories, owners, the
+    /// user-namespace remap files).
+    #[error("{message}{}", help_line(.help))]
+    Host {
+        message: String,
+        help: Option<String>,
+    },
 
     /// Another dk holds the workspace lock and `--no-wait` was given.
     #[error("{0}")]
@@ -124,17 +177,38 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// A Docker API call failed in a way that is not about reachability.
-    #[error("{context}: {source}")]
-    Docker {
-        context: String,
-        #[source]
-        source: bollard::errors::Error,
-    },
+    /// Stopped because another job failed under `--fail-fast` (what it started was torn
+    /// down).
+    #[error("cancelled")]
+    Cancelled,
 
     /// dk was interrupted by a signal and has cleaned up.
     #[error("interrupted by {}; cleaned up", signal_name(*.signal))]
     Interrupted { signal: i32 },
+}
+
+fn help_line(help: &Option<String>) -> String {
+    match help {
+        Some(h) => format!("\n  help: {h}"),
+        None => String::new(),
+    }
+}
+
+fn render_build(step: &Option<String>, message: &str, tail: &[String], log: &str) -> String {
+    let mut out = String::new();
+    if let Some(step) = step {
+        out.push_str(&format!("failed at {step}\n"));
+    }
+    out.push_str(message);
+    out.push('\n');
+    if !tail.is_empty() {
+        out.push_str("last lines of output:\n");
+        for l in tail {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
+    out.push_str(&format!("full log: {log}"));
+    out
 }
 
 fn join_diagnostics(diags: &[Diagnostic]) -> String {
@@ -159,7 +233,16 @@ impl Error {
             Error::Usage { .. } | Error::Definition(_) => 2,
             Error::Daemon { .. } => 3,
             Error::Interrupted { signal } => 128 + signal,
-            Error::Failed(_) | Error::Locked(_) | Error::Io { .. } | Error::Docker { .. } => 1,
+            Error::Docker { .. }
+            | Error::Build { .. }
+            | Error::Stage { .. }
+            | Error::MissingImage { .. }
+            | Error::Container { .. }
+            | Error::Network { .. }
+            | Error::Host { .. }
+            | Error::Locked(_)
+            | Error::Io { .. }
+            | Error::Cancelled => 1,
         }
     }
 
@@ -189,22 +272,24 @@ impl Error {
         }
     }
 
-    pub fn docker(context: impl Into<String>, source: bollard::errors::Error) -> Self {
-        Error::Docker {
-            context: context.into(),
-            source,
+    pub fn container(name: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Container {
+            name: name.into(),
+            message: message.into(),
+            help: None,
         }
     }
 
-    /// The text printed to stderr: the message, and the help line for usage errors.
-    pub fn render(&self) -> String {
-        match self {
-            Error::Usage {
-                message,
-                help: Some(help),
-            } => format!("{message}\n  help: {help}"),
-            other => other.to_string(),
+    pub fn host(message: impl Into<String>, help: Option<String>) -> Self {
+        Error::Host {
+            message: message.into(),
+            help,
         }
+    }
+
+    /// The text printed to stderr.
+    pub fn render(&self) -> String {
+        self.to_string()
     }
 }
 
@@ -239,7 +324,7 @@ mod tests {
     fn exit_codes_follow_the_contract() {
         assert_eq!(Error::usage("x").exit_code(), 2);
         assert_eq!(Error::Definition(vec![]).exit_code(), 2);
-        assert_eq!(Error::Failed("x".into()).exit_code(), 1);
+        assert_eq!(Error::host("x", None).exit_code(), 1);
         assert_eq!(
             Error::Daemon {
                 endpoint: "e".into(),

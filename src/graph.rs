@@ -220,17 +220,12 @@ impl Graph {
         self.order.iter().copied().filter(|i| keep[*i]).collect()
     }
 
-    /// Every node that builds on `node`, directly or not, in build order.
-    pub fn dependents(&self, node: usize) -> Vec<usize> {
-        let mut keep = vec![false; self.order.len()];
-        let mut stack = self.children[node].clone();
-        while let Some(i) = stack.pop() {
-            if !keep[i] {
-                keep[i] = true;
-                stack.extend(&self.children[i]);
-            }
-        }
-        self.order.iter().copied().filter(|i| keep[*i]).collect()
+    /// Where node `i` stands in the build order.
+    pub fn position(&self, i: usize) -> usize {
+        self.order
+            .iter()
+            .position(|o| *o == i)
+            .unwrap_or(usize::MAX)
     }
 
     /// Start waves over `selected` from the manifests' `after` lists (only among the

@@ -4,73 +4,22 @@
 //! read-only root filesystem with a tmpfs /tmp.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::config::RunDefaults;
-use crate::docker::containers::{Bind, ContainerSpec, Healthcheck};
-use crate::error::{Error, Result};
-use crate::manifest::{LogSettings, PortMapping, RestartSettings, RunSettings};
-use crate::units::{parse_duration, parse_size};
+use crate::docker::{Bind, ContainerSpec, Healthcheck, ImageFacts};
+use crate::error::{Diagnostic, Result};
+use crate::labels::{self, Role};
+use crate::manifest::{LogSettings, RestartSettings, RunSettings};
 use crate::workspace::{Node, Workspace};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Test,
-    Live,
-}
-
-impl Role {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Role::Test => "test",
-            Role::Live => "live",
-        }
-    }
-}
 
 /// `<namespace>-<name>` for live, `<namespace>-test-<name>` for tests ('/' in a namespace
 /// becomes '-').
 pub fn container_name(ws: &Workspace, node: &str, role: Role) -> String {
     let ns = ws.namespace.replace('/', "-");
     match role {
-        Role::Live => format!("{ns}-{node}"),
         Role::Test => format!("{ns}-test-{node}"),
-    }
-}
-
-/// What dk needs to know about an image to launch it.
-#[derive(Debug, Clone, Default)]
-pub struct ImageFacts {
-    pub id: String,
-    pub user: String,
-    pub entrypoint: Vec<String>,
-    pub has_healthcheck: bool,
-    /// The image's HEALTHCHECK command (exec form, or `["CMD-SHELL", ...]`) and timeout.
-    pub healthcheck: Option<(Vec<String>, Duration, i64)>,
-}
-
-impl ImageFacts {
-    pub fn from_inspect(i: &bollard::models::ImageInspect) -> ImageFacts {
-        let cfg = i.config.clone().unwrap_or_default();
-        let hc = cfg.healthcheck.clone().filter(|h| {
-            h.test
-                .as_ref()
-                .is_some_and(|t| !t.is_empty() && t[0] != "NONE")
-        });
-        ImageFacts {
-            id: i.id.clone().unwrap_or_default(),
-            user: cfg.user.unwrap_or_default(),
-            entrypoint: cfg.entrypoint.unwrap_or_default(),
-            has_healthcheck: hc.is_some(),
-            healthcheck: hc.map(|h| {
-                (
-                    h.test.unwrap_or_default(),
-                    Duration::from_nanos(h.timeout.unwrap_or(0).max(0) as u64),
-                    h.retries.unwrap_or(3),
-                )
-            }),
-        }
+        _ => format!("{ns}-{node}"),
     }
 }
 
@@ -108,11 +57,12 @@ impl Effective<'_> {
             .or(self.defaults.read_only)
             .unwrap_or(true)
     }
-    fn memory(&self) -> Option<String> {
+    fn memory(&self) -> Option<u64> {
         self.run
             .memory
-            .clone()
-            .or_else(|| self.defaults.memory.clone())
+            .as_ref()
+            .or(self.defaults.memory.as_ref())
+            .map(|m| m.get().0)
     }
     fn cpus(&self) -> Option<f64> {
         self.run.cpus.or(self.defaults.cpus)
@@ -150,11 +100,12 @@ impl Effective<'_> {
     fn init(&self) -> Option<bool> {
         self.run.init.or(self.defaults.init)
     }
-    fn stop_timeout(&self) -> Option<String> {
+    fn stop_timeout(&self) -> Option<Duration> {
         self.run
             .stop_timeout
-            .clone()
-            .or_else(|| self.defaults.stop_timeout.clone())
+            .as_ref()
+            .or(self.defaults.stop_timeout.as_ref())
+            .map(|t| *t.get())
     }
 }
 
@@ -167,7 +118,10 @@ fn log_config(l: &LogSettings) -> (String, BTreeMap<String, String>) {
     if driver == "json-file" || driver == "local" {
         opts.insert(
             "max-size".into(),
-            l.max_size.clone().unwrap_or_else(|| "5m".into()),
+            l.max_size
+                .as_ref()
+                .map(|s| s.text().to_string())
+                .unwrap_or_else(|| "5m".into()),
         );
         opts.insert("max-file".into(), l.max_files.unwrap_or(3).to_string());
     }
@@ -192,21 +146,25 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
     let test = &node.manifest.test;
     let user = run.user.clone().unwrap_or_else(|| input.image.user.clone());
     if is_root_user(&user) && run.allow_root.is_none() {
-        return Err(Error::Failed(format!(
-            "{} would run as root (user `{}`), which dk refuses\n  help: set USER in the Dockerfile or `user` in [run] of {}; or, if it must, `allow_root = \"<why>\"`",
-            node.name,
-            if user.is_empty() { "root" } else { &user },
-            node.manifest_path
-                .clone()
-                .unwrap_or_else(|| format!("{}/container.toml", node.rel_dir))
-        )));
+        // A definition problem: the manifest (or the Dockerfile's USER) must change.
+        return Err(crate::error::Error::definition(
+            Diagnostic::new(
+                node.manifest_path
+                    .clone()
+                    .unwrap_or_else(|| format!("{}/container.toml", node.rel_dir)),
+                format!(
+                    "{} would run as root (user `{}`), which dk refuses",
+                    node.name,
+                    if user.is_empty() { "root" } else { &user },
+                ),
+            )
+            .help(
+                "set USER in the Dockerfile or `user` in [run]; or, if it must, `allow_root = \"<why>\"`",
+            ),
+        ));
     }
 
-    let mut labels = BTreeMap::new();
-    labels.insert("dk.workspace".to_string(), ws.id.clone());
-    labels.insert("dk.role".to_string(), input.role.label().to_string());
-    labels.insert("dk.node".to_string(), node.name.clone());
-    labels.insert("dk.image".to_string(), input.image.id.clone());
+    let labels = labels::container(&ws.id, input.role, &node.name, &input.image.id);
 
     let mut env: Vec<String> = run.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     if input.role == Role::Test {
@@ -216,44 +174,44 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
     let live_net = &ws.live_network;
     let network = match run.network.as_deref() {
         None | Some("live") => {
-            let ip = run.ip.as_ref().map(|s| s.get_ref().clone());
+            let ip = run.ip.as_ref().map(|s| *s.get_ref().get());
             match input.role {
-                Role::Live => Some((live_net.name.clone(), ip)),
                 Role::Test => Some((
                     ws.test_network.name.clone(),
-                    ip.and_then(|ip| ip.parse::<Ipv4Addr>().ok()).map(|ip| {
+                    ip.map(|ip| {
                         live_net
                             .subnet
                             .mirror(ip, &ws.test_network.subnet)
                             .to_string()
                     }),
                 )),
+                _ => Some((live_net.name.clone(), ip.map(|ip| ip.to_string()))),
             }
         }
         Some("none") => Some(("none".to_string(), None)),
         Some(other) => match input.role {
-            Role::Live => Some((other.to_string(), None)),
             Role::Test => Some((ws.test_network.name.clone(), None)),
+            _ => Some((other.to_string(), None)),
         },
     };
 
     let ports = match input.role {
-        Role::Live => run
-            .ports
-            .iter()
-            .map(|p| {
-                let m = PortMapping::parse(p.get_ref()).map_err(Error::Failed)?;
-                Ok((
-                    format!("{}/{}", m.container_port, m.proto),
-                    m.host_ip.unwrap_or_else(|| "0.0.0.0".into()),
-                    m.host_port,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?,
         Role::Test => input
             .publish_loopback
             .iter()
             .map(|p| (format!("{p}/tcp"), "127.0.0.1".to_string(), 0))
+            .collect(),
+        _ => run
+            .ports
+            .iter()
+            .map(|p| {
+                let m = p.get_ref().get();
+                (
+                    format!("{}/{}", m.container_port, m.proto),
+                    m.host_ip.clone().unwrap_or_else(|| "0.0.0.0".into()),
+                    m.host_port,
+                )
+            })
             .collect(),
     };
 
@@ -270,28 +228,21 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         tmpfs.push(("/tmp".into(), "rw,noexec,nosuid,size=16m".into()));
     }
 
-    let memory = match eff.memory() {
-        Some(m) => Some(parse_size(&m).map_err(Error::Failed)? as i64),
-        None => None,
-    };
-    let stop_timeout = match eff.stop_timeout() {
-        Some(t) => Some(parse_duration(&t).map_err(Error::Failed)?.as_secs() as i64),
-        None => None,
-    };
+    let memory = eff.memory().map(|m| m as i64);
+    let stop_timeout = eff.stop_timeout().map(|t| t.as_secs() as i64);
     let healthcheck = match &run.healthcheck {
         Some(h) => {
-            let d = |v: &Option<String>, default: u64| -> Result<Duration> {
-                match v {
-                    Some(s) => parse_duration(s).map_err(Error::Failed),
-                    None => Ok(Duration::from_secs(default)),
-                }
+            let d = |v: &Option<crate::units::DurationText>, default: u64| {
+                v.as_ref()
+                    .map(|t| *t.get())
+                    .unwrap_or(Duration::from_secs(default))
             };
             Some(Healthcheck {
                 command: h.command.clone(),
-                interval: d(&h.interval, 10)?,
-                timeout: d(&h.timeout, 5)?,
+                interval: d(&h.interval, 10),
+                timeout: d(&h.timeout, 5),
                 retries: h.retries.unwrap_or(3),
-                start_period: d(&h.start_period, 0)?,
+                start_period: d(&h.start_period, 0),
             })
         }
         // Tests wait for the image's own healthcheck: probe it every second instead of
@@ -312,7 +263,7 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         },
     };
     let (restart, log) = match input.role {
-        Role::Live => {
+        Role::Live | Role::Build => {
             let r = eff.restart();
             (
                 Some((
@@ -326,19 +277,19 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
             None,
             Some(log_config(&LogSettings {
                 driver: Some("json".into()),
-                max_size: Some("1m".into()),
+                max_size: Some(crate::units::Text::parse("1m").expect("a valid size")),
                 max_files: Some(1),
             })),
         ),
     };
     let cmd = match input.role {
         Role::Test => test.command.clone().or_else(|| run.command.clone()),
-        Role::Live => run.command.clone(),
+        _ => run.command.clone(),
     };
 
     Ok(ContainerSpec {
         name: container_name(ws, &node.name, input.role),
-        image: input.image.id.clone(),
+        image: input.image.id.to_string(),
         labels,
         env,
         cmd,
@@ -371,7 +322,7 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
 /// `dk.settings-hash` label so `dk up` knows when to replace it.
 pub fn settings_hash(spec: &ContainerSpec) -> String {
     let mut s = spec.clone();
-    s.labels.remove("dk.settings-hash");
+    s.labels.remove(labels::SETTINGS_HASH);
     let json = serde_json::to_vec(&s).expect("serialize spec");
     blake3::hash(&json).to_hex()[..16].to_string()
 }

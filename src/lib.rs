@@ -1,42 +1,49 @@
 //! dk: build, test, promote and run a graph of containers through the Docker daemon.
 //!
-//! See ARCHITECTURE.md for the code map and the invariants.
+//! See ARCHITECTURE.md for the code map and the invariants. The public modules are what the
+//! binary, the integration tests, the fuzz targets and the benchmarks use; everything else
+//! is private to the crate.
 
 pub mod app;
 pub mod audit;
 pub mod build;
-pub mod checks;
+mod checks;
 pub mod cli;
 pub mod config;
-pub mod context;
-pub mod docker;
+mod context;
+mod docker;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
-pub mod graph;
+mod freshness;
+mod graph;
+pub mod ids;
 pub mod ignore;
-pub mod junit;
-pub mod launch;
+mod junit;
+mod labels;
+mod launch;
 pub mod lint;
-pub mod live;
-pub mod lock;
+mod live;
+mod lock;
 pub mod manifest;
-pub mod mounts;
-pub mod names;
-pub mod net;
+mod mounts;
+mod names;
+mod net;
 pub mod plan;
-pub mod prep;
-pub mod promote;
-pub mod records;
-pub mod render;
+mod prep;
+mod promote;
+mod ready;
+mod records;
+mod render;
 pub mod report;
-pub mod scheduler;
-pub mod stage;
-pub mod testrun;
+mod scheduler;
+mod stage;
+mod state;
+mod testrun;
 pub mod tomlfile;
-pub mod units;
-pub mod userns;
-pub mod vcs;
+mod units;
+mod userns;
+mod vcs;
 pub mod workspace;
 
 pub use error::{Error, Result};

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::dockerfile::{Dockerfile, ImageRef, Instruction, Pinning};
 use crate::graph::{EdgeKind, Graph, node_ref};
-use crate::manifest::{CheckKind, MountKind, PortMapping};
+use crate::manifest::{CheckKind, MountKind};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -308,9 +308,7 @@ impl<'a> Linter<'a> {
         };
         let mut declared: Vec<(u16, usize)> = Vec::new();
         for p in &node.manifest.run.ports {
-            if let Ok(m) = PortMapping::parse(p.get_ref()) {
-                declared.push((m.container_port, line_of(p.span().start)));
-            }
+            declared.push((p.get_ref().get().container_port, line_of(p.span().start)));
         }
         for c in &node.manifest.test.checks {
             let check = c.get_ref();

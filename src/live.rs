@@ -6,19 +6,20 @@
 //! first, then stops the old and starts the new; if the new one fails to start, the old one
 //! is renamed back and restarted, so a bad config never leaves nothing running.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::build::short;
-use crate::docker::Daemon;
-use crate::docker::containers::ContainerSpec;
-use crate::engine::Engine;
+use crate::docker::{ContainerInfo, ContainerSpec, Daemon};
+use crate::engine::{Engine, RunOptions, Selection};
 use crate::error::{Error, Result};
-use crate::launch::{self, ImageFacts, LaunchInput, Role};
-use crate::promote::{PromoteReport, all_ok};
+use crate::ids::ImageId;
+use crate::labels::{self, Role};
+use crate::launch::{self, LaunchInput};
+use crate::promote::{PromoteReport, PromoteStatus, all_ok};
 use crate::report::ReporterExt;
-use crate::testrun::{TestOptions, TestSummary};
+use crate::testrun::TestSummary;
 use crate::units::human_duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,6 +43,8 @@ pub enum RunAction {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    #[serde(skip)]
+    pub node: usize,
     pub name: String,
     #[serde(flatten)]
     pub action: RunAction,
@@ -71,7 +74,7 @@ const WAVE_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Engine {
     /// The nodes `dk up` works on: the named ones, or every autostart container.
-    pub fn up_selection(&self, names: &[String]) -> Result<Vec<usize>> {
+    pub fn up_selection(&self, names: &[String]) -> Result<Selection> {
         if !names.is_empty() {
             return self.select(names);
         }
@@ -88,15 +91,17 @@ impl Engine {
                 "name the containers to start (`dk up NAME…`), or mark them autostart in their container.toml",
             ));
         }
-        Ok(auto)
+        Ok(self.selection(auto))
     }
 
-    /// Build, test and promote the selection (with what it builds on), then start or replace
-    /// exactly the live containers whose image or settings changed, in start waves.
-    pub async fn up(&self, names: &[String], opts: &TestOptions) -> Result<UpReport> {
-        let selected = self.up_selection(names)?;
-        let with_deps = self.graph.with_dependencies(&selected);
-        let tests = self.test_nodes(&with_deps, opts).await?;
+    /// `dk up`: one straight pipeline over a selection resolved once. Build what is stale
+    /// (with what the selection builds on), test it, promote what passed, then start or
+    /// replace exactly the live containers whose image or settings changed, in start
+    /// waves. Each step takes the previous step's result.
+    pub async fn up(&self, names: &[String], opts: &RunOptions) -> Result<UpReport> {
+        let sel = self.up_selection(names)?;
+        let built = self.build_step(&sel, opts).await?;
+        let tests = self.test_step(&sel, &built, &sel.order, opts).await?;
         if !tests.ok() {
             return Ok(UpReport {
                 tests,
@@ -105,7 +110,7 @@ impl Engine {
                 stopped_at: Some("a build or test failed; no container was touched".into()),
             });
         }
-        let promotions = self.promote_nodes(&selected).await?;
+        let promotions = self.promote_step(&sel, &tests.passed_images()).await?;
         if !all_ok(&promotions) {
             return Ok(UpReport {
                 tests,
@@ -114,7 +119,15 @@ impl Engine {
                 stopped_at: Some("a promotion was refused; no container was touched".into()),
             });
         }
-        let runs = self.run_waves(&selected).await?;
+        let live: HashMap<usize, ImageId> = promotions
+            .iter()
+            .filter_map(|p| match &p.status {
+                PromoteStatus::Promoted { image_id, .. }
+                | PromoteStatus::AlreadyLive { image_id } => Some((p.node, image_id.clone())),
+                PromoteStatus::Refused { .. } => None,
+            })
+            .collect();
+        let runs = self.run_step(&sel.selected, &live).await?;
         Ok(UpReport {
             tests,
             promotions,
@@ -123,16 +136,37 @@ impl Engine {
         })
     }
 
-    /// Start (or replace) the live containers of `selected`, wave by wave.
-    pub async fn run_waves(&self, selected: &[usize]) -> Result<Vec<RunReport>> {
-        self.ensure_network(&self.ws.live_network, Role::Live)
-            .await?;
+    /// Start (or replace) the live containers of `selected`, wave by wave. `live` holds the
+    /// `:live` ids already known (from a promotion); the others are looked up.
+    pub async fn run_step(
+        &self,
+        selected: &[usize],
+        live: &HashMap<usize, ImageId>,
+    ) -> Result<Vec<RunReport>> {
         let waves = self.graph.start_waves(&self.ws, selected)?;
+        // Every spec first: a definition problem (exit 2) stops everything before any
+        // container is touched.
+        let mut specs: HashMap<usize, Result<ContainerSpec>> = HashMap::new();
+        for &i in selected {
+            match self.live_spec(i, live.get(&i)).await {
+                Err(e @ Error::Definition(_)) => return Err(e),
+                spec => {
+                    specs.insert(i, spec);
+                }
+            }
+        }
+        self.ensure_network(Role::Live).await?;
         let mut reports = Vec::new();
         for (w, wave) in waves.iter().enumerate() {
-            let results = futures_util::future::join_all(wave.iter().map(|&i| async move {
-                let r = self.ensure_running(i).await;
-                (i, r)
+            let results = futures_util::future::join_all(wave.iter().map(|&i| {
+                let spec = specs.remove(&i).expect("a spec per selected node");
+                async move {
+                    let r = match spec {
+                        Ok(spec) => self.ensure_running(i, spec).await,
+                        Err(e) => Err(e),
+                    };
+                    (i, r)
+                }
             }))
             .await;
             let mut failed = false;
@@ -145,6 +179,7 @@ impl Engine {
                 };
                 failed |= matches!(action, RunAction::Failed { .. });
                 reports.push(RunReport {
+                    node: i,
                     name: self.name(i).to_string(),
                     action,
                 });
@@ -153,7 +188,7 @@ impl Engine {
                 for &i in wave {
                     if let Err(e) = self.wait_live_ready(i).await {
                         failed = true;
-                        if let Some(r) = reports.iter_mut().find(|r| r.name == self.name(i)) {
+                        if let Some(r) = reports.iter_mut().find(|r| r.node == i) {
                             r.action = RunAction::Failed {
                                 message: e.render(),
                             };
@@ -165,6 +200,7 @@ impl Engine {
                 for later in &waves[w + 1..] {
                     for &i in later {
                         reports.push(RunReport {
+                            node: i,
                             name: self.name(i).to_string(),
                             action: RunAction::Failed {
                                 message: "not started: an earlier start wave failed".into(),
@@ -178,20 +214,22 @@ impl Engine {
         Ok(reports)
     }
 
-    /// The spec of node `i`'s live container on its `:live` image.
-    pub async fn live_spec(&self, i: usize) -> Result<ContainerSpec> {
+    /// The spec of node `i`'s live container on its `:live` image (`live` when known).
+    pub async fn live_spec(&self, i: usize, live: Option<&ImageId>) -> Result<ContainerSpec> {
         let node = &self.ws.nodes[i];
-        let daemon = self.daemon().await?;
-        let live = self.ws.image(&node.name, "live");
-        let facts = daemon
-            .inspect_image(&live)
+        let reference = match live {
+            Some(id) => id.to_string(),
+            None => self.ws.image(&node.name, "live"),
+        };
+        let facts = self
+            .reads()?
+            .inspect_image(&reference)
             .await?
-            .map(|img| ImageFacts::from_inspect(&img))
-            .ok_or_else(|| {
-                Error::Failed(format!(
-                    "{} has no :live image; run `dk up {}` (build, test, promote) first",
-                    node.name, node.name
-                ))
+            .ok_or_else(|| Error::MissingImage {
+                node: node.name.clone(),
+                image: reference.clone(),
+                message: format!("{} has no :live image", node.name),
+                help: format!("run `dk up {}` (build, test, promote) first", node.name),
             })?;
         let binds = crate::mounts::live_binds(&self.ws, node)?;
         let mut spec = launch::spec(
@@ -205,17 +243,16 @@ impl Engine {
             },
         )?;
         let hash = launch::settings_hash(&spec);
-        spec.labels.insert("dk.settings-hash".into(), hash);
+        spec.labels.insert(labels::SETTINGS_HASH.into(), hash);
         Ok(spec)
     }
 
     /// Make node `i`'s live container run its `:live` image with its current settings,
     /// touching it only when something differs.
-    pub async fn ensure_running(&self, i: usize) -> Result<RunAction> {
+    pub async fn ensure_running(&self, i: usize, spec: ContainerSpec) -> Result<RunAction> {
         let name = self.name(i).to_string();
+        let existing = self.reads()?.inspect_container(&spec.name).await?;
         let daemon = self.daemon().await?;
-        let spec = self.live_spec(i).await?;
-        let existing = daemon.inspect_container(&spec.name).await?;
         let Some(existing) = existing else {
             self.reporter.start(&name, "start");
             let t = Instant::now();
@@ -234,30 +271,27 @@ impl Engine {
             );
             return Ok(RunAction::Created);
         };
-        let labels = existing
-            .config
-            .as_ref()
-            .and_then(|c| c.labels.clone())
-            .unwrap_or_default();
-        if labels.get("dk.workspace") != Some(&self.ws.id) {
-            return Err(Error::Failed(format!(
-                "a container named {} exists that this workspace did not create\n  help: remove or rename it, or run this workspace with another namespace (DK_NAMESPACE)",
-                spec.name
-            )));
+        if existing.labels.get(labels::WORKSPACE) != Some(&self.ws.id) {
+            return Err(Error::Container {
+                name: spec.name.clone(),
+                message: format!(
+                    "a container named {} exists that this workspace did not create",
+                    spec.name
+                ),
+                help: Some(
+                    "remove or rename it, or run this workspace with another namespace (DK_NAMESPACE)"
+                        .into(),
+                ),
+            });
         }
-        let running = existing
-            .state
-            .as_ref()
-            .and_then(|s| s.running)
-            .unwrap_or(false);
-        let same_image = existing.image.as_deref() == Some(spec.image.as_str());
-        let same_settings = labels.get("dk.settings-hash") == spec.labels.get("dk.settings-hash");
-        let id = existing.id.clone().unwrap_or_default();
+        let same_image = existing.image.as_str() == spec.image;
+        let same_settings =
+            existing.labels.get(labels::SETTINGS_HASH) == spec.labels.get(labels::SETTINGS_HASH);
         if same_image && same_settings {
-            if running {
+            if existing.running {
                 return Ok(RunAction::Unchanged);
             }
-            daemon.start_container(&id).await?;
+            daemon.start_container(&existing.id).await?;
             self.reporter
                 .finish(&name, "start", "started", true, Duration::ZERO, None);
             return Ok(RunAction::Started);
@@ -265,14 +299,14 @@ impl Engine {
         let reason = if !same_image {
             format!(
                 "image {} -> {}",
-                existing.image.as_deref().map(short).unwrap_or("?"),
-                short(&spec.image)
+                existing.image.short(),
+                crate::ids::short(&spec.image)
             )
         } else {
             "settings changed".to_string()
         };
         self.reporter.start(&name, "replace");
-        let downtime = self.replace(daemon, &id, running, &spec).await?;
+        let downtime = self.replace(daemon, &existing, &spec).await?;
         self.reporter.finish(
             &name,
             "replace",
@@ -291,8 +325,7 @@ impl Engine {
     async fn replace(
         &self,
         daemon: &Daemon,
-        old_id: &str,
-        old_running: bool,
+        old: &ContainerInfo,
         spec: &ContainerSpec,
     ) -> Result<Duration> {
         let next_name = format!("{}-next", spec.name);
@@ -302,143 +335,116 @@ impl Engine {
         let mut next = spec.clone();
         next.name = next_name.clone();
         let new_id = daemon.create_container(&next).await?;
-        let grace = self.stop_grace(spec);
         let down_from = Instant::now();
-        daemon.stop_container(old_id, grace).await?;
-        daemon.rename_container(old_id, &old_name).await?;
+        daemon
+            .stop_container(&old.id, stop_grace(spec.stop_timeout))
+            .await?;
+        daemon.rename_container(&old.id, &old_name).await?;
         daemon.rename_container(&new_id, &spec.name).await?;
         if let Err(e) = daemon.start_container(&new_id).await {
             // Put the old one back as it was.
             let _ = daemon.remove_container(&new_id).await;
-            daemon.rename_container(old_id, &spec.name).await?;
-            if old_running {
-                daemon.start_container(old_id).await?;
+            daemon.rename_container(&old.id, &spec.name).await?;
+            if old.running {
+                daemon.start_container(&old.id).await?;
             }
-            return Err(Error::Failed(format!(
-                "the new container failed to start, the old one {}: {}",
-                if old_running {
-                    "was restarted"
-                } else {
-                    "was kept"
-                },
-                e.render()
-            )));
+            return Err(Error::Container {
+                name: spec.name.clone(),
+                message: format!(
+                    "the new container failed to start, the old one {}: {}",
+                    if old.running {
+                        "was restarted"
+                    } else {
+                        "was kept"
+                    },
+                    e.render()
+                ),
+                help: None,
+            });
         }
         let downtime = down_from.elapsed();
-        daemon.remove_container(old_id).await?;
+        daemon.remove_container(&old.id).await?;
         Ok(downtime)
-    }
-
-    fn stop_grace(&self, spec: &ContainerSpec) -> Duration {
-        Duration::from_secs(spec.stop_timeout.unwrap_or(10).max(0) as u64)
     }
 
     /// Wait until node `i`'s live container is running, and healthy if it has a healthcheck.
     async fn wait_live_ready(&self, i: usize) -> Result<()> {
-        let daemon = self.daemon().await?;
         let name = launch::container_name(&self.ws, self.name(i), Role::Live);
-        let started = Instant::now();
-        loop {
-            let c = daemon
-                .inspect_container(&name)
-                .await?
-                .ok_or_else(|| Error::Failed(format!("{name} disappeared")))?;
-            let state = c.state.unwrap_or_default();
-            let health = state
-                .health
-                .as_ref()
-                .and_then(|h| h.status)
-                .map(|s| s.to_string());
-            let running = state.running.unwrap_or(false);
-            match (running, health.as_deref()) {
-                (true, None | Some("none") | Some("") | Some("healthy")) => return Ok(()),
-                (true, Some("unhealthy")) => {
-                    return Err(Error::Failed(format!(
-                        "{name} is unhealthy; later start waves were not started"
-                    )));
-                }
-                (false, _) if state.restarting != Some(true) => {
-                    return Err(Error::Failed(format!(
-                        "{name} exited with code {}; later start waves were not started",
-                        state.exit_code.unwrap_or(-1)
-                    )));
-                }
-                _ => {}
-            }
-            if started.elapsed() > WAVE_TIMEOUT {
-                return Err(Error::Failed(format!(
-                    "{name} was not running and healthy within {}",
-                    human_duration(WAVE_TIMEOUT)
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+        let readiness = crate::ready::Readiness {
+            port: None,
+            http: None,
+            network: self.ws.live_network.name.clone(),
+            grace: Duration::ZERO,
+            timeout: WAVE_TIMEOUT,
+            one_shot: false,
+        };
+        match crate::ready::wait(self.reads()?, &name, &readiness).await? {
+            Ok(()) => Ok(()),
+            Err(why) => Err(Error::Container {
+                name: name.clone(),
+                message: format!("{name}: {why}; later start waves were not started"),
+                help: Some(format!("see its output: `dk logs {}`", self.name(i))),
+            }),
         }
     }
 
-    /// The live container of node `i`: (name, inspect) when it exists.
-    pub async fn live_container(
-        &self,
-        i: usize,
-    ) -> Result<(String, Option<bollard::models::ContainerInspectResponse>)> {
+    /// The live container of node `i`: (name, its state when it exists).
+    pub async fn live_container(&self, i: usize) -> Result<(String, Option<ContainerInfo>)> {
         let name = launch::container_name(&self.ws, self.name(i), Role::Live);
-        let c = self.daemon().await?.inspect_container(&name).await?;
+        let c = self.reads()?.inspect_container(&name).await?;
         Ok((name, c))
     }
 
     /// Start stopped (or missing) live containers of the selection.
     pub async fn start_live(&self, selected: &[usize]) -> Result<Vec<RunReport>> {
-        self.run_waves(selected).await
+        self.run_step(selected, &HashMap::new()).await
     }
 
     /// Stop live containers (with their stop timeout).
     pub async fn stop_live(&self, i: usize) -> Result<bool> {
-        let daemon = self.daemon().await?;
         let (name, c) = self.live_container(i).await?;
         let Some(c) = c else { return Ok(false) };
-        let grace = c
-            .config
-            .as_ref()
-            .and_then(|cfg| cfg.stop_timeout)
-            .map(|s| Duration::from_secs(s.max(0) as u64))
-            .unwrap_or(Duration::from_secs(10));
-        daemon.stop_container(&name, grace).await?;
+        self.daemon()
+            .await?
+            .stop_container(&name, stop_grace(c.stop_timeout))
+            .await?;
         Ok(true)
     }
 
     /// Remove a live container; its data directories are never touched.
     pub async fn down_live(&self, i: usize) -> Result<bool> {
-        let daemon = self.daemon().await?;
         let existed = self.stop_live(i).await?;
         let (name, _) = self.live_container(i).await?;
-        daemon.remove_container(&name).await?;
+        self.daemon().await?.remove_container(&name).await?;
         Ok(existed)
     }
 
     /// Every node that has a live container in this workspace.
     pub async fn nodes_with_live_containers(&self) -> Result<Vec<usize>> {
-        let daemon = self.daemon().await?;
-        let list = daemon
-            .containers_with_labels(&[("dk.workspace", &self.ws.id), ("dk.role", "live")])
+        let list = self
+            .reads()?
+            .containers_with_labels(&labels::filter(&self.ws.id, Role::Live))
             .await?;
         let mut out: Vec<usize> = list
             .iter()
-            .filter_map(|c| c.labels.as_ref()?.get("dk.node").cloned())
-            .filter_map(|n| self.ws.nodes.iter().position(|x| x.name == n))
+            .filter_map(|c| c.labels.get(labels::NODE))
+            .filter_map(|n| self.ws.nodes.iter().position(|x| &x.name == n))
             .collect();
-        out.sort_by_key(|i| self.graph.order.iter().position(|o| o == i));
+        out.sort_by_key(|i| self.graph.position(*i));
         out.dedup();
         Ok(out)
     }
 
     pub async fn status(&self, names: &[String]) -> Result<Vec<StatusRow>> {
-        let selected = self.select(names)?;
-        let daemon = self.daemon().await?;
+        let sel = self.select(names)?;
+        let latest = self.tag_ids(&sel.selected, "latest").await?;
+        let live = self.tag_ids(&sel.selected, "live").await?;
         let mut rows = Vec::new();
-        for i in selected {
+        for &i in &sel.selected {
             let name = self.name(i).to_string();
-            let latest = daemon.image_id(&self.ws.image(&name, "latest")).await?;
-            let live = daemon.image_id(&self.ws.image(&name, "live")).await?;
-            let tested = latest.as_ref().and_then(|id| {
+            let latest = latest.get(&i);
+            let live = live.get(&i);
+            let tested = latest.and_then(|id| {
                 self.records
                     .test(&name, id, &self.test_spec_hash(i))
                     .map(|r| if r.passed { "passed" } else { "failed" }.to_string())
@@ -446,8 +452,8 @@ impl Engine {
             let (container, c) = self.live_container(i).await?;
             let mut row = StatusRow {
                 name: name.clone(),
-                latest: latest.as_deref().map(|s| short(s).to_string()),
-                live: live.as_deref().map(|s| short(s).to_string()),
+                latest: latest.map(|s| s.short().to_string()),
+                live: live.map(|s| s.short().to_string()),
                 tested: tested.unwrap_or_else(|| "untested".into()),
                 container,
                 state: "absent".into(),
@@ -458,20 +464,24 @@ impl Engine {
                 restarts: None,
             };
             if let Some(c) = c {
-                let state = c.state.clone().unwrap_or_default();
-                row.state = state.status.map(|s| s.to_string()).unwrap_or_default();
-                row.health = state.health.and_then(|h| h.status).map(|s| s.to_string());
-                row.runs_live = Some(c.image.is_some() && c.image == live);
-                row.restarts = c.restart_count;
-                if state.running == Some(true) {
-                    row.started_at = state.started_at.clone();
-                    row.uptime_s = state.started_at.as_deref().and_then(uptime_secs);
+                row.state = c.status.clone();
+                row.health = c.health.map(|h| h.label().to_string());
+                row.runs_live = Some(Some(&c.image) == live);
+                row.restarts = Some(c.restart_count);
+                if c.running {
+                    row.uptime_s = c.started_at.as_deref().and_then(uptime_secs);
+                    row.started_at = c.started_at.clone();
                 }
             }
             rows.push(row);
         }
         Ok(rows)
     }
+}
+
+/// How long a container gets to stop before it is killed (its `stop_timeout`, else 10 s).
+fn stop_grace(stop_timeout: Option<i64>) -> Duration {
+    Duration::from_secs(stop_timeout.unwrap_or(10).max(0) as u64)
 }
 
 #[derive(Debug, Clone, Serialize)]

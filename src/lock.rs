@@ -2,9 +2,9 @@
 //! for whom) or, with `--no-wait`, fails at once. The lock is an OS file lock, so a killed
 //! `dk` releases it.
 
+use crate::state::StateDir;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,17 +23,17 @@ pub struct WorkspaceLock {
     _file: File,
 }
 
-/// Take the lock of the workspace whose state lives in `state_dir`.
+/// Take the lock of the workspace whose state lives in `state`.
 /// `on_wait` is told who holds it before waiting.
 pub fn acquire(
-    state_dir: &Path,
+    state: &StateDir,
     command: &str,
     wait: bool,
     on_wait: impl FnOnce(&str),
 ) -> Result<WorkspaceLock> {
-    fs::create_dir_all(state_dir).map_err(|e| Error::io("create", state_dir, e))?;
-    let path = state_dir.join("lock");
-    let file = OpenOptions::new()
+    fs::create_dir_all(state.root()).map_err(|e| Error::io("create", state.root(), e))?;
+    let path = state.lock_file();
+    let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
@@ -43,7 +43,7 @@ pub fn acquire(
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            let who = describe_holder(state_dir);
+            let who = describe_holder(&path);
             if !wait {
                 return Err(Error::Locked(format!(
                     "the workspace is in use by {who}\n  help: wait for it to finish, or run again without --no-wait to queue behind it"
@@ -62,7 +62,6 @@ pub fn acquire(
     // Who holds the lock goes into the lock file itself: it is only for the message a
     // waiting dk prints, so it needs neither a sync nor a rename (a torn read just says
     // "another dk").
-    let mut file = file;
     let written = file
         .set_len(0)
         .and_then(|()| file.write_all(&serde_json::to_vec(&holder).expect("serialize")));
@@ -70,8 +69,8 @@ pub fn acquire(
     Ok(WorkspaceLock { _file: file })
 }
 
-fn describe_holder(state_dir: &Path) -> String {
-    let h: Option<Holder> = fs::read(state_dir.join("lock"))
+fn describe_holder(lock_file: &std::path::Path) -> String {
+    let h: Option<Holder> = fs::read(lock_file)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     match h {
@@ -90,8 +89,9 @@ mod tests {
     #[test]
     fn second_lock_fails_without_wait_and_names_the_holder() {
         let tmp = tempfile::tempdir().unwrap();
-        let _a = acquire(tmp.path(), "dk build", true, |_| {}).unwrap();
-        let err = acquire(tmp.path(), "dk test", false, |_| {}).unwrap_err();
+        let state = StateDir::new(tmp.path().to_path_buf());
+        let _a = acquire(&state, "dk build", true, |_| {}).unwrap();
+        let err = acquire(&state, "dk test", false, |_| {}).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("dk build"), "{msg}");
         assert!(msg.contains(&std::process::id().to_string()), "{msg}");
@@ -100,7 +100,8 @@ mod tests {
     #[test]
     fn lock_is_released_on_drop() {
         let tmp = tempfile::tempdir().unwrap();
-        drop(acquire(tmp.path(), "dk build", true, |_| {}).unwrap());
-        acquire(tmp.path(), "dk build", false, |_| {}).unwrap();
+        let state = StateDir::new(tmp.path().to_path_buf());
+        drop(acquire(&state, "dk build", true, |_| {}).unwrap());
+        acquire(&state, "dk build", false, |_| {}).unwrap();
     }
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::Diagnostic;
-use crate::units::{parse_duration, parse_size};
+use crate::units::{DurationText, FromText, SizeText, Text};
 
 pub const MANIFEST_FILE: &str = "container.toml";
 
@@ -112,7 +112,7 @@ pub struct LogSettings {
     /// `json` (json-file), `local`, `syslog` or `none`.
     pub driver: Option<String>,
     /// Rotation size per file, e.g. "5m".
-    pub max_size: Option<String>,
+    pub max_size: Option<SizeText>,
     /// Number of rotated files kept.
     pub max_files: Option<u32>,
 }
@@ -121,10 +121,10 @@ pub struct LogSettings {
 #[serde(deny_unknown_fields)]
 pub struct Healthcheck {
     pub command: Vec<String>,
-    pub interval: Option<String>,
-    pub timeout: Option<String>,
+    pub interval: Option<DurationText>,
+    pub timeout: Option<DurationText>,
     pub retries: Option<i64>,
-    pub start_period: Option<String>,
+    pub start_period: Option<DurationText>,
 }
 
 /// Live run settings (the old `settings.yaml`, made explicit).
@@ -134,10 +134,10 @@ pub struct RunSettings {
     /// `live` (the workspace's live network, default), `none`, or another network's name.
     pub network: Option<String>,
     /// Static IPv4 address inside the live subnet.
-    pub ip: Option<Spanned<String>>,
+    pub ip: Option<Spanned<Text<Ipv4Addr>>>,
     /// Published ports, live only: `"8080:80"`, `"127.0.0.1:8080:80/tcp"`.
     #[serde(default)]
-    pub ports: Vec<Spanned<String>>,
+    pub ports: Vec<Spanned<Text<PortMapping>>>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// `uid[:gid]` or a user name known to the image; default: the image's USER.
@@ -149,7 +149,7 @@ pub struct RunSettings {
     /// tmpfs mounts: `"/tmp"` or `"/run:size=1m"`.
     #[serde(default)]
     pub tmpfs: Vec<String>,
-    pub memory: Option<String>,
+    pub memory: Option<SizeText>,
     pub cpus: Option<f64>,
     pub pids: Option<i64>,
     pub restart: Option<RestartSettings>,
@@ -157,7 +157,7 @@ pub struct RunSettings {
     /// Run tini as PID 1 (Docker's `--init`); default: on unless the image's entrypoint is an init.
     pub init: Option<bool>,
     pub stop_signal: Option<String>,
-    pub stop_timeout: Option<String>,
+    pub stop_timeout: Option<DurationText>,
     pub healthcheck: Option<Healthcheck>,
     pub hostname: Option<String>,
     #[serde(default)]
@@ -202,9 +202,9 @@ pub struct Mount {
 #[serde(deny_unknown_fields)]
 pub struct TestSection {
     /// How long the container must stay up for the implicit smoke check (default 2s).
-    pub grace: Option<String>,
+    pub grace: Option<DurationText>,
     /// Bound on readiness (healthcheck, port) before checks run (default 30s).
-    pub ready_timeout: Option<String>,
+    pub ready_timeout: Option<DurationText>,
     /// Wait for this TCP port before running checks (when the image has no HEALTHCHECK).
     pub ready_port: Option<u16>,
     /// The container is a one-shot: exit 0 passes the smoke check.
@@ -216,7 +216,7 @@ pub struct TestSection {
     /// Override the image's CMD in tests.
     pub command: Option<Vec<String>>,
     /// Default per-check timeout (default 10s).
-    pub check_timeout: Option<String>,
+    pub check_timeout: Option<DurationText>,
     #[serde(default, rename = "check")]
     pub checks: Vec<Spanned<Check>>,
 }
@@ -228,7 +228,7 @@ pub struct Check {
     pub name: Option<String>,
     /// `pass` (default) or `fail`: a negative check passes when the probe fails.
     pub expect: Option<String>,
-    pub timeout: Option<String>,
+    pub timeout: Option<DurationText>,
 
     /// Command run in the container.
     pub exec: Option<Vec<String>>,
@@ -371,7 +371,7 @@ pub struct AuditSection {
     /// managers and tools removed).
     pub hardened: Option<bool>,
     /// Image size budget, e.g. "20m".
-    pub max_size: Option<String>,
+    pub max_size: Option<SizeText>,
     #[serde(default)]
     pub waive: Vec<Spanned<Waiver>>,
 }
@@ -450,50 +450,6 @@ impl Manifest {
         }
 
         let run = &self.run;
-        if let Some(ip) = &run.ip
-            && ip.get_ref().parse::<Ipv4Addr>().is_err()
-        {
-            out.push(at(
-                ip.span(),
-                format!("run.ip: `{}` is not an IPv4 address", ip.get_ref()),
-            ));
-        }
-        for p in &run.ports {
-            if let Err(e) = PortMapping::parse(p.get_ref()) {
-                out.push(at(p.span(), format!("run.ports: {e}")));
-            }
-        }
-        if let Some(m) = &run.memory
-            && let Err(e) = parse_size(m)
-        {
-            out.push(Diagnostic::new(path, format!("run.memory: {e}")));
-        }
-        for (key, v) in [
-            ("run.stop_timeout", &run.stop_timeout),
-            (
-                "run.healthcheck.interval",
-                &run.healthcheck.as_ref().and_then(|h| h.interval.clone()),
-            ),
-            (
-                "run.healthcheck.timeout",
-                &run.healthcheck.as_ref().and_then(|h| h.timeout.clone()),
-            ),
-            (
-                "run.healthcheck.start_period",
-                &run.healthcheck
-                    .as_ref()
-                    .and_then(|h| h.start_period.clone()),
-            ),
-            ("test.grace", &self.test.grace),
-            ("test.ready_timeout", &self.test.ready_timeout),
-            ("test.check_timeout", &self.test.check_timeout),
-        ] {
-            if let Some(v) = v
-                && let Err(e) = parse_duration(v)
-            {
-                out.push(Diagnostic::new(path, format!("{key}: {e}")));
-            }
-        }
         if let Some(r) = &run.restart {
             validate_restart(r, "run.restart", path, &mut out);
         }
@@ -578,11 +534,6 @@ impl Manifest {
                     format!("test.check.via: `{v}` must be \"network\" or \"loopback\""),
                 ));
             }
-            if let Some(t) = &check.timeout
-                && let Err(e) = parse_duration(t)
-            {
-                out.push(at(c.span(), format!("test.check.timeout: {e}")));
-            }
             for (key, re) in [
                 ("stdout_matches", &check.stdout_matches),
                 ("stderr_matches", &check.stderr_matches),
@@ -629,11 +580,6 @@ impl Manifest {
                 }
             }
         }
-        if let Some(s) = &self.audit.max_size
-            && let Err(e) = parse_size(s)
-        {
-            out.push(Diagnostic::new(path, format!("audit.max_size: {e}")));
-        }
         out
     }
 }
@@ -663,11 +609,6 @@ pub fn validate_log(l: &LogSettings, key: &str, path: &str, out: &mut Vec<Diagno
                 LOG_DRIVERS.join(", ")
             ),
         ));
-    }
-    if let Some(s) = &l.max_size
-        && let Err(e) = parse_size(s)
-    {
-        out.push(Diagnostic::new(path, format!("{key}.max_size: {e}")));
     }
 }
 
@@ -717,6 +658,20 @@ pub struct PortMapping {
     pub proto: String,
 }
 
+impl FromText for PortMapping {
+    fn from_text(s: &str) -> Result<Self, String> {
+        PortMapping::parse(s)
+    }
+    fn placeholder() -> Self {
+        PortMapping {
+            host_ip: None,
+            host_port: 0,
+            container_port: 0,
+            proto: "tcp".into(),
+        }
+    }
+}
+
 impl PortMapping {
     pub fn parse(s: &str) -> Result<Self, String> {
         let (main, proto) = match s.rsplit_once('/') {
@@ -761,7 +716,7 @@ mod tests {
     use crate::tomlfile;
 
     fn load(text: &str) -> Result<Manifest, Vec<Diagnostic>> {
-        let m: Manifest = tomlfile::parse(text, "m.toml").map_err(|d| vec![d])?;
+        let m: Manifest = tomlfile::parse_all(text, "m.toml")?;
         let v = m.validate(text, "m.toml");
         if v.is_empty() { Ok(m) } else { Err(v) }
     }

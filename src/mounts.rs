@@ -16,7 +16,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::docker::containers::Bind;
+use crate::docker::Bind;
 use crate::error::{Error, Result};
 use crate::manifest::{Mount, MountKind, parse_mode};
 use crate::userns::Remap;
@@ -36,13 +36,18 @@ pub fn live_binds(ws: &Workspace, node: &Node) -> Result<Vec<Bind>> {
         }
         let src = live_source(ws, node, m);
         if !src.exists() {
-            return Err(Error::Failed(format!(
-                "{}: the data directory {} for {} does not exist\n  help: run `dk prep {}` to create the data directories with their owners and modes",
-                node.name,
-                src.display(),
-                m.target,
-                node.name
-            )));
+            return Err(Error::host(
+                format!(
+                    "{}: the data directory {} for {} does not exist",
+                    node.name,
+                    src.display(),
+                    m.target,
+                ),
+                Some(format!(
+                    "run `dk prep {}` to create the data directories with their owners and modes",
+                    node.name
+                )),
+            ));
         }
         out.push(Bind {
             host: src.to_string_lossy().to_string(),
@@ -118,11 +123,16 @@ pub fn test_binds(
             MountKind::TestOnly => {
                 let src = node.dir.join(&m.source);
                 if !src.is_dir() {
-                    return Err(Error::Failed(format!(
-                        "{}: test_only mount source {} is not a directory",
-                        node.name,
-                        src.display()
-                    )));
+                    return Err(Error::definition(
+                        crate::error::Diagnostic::new(
+                            node.manifest_path.clone().unwrap_or_default(),
+                            format!(
+                                "mount.source: the test_only source {}/{} is not a directory",
+                                node.rel_dir, m.source
+                            ),
+                        )
+                        .help("test_only sources are directories inside the node directory"),
+                    ));
                 }
                 copy_tree(&src, &fresh, true)?;
                 chown_tree(&fresh, m, remap)?;
@@ -155,21 +165,34 @@ fn chown(path: &Path, m: &Mount, remap: Remap) -> Result<()> {
     let uid = m.owner.map(|u| remap.uid(u));
     let gid = m.group.map(|g| remap.gid(g));
     std::os::unix::fs::lchown(path, uid, gid).map_err(|e| {
-        Error::Failed(format!(
-            "cannot give {} to {}:{} ({e}); dk must run as root (or as the owner) to prepare mounts",
-            path.display(),
-            uid.map(|u| u.to_string()).unwrap_or_default(),
-            gid.map(|g| g.to_string()).unwrap_or_default()
-        ))
+        Error::host(
+            format!(
+                "cannot give {} to {}:{} ({e})",
+                path.display(),
+                uid.map(|u| u.to_string()).unwrap_or_default(),
+                gid.map(|g| g.to_string()).unwrap_or_default()
+            ),
+            Some("dk must run as root (or as the owner) to prepare mounts".into()),
+        )
     })
 }
 
 fn chown_tree(root: &Path, m: &Mount, remap: Remap) -> Result<()> {
     for e in walkdir::WalkDir::new(root) {
-        let e = e.map_err(|e| Error::Failed(format!("walking {}: {e}", root.display())))?;
+        let e = e.map_err(|e| walk_error(root, e))?;
         chown(e.path(), m, remap)?;
     }
     Ok(())
+}
+
+fn walk_error(root: &Path, e: walkdir::Error) -> Error {
+    let path = e.path().unwrap_or(root).to_path_buf();
+    Error::io(
+        "walk",
+        path,
+        e.into_io_error()
+            .unwrap_or_else(|| std::io::Error::other("a symlink loop")),
+    )
 }
 
 fn copy_owner_mode(meta: &fs::Metadata, to: &Path) -> Result<()> {
@@ -183,7 +206,7 @@ fn copy_owner_mode(meta: &fs::Metadata, to: &Path) -> Result<()> {
 /// symlinks too).
 fn copy_tree(from: &Path, to: &Path, files: bool) -> Result<()> {
     for e in walkdir::WalkDir::new(from).follow_links(false) {
-        let e = e.map_err(|e| Error::Failed(format!("copying {}: {e}", from.display())))?;
+        let e = e.map_err(|e| walk_error(from, e))?;
         let rel = e.path().strip_prefix(from).expect("under the source");
         let dst = to.join(rel);
         let meta = e

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::build::{prepare, short};
-use crate::docker::images::ImageSet;
+use crate::build::prepare;
+use crate::docker::ImageSet;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::freshness::{Freshness, Stale};
+use crate::ids::ImageId;
 use crate::records::{BuildRecord, Inputs};
 use crate::report::ReporterExt;
 use crate::stage;
@@ -34,26 +36,31 @@ pub struct PlanEntry {
     pub staging: Vec<String>,
     pub parents: Vec<String>,
     /// The image `:latest` will be (when known without building).
-    pub image_id: Option<String>,
+    pub image_id: Option<ImageId>,
 }
 
 impl Engine {
+    /// `dk plan`: for each node of the selection's order, the decision `dk build` would
+    /// make (`Engine::freshness`, the same function) and why.
     pub async fn plan(&self, names: &[String]) -> Result<Vec<PlanEntry>> {
-        let selected = self.select(names)?;
-        let order = self.graph.with_dependencies(&selected);
-        let (images, daemon_note) = match self.daemon().await {
-            Ok(d) => (Some(d.images().await?), None),
-            Err(e) => (None, Some(e.render())),
+        let sel = self.select(names)?;
+        // Reads only: plan never negotiates, builds, tags or pulls.
+        let images = match self.reads() {
+            Ok(r) => match r.images().await {
+                Ok(set) => Some(set),
+                Err(e) => {
+                    self.unknown_images(&e);
+                    None
+                }
+            },
+            Err(e) => {
+                self.unknown_images(&e);
+                None
+            }
         };
-        if let Some(note) = &daemon_note {
-            self.reporter.note(format!(
-                "warning: image state unknown, the plan is from records only ({})",
-                note.lines().next().unwrap_or("")
-            ));
-        }
-        let mut known: HashMap<usize, String> = HashMap::new();
+        let mut known: HashMap<usize, ImageId> = HashMap::new();
         let mut out = Vec::new();
-        for &i in &order {
+        for &i in &sel.order {
             let node = &self.ws.nodes[i];
             let staging = stage::stage(&self.ws, node, true)?.actions;
             let parents: Vec<String> = self.graph.parents[i]
@@ -66,34 +73,29 @@ impl Engine {
                 .map(|p| self.name(*p))
                 .collect();
             let history = self.records.builds(&node.name);
-            let mut reasons = Vec::new();
-            for p in &stale_parents {
-                reasons.push(format!("parent {p} will be rebuilt"));
-            }
+            let mut reasons: Vec<String> = stale_parents
+                .iter()
+                .map(|p| format!("parent {p} will be rebuilt"))
+                .collect();
             if !staging.is_empty() {
                 reasons.push("staging will change generated files".to_string());
             }
 
-            // With every parent's id known, the input hash is exact.
+            // With every parent's id known, the input hash is exact; with a stale parent,
+            // compare against what the last build used for it.
             let externals = if images.is_some() {
                 self.external_ids_known(i).await?
             } else {
                 HashMap::new()
             };
-            let parent_ids: HashMap<usize, String> = if stale_parents.is_empty() {
-                known.clone()
-            } else {
-                // Compare against what the last build used for the stale parents.
-                let mut m = known.clone();
-                if let Some(last) = history.first() {
-                    for &p in &self.graph.parents[i] {
-                        if let Some(id) = last.inputs.parents.get(self.name(p)) {
-                            m.entry(p).or_insert_with(|| id.clone());
-                        }
+            let mut parent_ids = known.clone();
+            if let Some(last) = history.first() {
+                for &p in &self.graph.parents[i] {
+                    if let Some(id) = last.inputs.parents.get(self.name(p)) {
+                        parent_ids.entry(p).or_insert_with(|| id.clone());
                     }
                 }
-                m
-            };
+            }
             let all_parents_known = self.graph.parents[i]
                 .iter()
                 .all(|p| parent_ids.contains_key(p));
@@ -112,39 +114,39 @@ impl Engine {
 
             let mut action = PlanAction::Build;
             let mut image_id = None;
-            match (&prepared, stale_parents.is_empty()) {
-                (Some(p), true) => {
-                    if let Some(rec) = self.records.build(&node.name, &p.input_hash) {
-                        match &images {
-                            Some(imgs) if imgs.exists(&rec.image_id) == Some(true) => {
-                                let latest = self.ws.image(&node.name, "latest");
-                                if imgs.tag(&latest) == Some(rec.image_id.as_str()) {
-                                    action = PlanAction::Fresh;
-                                } else {
-                                    action = PlanAction::Retag;
-                                    reasons.push(format!(
-                                        "`:latest` no longer points at the recorded {} (re-tag, no build)",
-                                        short(&rec.image_id)
-                                    ));
-                                }
-                                image_id = Some(rec.image_id.clone());
-                            }
-                            Some(_) => reasons.push(format!(
-                                "image {} recorded for these inputs is gone from the daemon",
-                                short(&rec.image_id)
-                            )),
-                            None => {
-                                action = PlanAction::Fresh;
-                                image_id = Some(rec.image_id.clone());
-                                reasons
-                                    .push("inputs unchanged (image presence not checked)".into());
-                            }
+            match &prepared {
+                Some(p) if stale_parents.is_empty() => {
+                    match self
+                        .freshness(i, &p.input_hash, images.as_ref(), false)
+                        .await?
+                    {
+                        Freshness::Fresh(id) => {
+                            action = PlanAction::Fresh;
+                            image_id = Some(id);
                         }
-                    } else {
-                        reasons.extend(explain(&p.inputs, history.first(), &images));
+                        Freshness::Retag(id) => {
+                            action = PlanAction::Retag;
+                            reasons.push(format!(
+                                "`:latest` no longer points at the recorded {} (re-tag, no build)",
+                                id.short()
+                            ));
+                            image_id = Some(id);
+                        }
+                        Freshness::Unverified(id) => {
+                            action = PlanAction::Fresh;
+                            reasons.push("inputs unchanged (image presence not checked)".into());
+                            image_id = Some(id);
+                        }
+                        Freshness::Stale(Stale::ImageGone(id)) => reasons.push(format!(
+                            "image {} recorded for these inputs is gone from the daemon",
+                            id.short()
+                        )),
+                        Freshness::Stale(Stale::NoRecord | Stale::Forced) => {
+                            reasons.extend(explain(&p.inputs, history.first(), &images))
+                        }
                     }
                 }
-                (Some(p), false) => {
+                Some(p) => {
                     // Parent rebuilds decide; still say what changed here.
                     if let Some(last) = history.first() {
                         reasons.extend(
@@ -154,13 +156,14 @@ impl Engine {
                         );
                     }
                 }
-                (None, _) => {
+                None => {
                     if history.is_empty() {
                         reasons.push("never built".into());
                     }
                 }
             }
-            if action != PlanAction::Build && reasons.iter().any(|r| r.starts_with("staging")) {
+            // Staging that would change generated files changes the context.
+            if !staging.is_empty() {
                 action = PlanAction::Build;
             }
             if let (PlanAction::Fresh | PlanAction::Retag, Some(id)) = (&action, &image_id) {
@@ -178,12 +181,18 @@ impl Engine {
         Ok(out)
     }
 
-    /// External image ids without pulling (plan never pulls).
-    async fn external_ids_known(&self, i: usize) -> Result<HashMap<String, String>> {
-        let daemon = self.daemon().await?;
+    fn unknown_images(&self, e: &crate::error::Error) {
+        self.reporter.note(format!(
+            "warning: image state unknown, the plan is from records only ({})",
+            e.render().lines().next().unwrap_or("")
+        ));
+    }
+
+    /// External image ids, looked up (plan never pulls).
+    async fn external_ids_known(&self, i: usize) -> Result<HashMap<String, ImageId>> {
         let mut out = HashMap::new();
         for x in self.graph.externals.iter().filter(|x| x.node == i) {
-            if let Some(id) = daemon.image_id(&x.image).await? {
+            if let Some(id) = self.reads()?.image_id(&x.image).await? {
                 out.insert(x.image.clone(), id);
             }
         }
@@ -202,8 +211,8 @@ fn explain(now: &Inputs, last: Option<&BuildRecord>, images: &Option<ImageSet>) 
         match last.inputs.parents.get(name) {
             Some(old) if old != id => reasons.push(format!(
                 "parent {name} changed ({} -> {})",
-                short(old),
-                short(id)
+                old.short(),
+                id.short()
             )),
             None => reasons.push(format!("new parent {name}")),
             _ => {}
@@ -213,8 +222,8 @@ fn explain(now: &Inputs, last: Option<&BuildRecord>, images: &Option<ImageSet>) 
         match last.inputs.externals.get(image) {
             Some(old) if old != id => reasons.push(format!(
                 "base image {image} changed ({} -> {})",
-                short(old),
-                short(id)
+                old.short(),
+                id.short()
             )),
             None => reasons.push(format!("new base image {image}")),
             _ => {}
@@ -223,12 +232,17 @@ fn explain(now: &Inputs, last: Option<&BuildRecord>, images: &Option<ImageSet>) 
     if reasons.is_empty() && now.dockerfile != last.inputs.dockerfile {
         reasons.push("the Dockerfile as sent changed".into());
     }
+    for (k, v) in &now.labels {
+        if last.inputs.labels.get(k) != Some(v) {
+            reasons.push(format!("label {k} changed"));
+        }
+    }
     if reasons.is_empty() {
         let gone = images
             .as_ref()
             .is_some_and(|i| i.exists(&last.image_id) == Some(false));
         reasons.push(if gone {
-            format!("image {} is gone from the daemon", short(&last.image_id))
+            format!("image {} is gone from the daemon", last.image_id.short())
         } else {
             "inputs differ from every recorded build".into()
         });

@@ -22,7 +22,7 @@ pub struct PrepChange {
 
 impl Engine {
     pub async fn prep(&self, i: usize, fix: bool) -> Result<Vec<PrepChange>> {
-        let daemon_userns = self.daemon().await?.userns_remapped().await?;
+        let daemon_userns = self.reads()?.userns_remapped().await?;
         let remap = crate::userns::detect(daemon_userns)?;
         prep_node(self, i, fix, remap)
     }
@@ -50,12 +50,15 @@ fn prep_node(engine: &Engine, i: usize, fix: bool, remap: Remap) -> Result<Vec<P
         };
         let chown = |uid: Option<u32>, gid: Option<u32>| -> Result<()> {
             std::os::unix::fs::chown(&path, uid, gid).map_err(|e| {
-                Error::Failed(format!(
-                    "cannot give {} to {}:{}: {e}\n  help: run `dk prep` as root",
-                    path.display(),
-                    uid.map(|u| u.to_string()).unwrap_or_else(|| "-".into()),
-                    gid.map(|g| g.to_string()).unwrap_or_else(|| "-".into())
-                ))
+                Error::host(
+                    format!(
+                        "cannot give {} to {}:{}: {e}",
+                        path.display(),
+                        uid.map(|u| u.to_string()).unwrap_or_else(|| "-".into()),
+                        gid.map(|g| g.to_string()).unwrap_or_else(|| "-".into())
+                    ),
+                    Some("run `dk prep` as root".into()),
+                )
             })
         };
         match fs::metadata(&path) {
@@ -77,11 +80,13 @@ fn prep_node(engine: &Engine, i: usize, fix: bool, remap: Remap) -> Result<Vec<P
                 );
             }
             Ok(meta) if !meta.is_dir() => {
-                return Err(Error::Failed(format!(
-                    "{} exists and is not a directory; move it away and run `dk prep {}` again",
-                    path.display(),
-                    node.name
-                )));
+                return Err(Error::host(
+                    format!("{} exists and is not a directory", path.display()),
+                    Some(format!(
+                        "move it away and run `dk prep {}` again",
+                        node.name
+                    )),
+                ));
             }
             Ok(meta) => {
                 let current = meta.mode() & 0o7777;

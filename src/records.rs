@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::error::{Error, Result};
+use crate::ids::ImageId;
+use crate::state::StateDir;
 
 /// Write `bytes` to `path` so that readers see either the old or the new content.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -73,20 +75,28 @@ pub struct Inputs {
     pub args: BTreeMap<String, String>,
     pub target: Option<String>,
     /// Node parent name -> image id built on.
-    pub parents: BTreeMap<String, String>,
+    pub parents: BTreeMap<String, ImageId>,
     /// External image reference -> local image id built on.
-    pub externals: BTreeMap<String, String>,
+    pub externals: BTreeMap<String, ImageId>,
+    /// The labels the image carries (hashed with the rest).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildRecord {
     pub node: String,
     pub input_hash: String,
-    pub image_id: String,
+    pub image_id: ImageId,
     pub built_at: u64,
     pub duration_ms: u64,
     pub log: Option<String>,
     pub inputs: Inputs,
+    /// The VCS revision of the workspace when the image was built. Not an image label:
+    /// a label is part of the image id, and hashing the revision would rebuild every node
+    /// on every commit (see ARCHITECTURE.md, "What is hashed").
+    #[serde(default)]
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,7 +110,7 @@ pub struct CheckResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestRecord {
     pub node: String,
-    pub image_id: String,
+    pub image_id: ImageId,
     pub spec_hash: String,
     pub passed: bool,
     pub tested_at: u64,
@@ -111,8 +121,8 @@ pub struct TestRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PromotionRecord {
     pub node: String,
-    pub image_id: String,
-    pub previous: Option<String>,
+    pub image_id: ImageId,
+    pub previous: Option<ImageId>,
     pub promoted_at: u64,
     /// `promote` or `rollback`.
     pub action: String,
@@ -128,9 +138,9 @@ pub struct Records {
 const KEEP_BUILDS: usize = 20;
 
 impl Records {
-    pub fn new(state_dir: &Path) -> Records {
+    pub fn new(state: &StateDir) -> Records {
         Records {
-            dir: state_dir.join("records"),
+            dir: state.records(),
         }
     }
 
@@ -175,15 +185,15 @@ impl Records {
         }
     }
 
-    fn test_path(&self, node: &str, image_id: &str, spec_hash: &str) -> PathBuf {
-        let id = image_id.trim_start_matches("sha256:");
+    fn test_path(&self, node: &str, image_id: &ImageId, spec_hash: &str) -> PathBuf {
+        let id = image_id.hex();
         self.dir
             .join("tests")
             .join(node)
             .join(format!("{id}-{spec_hash}.json"))
     }
 
-    pub fn test(&self, node: &str, image_id: &str, spec_hash: &str) -> Option<TestRecord> {
+    pub fn test(&self, node: &str, image_id: &ImageId, spec_hash: &str) -> Option<TestRecord> {
         read_json(&self.test_path(node, image_id, spec_hash))
     }
 
@@ -195,8 +205,8 @@ impl Records {
     }
 
     /// Test records of a node for one image (any spec), newest first.
-    pub fn tests_of_image(&self, node: &str, image_id: &str) -> Vec<TestRecord> {
-        let prefix = image_id.trim_start_matches("sha256:").to_string();
+    pub fn tests_of_image(&self, node: &str, image_id: &ImageId) -> Vec<TestRecord> {
+        let prefix = image_id.hex().to_string();
         let dir = self.dir.join("tests").join(node);
         let mut out: Vec<TestRecord> = fs::read_dir(&dir)
             .into_iter()
@@ -213,20 +223,6 @@ impl Records {
         let dir = self.dir.join("promotions").join(&rec.node);
         let n = fs::read_dir(&dir).map(|r| r.count()).unwrap_or(0);
         write_json(&dir.join(format!("{}-{n:06}.json", rec.promoted_at)), rec)
-    }
-
-    pub fn promotions(&self, node: &str) -> Vec<PromotionRecord> {
-        let dir = self.dir.join("promotions").join(node);
-        let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
-        paths.reverse();
-        paths.iter().filter_map(|p| read_json(p)).collect()
     }
 
     /// Remove every record of `node`. Returns how many files were removed.
@@ -251,23 +247,27 @@ mod tests {
         BuildRecord {
             node: node.into(),
             input_hash: hash.into(),
-            image_id: format!("sha256:{hash}"),
+            image_id: ImageId::new(format!("sha256:{hash}")),
             built_at: at,
             duration_ms: 1,
             log: None,
             inputs: Inputs::default(),
+            revision: None,
         }
     }
 
     #[test]
     fn build_records_round_trip_and_prune() {
         let tmp = tempfile::tempdir().unwrap();
-        let r = Records::new(tmp.path());
+        let r = Records::new(&StateDir::new(tmp.path().to_path_buf()));
         for i in 0..(KEEP_BUILDS + 5) {
             r.put_build(&rec("web", &format!("h{i:03}"), i as u64))
                 .unwrap();
         }
-        assert_eq!(r.build("web", "h024").unwrap().image_id, "sha256:h024");
+        assert_eq!(
+            r.build("web", "h024").unwrap().image_id.as_str(),
+            "sha256:h024"
+        );
         assert!(r.build("web", "h000").is_none(), "oldest pruned");
         assert_eq!(r.builds("web").len(), KEEP_BUILDS);
         assert_eq!(r.builds("web")[0].input_hash, "h024");
@@ -276,7 +276,7 @@ mod tests {
     #[test]
     fn corrupt_record_is_ignored() {
         let tmp = tempfile::tempdir().unwrap();
-        let r = Records::new(tmp.path());
+        let r = Records::new(&StateDir::new(tmp.path().to_path_buf()));
         let p = r.build_path("web", "bad");
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, b"{ not json").unwrap();

@@ -1,11 +1,16 @@
 //! A dependency queue (after cargo's): run a job per node, each once the nodes it depends
 //! on have succeeded, at most `jobs` at a time. A failure blocks its dependents and, by
-//! default, lets independent nodes finish; `fail_fast` stops everything at once (running
-//! jobs are dropped, which cancels their daemon requests).
+//! default, lets independent nodes finish. `fail_fast` starts nothing more and raises the
+//! `Cancel` flag every job was given; running jobs are never dropped, they see the flag,
+//! stop, tear down what they created, and are waited for.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -24,13 +29,45 @@ pub enum Outcome<T> {
     Cancelled,
 }
 
-impl<T> Outcome<T> {
-    pub fn is_done(&self) -> bool {
-        matches!(self, Outcome::Done(_))
+type Job<'a, T> = Pin<Box<dyn Future<Output = (usize, Result<T, Error>)> + 'a>>;
+
+/// A flag raised once, that jobs can check or wait for.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<(AtomicBool, Notify)>);
+
+impl Cancel {
+    pub fn raise(&self) {
+        self.0.0.store(true, Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.0.0.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the flag is raised.
+    pub async fn raised(&self) {
+        loop {
+            let notified = self.0.1.notified();
+            if self.is_raised() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Run `fut` unless the flag goes up first (then `fut` is dropped: only for work that
+    /// leaves nothing behind when dropped, like a build request or a check).
+    pub async fn or_cancelled<T>(
+        &self,
+        fut: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        tokio::select! {
+            r = fut => r,
+            _ = self.raised() => Err(Error::Cancelled),
+        }
     }
 }
-
-type Job<'a, T> = Pin<Box<dyn Future<Output = (usize, Result<T, Error>)> + 'a>>;
 
 /// Run `start(node, done)` for every node of `order` (a topological order), where `deps(n)`
 /// lists what `n` waits for (nodes outside `order` are ignored) and `done` holds the results
@@ -45,7 +82,7 @@ pub async fn run<'a, T, D, F, Fut>(
 where
     T: Clone + 'a,
     D: Fn(usize) -> Vec<usize>,
-    F: FnMut(usize, &HashMap<usize, T>) -> Fut,
+    F: FnMut(usize, &HashMap<usize, T>, Cancel) -> Fut,
     Fut: Future<Output = Result<T, Error>> + 'a,
 {
     run_judged(order, deps, jobs, fail_fast, |_| true, start).await
@@ -65,7 +102,7 @@ where
     T: Clone + 'a,
     D: Fn(usize) -> Vec<usize>,
     J: Fn(&T) -> bool,
-    F: FnMut(usize, &HashMap<usize, T>) -> Fut,
+    F: FnMut(usize, &HashMap<usize, T>, Cancel) -> Fut,
     Fut: Future<Output = Result<T, Error>> + 'a,
 {
     let jobs = jobs.max(1);
@@ -89,6 +126,7 @@ where
     // Nodes that failed, were blocked or were cancelled: their dependents cannot run.
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let mut stop = false;
+    let cancel = Cancel::default();
 
     loop {
         // Settle nodes whose dependencies failed, then start what is ready, in order.
@@ -106,7 +144,7 @@ where
                     continue;
                 }
                 if waits[&n].iter().all(|d| done.contains_key(d)) {
-                    let fut = start(n, &done);
+                    let fut = start(n, &done, cancel.clone());
                     running_set.insert(n);
                     running.push(Box::pin(async move { (n, fut.await) }));
                 }
@@ -117,6 +155,11 @@ where
         };
         running_set.remove(&n);
         match result {
+            // A job that stopped because of the flag is cancelled, not failed.
+            Err(Error::Cancelled) => {
+                outcomes.insert(n, Outcome::Cancelled);
+                failed.insert(n);
+            }
             Ok(v) if succeeded(&v) => {
                 done.insert(n, v.clone());
                 outcomes.insert(n, Outcome::Done(v));
@@ -130,18 +173,13 @@ where
                     },
                 );
                 failed.insert(n);
-                if fail_fast {
+                if fail_fast && !stop {
+                    // Start nothing more; the running jobs see the flag, clean up and
+                    // finish (they are awaited below, never dropped).
                     stop = true;
-                    // Dropping the futures cancels their requests.
-                    running = FuturesUnordered::new();
-                    for r in std::mem::take(&mut running_set) {
-                        outcomes.insert(r, Outcome::Cancelled);
-                    }
+                    cancel.raise();
                 }
             }
-        }
-        if stop {
-            break;
         }
     }
     // Whatever never started: blocked by a failed dependency, or cancelled.
@@ -181,7 +219,7 @@ mod tests {
     #[tokio::test]
     async fn runs_in_dependency_order_and_passes_results() {
         let log = Arc::new(Mutex::new(Vec::new()));
-        let out = run(&[0, 1, 2, 3, 4], deps, 4, false, |n, done| {
+        let out = run(&[0, 1, 2, 3, 4], deps, 4, false, |n, done, _| {
             let parent_sum: usize = deps(n).iter().map(|d| done[d]).sum();
             let log = log.clone();
             async move {
@@ -198,9 +236,9 @@ mod tests {
 
     #[tokio::test]
     async fn failure_blocks_dependents_and_lets_others_finish() {
-        let out = run(&[0, 1, 2, 3, 4], deps, 2, false, |n, _| async move {
+        let out = run(&[0, 1, 2, 3, 4], deps, 2, false, |n, _, _| async move {
             if n == 1 {
-                Err(Error::Failed("boom".into()))
+                Err(Error::host("boom", None))
             } else {
                 Ok(n)
             }
@@ -208,15 +246,15 @@ mod tests {
         .await;
         assert!(matches!(out[&1], Outcome::Failed(_)));
         assert!(matches!(out[&3], Outcome::Blocked { by: 1 }));
-        assert!(out[&2].is_done());
-        assert!(out[&4].is_done());
+        assert!(matches!(out[&2], Outcome::Done(_)));
+        assert!(matches!(out[&4], Outcome::Done(_)));
     }
 
     #[tokio::test]
     async fn fail_fast_cancels_the_rest() {
-        let out = run(&[4, 0, 1, 2, 3], deps, 1, true, |n, _| async move {
+        let out = run(&[4, 0, 1, 2, 3], deps, 1, true, |n, _, _| async move {
             if n == 4 {
-                Err(Error::Failed("boom".into()))
+                Err(Error::host("boom", None))
             } else {
                 Ok(n)
             }
@@ -229,6 +267,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn fail_fast_waits_for_running_jobs_to_clean_up() {
+        let cleaned = Arc::new(AtomicBool::new(false));
+        let out = run(
+            &[0, 4],
+            |_| vec![],
+            2,
+            true,
+            |n, _: &HashMap<usize, usize>, cancel| {
+                let cleaned = cleaned.clone();
+                async move {
+                    if n == 0 {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        return Err(Error::host("boom", None));
+                    }
+                    // A long job: it stops when the flag goes up, and tears down first.
+                    cancel.raised().await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    cleaned.store(true, Ordering::SeqCst);
+                    Err(Error::Cancelled)
+                }
+            },
+        )
+        .await;
+        assert!(matches!(out[&0], Outcome::Failed(_)));
+        assert!(matches!(out[&4], Outcome::Cancelled));
+        assert!(
+            cleaned.load(Ordering::SeqCst),
+            "the running job was not dropped"
+        );
+    }
+
+    #[tokio::test]
     async fn a_judged_failure_keeps_its_value_and_blocks_dependents() {
         let out = run_judged(
             &[0, 1, 2, 3],
@@ -236,12 +306,12 @@ mod tests {
             2,
             false,
             |v: &usize| *v != 1,
-            |n, _| async move { Ok(n) },
+            |n, _, _| async move { Ok(n) },
         )
         .await;
         assert!(matches!(out[&1], Outcome::Done(1)));
         assert!(matches!(out[&3], Outcome::Blocked { by: 1 }));
-        assert!(out[&2].is_done());
+        assert!(matches!(out[&2], Outcome::Done(_)));
     }
 
     #[tokio::test]
@@ -253,7 +323,7 @@ mod tests {
             |_| vec![],
             3,
             false,
-            |n, _| {
+            |n, _, _| {
                 let current = current.clone();
                 async move {
                     {

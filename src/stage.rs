@@ -37,9 +37,7 @@ struct Stamps {
 }
 
 fn stamps_path(ws: &Workspace, node: &Node) -> PathBuf {
-    ws.state_dir
-        .join("stage")
-        .join(format!("{}.json", node.name))
+    ws.state.stage_stamps(&node.name)
 }
 
 fn load_stamps(ws: &Workspace, node: &Node) -> Stamps {
@@ -116,7 +114,12 @@ pub fn stage(ws: &Workspace, node: &Node, dry_run: bool) -> Result<StageReport> 
 /// Prefix a staging failure with the manifest entry it comes from.
 fn located(e: Error, manifest: &str, key: &str) -> Error {
     match e {
-        Error::Failed(msg) => Error::Failed(format!("{manifest}: {key}: {msg}")),
+        Error::Stage { message, help, .. } => Error::Stage {
+            manifest: manifest.to_string(),
+            key: key.to_string(),
+            message,
+            help,
+        },
         Error::Definition(mut d) => {
             for x in &mut d {
                 x.message = format!("{key}: {}", x.message);
@@ -127,14 +130,24 @@ fn located(e: Error, manifest: &str, key: &str) -> Error {
     }
 }
 
+/// A staging failure; `located` adds the manifest and the step it comes from.
+fn fail(message: String) -> Error {
+    Error::Stage {
+        manifest: String::new(),
+        key: String::new(),
+        message,
+        help: None,
+    }
+}
+
 /// Resolve a workspace-relative path and make sure it (after symlinks) stays inside.
 fn inside_workspace(ws: &Workspace, rel: &str) -> Result<PathBuf> {
     let p = ws.root.join(rel);
     let real = p
         .canonicalize()
-        .map_err(|e| Error::Failed(format!("source `{rel}` cannot be read: {e}")))?;
+        .map_err(|e| fail(format!("source `{rel}` cannot be read: {e}")))?;
     if !real.starts_with(&ws.root) {
-        return Err(Error::Failed(format!(
+        return Err(fail(format!(
             "source `{rel}` resolves to {}, outside the workspace",
             real.display()
         )));
@@ -155,7 +168,7 @@ fn inside_node(node: &Node, rel: &str) -> Result<PathBuf> {
     }
     let real = probe.canonicalize().unwrap_or(probe);
     if !real.starts_with(&node.dir) {
-        return Err(Error::Failed(format!(
+        return Err(fail(format!(
             "destination `{rel}` resolves outside the node directory"
         )));
     }
@@ -184,8 +197,7 @@ fn copy_step(
     let mut changed = Vec::new();
     if src.is_dir() {
         for item in walkdir::WalkDir::new(&src).sort_by_file_name() {
-            let item =
-                item.map_err(|e| Error::Failed(format!("reading {}: {e}", src.display())))?;
+            let item = item.map_err(|e| fail(format!("reading {}: {e}", src.display())))?;
             let rel = item.path().strip_prefix(&src).expect("under src");
             let target = dst.join(rel);
             if item.file_type().is_dir() {
@@ -292,10 +304,7 @@ fn fetch_step(
     if dry_run {
         return Ok(());
     }
-    let scratch =
-        ws.state_dir
-            .join("tmp")
-            .join(format!("fetch-{}-{}", node.name, std::process::id()));
+    let scratch = ws.state.fetch_scratch(&node.name);
     let _ = fs::remove_dir_all(&scratch);
     fs::create_dir_all(&scratch).map_err(|e| Error::io("create", &scratch, e))?;
     let result = (|| {
@@ -307,7 +316,7 @@ fn fetch_step(
             .filter(|p| p.is_file())
             .collect();
         let [file] = produced.as_slice() else {
-            return Err(Error::Failed(format!(
+            return Err(fail(format!(
                 "`{}` must leave exactly one file in its scratch directory; it left {}",
                 f.command.join(" "),
                 produced.len()
@@ -316,12 +325,18 @@ fn fetch_step(
         let got = sha256_file(file)?;
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         if got != pin {
-            return Err(Error::Failed(format!(
-                "`{}` produced {name} with sha256 {got}, but the pin is {pin}.\n  \
-                 The source now offers something else (for a Debian package: a new version, named in the file name).\n  \
-                 help: review {name}; if it is what you want, set `sha256 = \"{got}\"` in the manifest",
-                f.command.join(" ")
-            )));
+            return Err(Error::Stage {
+                manifest: String::new(),
+                key: String::new(),
+                message: format!(
+                    "`{}` produced {name} with sha256 {got}, but the pin is {pin}.\n  \
+                     The source now offers something else (for a Debian package: a new version, named in the file name).",
+                    f.command.join(" ")
+                ),
+                help: Some(format!(
+                    "review {name}; if it is what you want, set `sha256 = \"{got}\"` in the manifest"
+                )),
+            });
         }
         fs::create_dir_all(&ws.fetch_cache).map_err(|e| Error::io("create", &ws.fetch_cache, e))?;
         place(file, &cached)?;
@@ -355,13 +370,13 @@ fn run_command(cmd: &[String], cwd: &Path, ws: &Workspace, node: &Node) -> Resul
         .env("DK_NODE_DIR", &node.dir)
         .env("DK_NODE", &node.name)
         .output()
-        .map_err(|e| Error::Failed(format!("cannot run `{}`: {e}", cmd.join(" "))))?;
+        .map_err(|e| fail(format!("cannot run `{}`: {e}", cmd.join(" "))))?;
     if !out.status.success() {
         let mut text = String::from_utf8_lossy(&out.stdout).to_string();
         text.push_str(&String::from_utf8_lossy(&out.stderr));
         let tail: Vec<&str> = text.lines().rev().take(20).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(Error::Failed(format!(
+        return Err(fail(format!(
             "`{}` failed ({}):\n{}",
             cmd.join(" "),
             out.status,
@@ -387,19 +402,18 @@ fn run_step(
     }
     for input in &r.inputs {
         let p = inside_node(node, input)?;
-        if !p.is_file() && dry_run {
-            // An earlier step (not run in a dry run) would produce it.
-            report
-                .actions
-                .push(format!("run `{}`", r.command.join(" ")));
-            return Ok(());
-        }
-        if !p.is_file() {
-            return Err(Error::Failed(format!(
+        let Some(meta) = fs::metadata(&p).ok().filter(|m| m.is_file()) else {
+            if dry_run {
+                // An earlier step (not run in a dry run) would produce it.
+                report
+                    .actions
+                    .push(format!("run `{}`", r.command.join(" ")));
+                return Ok(());
+            }
+            return Err(fail(format!(
                 "input `{input}` does not exist (is an earlier stage step missing?)"
             )));
-        }
-        let meta = fs::metadata(&p).map_err(|e| Error::io("read", &p, e))?;
+        };
         h.update(input.as_bytes());
         h.update(&stamps.inputs.digest(input, &p, &meta)?);
     }
@@ -428,7 +442,7 @@ fn run_step(
         .map(|(o, _)| o)
         .collect();
     if !missing.is_empty() {
-        return Err(Error::Failed(format!(
+        return Err(fail(format!(
             "`{}` succeeded but did not produce {}",
             r.command.join(" "),
             missing

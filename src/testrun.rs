@@ -3,31 +3,24 @@
 //! and always tear the container down. A passing record for the same image id and test spec
 //! means the test is not run again (`--force` runs it).
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::build::{BuildOptions, NodeStatus, short};
+use crate::build::{BuildSummary, NodeStatus};
 use crate::checks::{self, Target};
-use crate::config::NetworkConfig;
-use crate::docker::Daemon;
-use crate::engine::Engine;
+use crate::docker::{ContainerInfo, Daemon, ImageFacts};
+use crate::engine::{Engine, RunOptions, Selection};
 use crate::error::{Error, Result};
-use crate::launch::{self, ImageFacts, LaunchInput, Role};
+use crate::ids::ImageId;
+use crate::labels::{self, Role};
+use crate::launch::{self, LaunchInput};
 use crate::manifest::CheckKind;
 use crate::records::{CheckResult, TestRecord, now_unix};
 use crate::report::ReporterExt;
-use crate::scheduler::{self, Outcome};
-use crate::units::{human_duration, parse_duration};
-
-#[derive(Debug, Clone)]
-pub struct TestOptions {
-    pub jobs: usize,
-    pub force: bool,
-    pub fail_fast: bool,
-}
+use crate::scheduler::{self, Cancel, Outcome};
+use crate::units::human_duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -69,8 +62,10 @@ impl TestStatus {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeTest {
+    #[serde(skip)]
+    pub node: usize,
     pub name: String,
-    pub image_id: Option<String>,
+    pub image_id: Option<ImageId>,
     #[serde(flatten)]
     pub status: TestStatus,
     pub checks: Vec<CheckResult>,
@@ -92,8 +87,7 @@ impl TestSummary {
 
     pub fn line(&self) -> String {
         let count = |f: fn(&TestStatus) -> bool| self.nodes.iter().filter(|n| f(&n.status)).count();
-        let mut parts = Vec::new();
-        for (label, n) in [
+        let counts = [
             ("passed", count(|s| matches!(s, TestStatus::Passed))),
             (
                 "passed earlier",
@@ -109,16 +103,31 @@ impl TestSummary {
                 count(|s| matches!(s, TestStatus::Blocked { .. })),
             ),
             ("cancelled", count(|s| matches!(s, TestStatus::Cancelled))),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} {label}"));
-            }
+        ];
+        crate::units::summary_line(&counts, Duration::from_millis(self.elapsed_ms))
+    }
+
+    /// The images that passed (or passed earlier), by node: what promotion may move.
+    pub fn passed_images(&self) -> std::collections::HashMap<usize, ImageId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.status.ok())
+            .filter_map(|n| Some((n.node, n.image_id.clone()?)))
+            .collect()
+    }
+}
+
+impl NodeTest {
+    fn empty(node: usize, name: String, image_id: Option<ImageId>, status: TestStatus) -> Self {
+        NodeTest {
+            node,
+            name,
+            image_id,
+            status,
+            checks: Vec::new(),
+            duration_ms: 0,
+            logs: None,
         }
-        format!(
-            "{} in {}",
-            parts.join(", "),
-            human_duration(Duration::from_millis(self.elapsed_ms))
-        )
     }
 }
 
@@ -149,132 +158,87 @@ impl Engine {
     /// Remove test containers left by crashed or interrupted runs of this workspace, and
     /// their temporary data. Returns how many containers were removed.
     pub async fn remove_test_leftovers(&self) -> Result<usize> {
-        let daemon = self.daemon().await?;
-        let left = daemon
-            .containers_with_labels(&[("dk.workspace", &self.ws.id), ("dk.role", "test")])
+        let left = self
+            .reads()?
+            .containers_with_labels(&labels::filter(&self.ws.id, Role::Test))
             .await?;
-        for c in &left {
-            if let Some(id) = &c.id {
-                daemon.remove_container(id).await?;
+        if !left.is_empty() {
+            let daemon = self.daemon().await?;
+            for c in &left {
+                daemon.remove_container(&c.id).await?;
             }
         }
-        let tmp = self.ws.state_dir.join("tmp");
-        if let Ok(rd) = std::fs::read_dir(&tmp) {
-            for e in rd.flatten() {
-                if e.file_name().to_string_lossy().starts_with("test-") {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-            }
-        }
+        self.ws.state.sweep_test_roots();
         Ok(left.len())
     }
 
-    /// Make sure a network dk manages exists with its configured subnet. An overlap with
-    /// another network is reported to the user before the daemon would refuse.
-    pub(crate) async fn ensure_network(&self, net: &NetworkConfig, role: Role) -> Result<()> {
-        let daemon = self.daemon().await?;
-        let all = daemon.networks().await?;
-        let want = net.subnet.to_string();
-        if let Some(existing) = all.iter().find(|n| n.name == net.name) {
-            if !existing.subnets.contains(&want) {
-                return Err(Error::Failed(format!(
-                    "network {} exists with subnet {}, but dk.toml says {want}\n  help: remove it (`docker network rm {}`) once nothing uses it, or change the subnet in dk.toml",
-                    net.name,
-                    existing.subnets.join(", "),
-                    net.name
-                )));
-            }
-            return Ok(());
-        }
-        for other in &all {
-            for s in &other.subnets {
-                if let Ok(sub) = s.parse::<crate::net::Subnet>()
-                    && sub.overlaps(&net.subnet)
-                {
-                    return Err(Error::Failed(format!(
-                        "the {} network's subnet {want} (dk.toml) overlaps network `{}` ({s})\n  help: choose another subnet for network.{} in dk.toml",
-                        role.label(),
-                        other.name,
-                        role.label()
-                    )));
-                }
-            }
-        }
-        let mut labels = HashMap::new();
-        labels.insert("dk.workspace".to_string(), self.ws.id.clone());
-        labels.insert("dk.role".to_string(), role.label().to_string());
-        daemon
-            .create_network(&net.name, &want, &net.subnet.gateway().to_string(), labels)
-            .await
+    /// `dk test`: build what is stale, then test the selection.
+    pub async fn test(&self, names: &[String], opts: &RunOptions) -> Result<TestSummary> {
+        let sel = self.select(names)?;
+        let built = self.build_step(&sel, opts).await?;
+        self.test_step(&sel, &built, &sel.selected, opts).await
     }
 
-    /// Build what is stale, then test the selection.
-    pub async fn test(&self, names: &[String], opts: &TestOptions) -> Result<TestSummary> {
-        let selected = self.select(names)?;
-        self.test_nodes(&selected, opts).await
-    }
-
-    pub(crate) async fn test_nodes(
+    /// Test `nodes` (a subset of `sel.order`, in order) on the images `built` produced.
+    /// With `opts.retest`, the selected nodes are tested even when a passing record exists.
+    pub async fn test_step(
         &self,
-        selected: &[usize],
-        opts: &TestOptions,
+        sel: &Selection,
+        built: &BuildSummary,
+        nodes: &[usize],
+        opts: &RunOptions,
     ) -> Result<TestSummary> {
         let started = Instant::now();
-        let order = self.graph.with_dependencies(selected);
-        let built = self
-            .build_order(
-                &order,
-                &BuildOptions {
-                    jobs: opts.jobs,
-                    force: false,
-                    fail_fast: opts.fail_fast,
-                },
-                &[],
-            )
-            .await?;
-        self.remove_test_leftovers().await?;
-        self.ensure_network(&self.ws.test_network, Role::Test)
-            .await?;
-
-        let selected_order: Vec<usize> = order
+        let to_test: Vec<usize> = sel
+            .order
             .iter()
             .copied()
-            .filter(|i| selected.contains(i))
+            .filter(|i| nodes.contains(i))
             .collect();
+        // Only launch anything when something is to be tested.
+        let launches = to_test.iter().any(|&n| {
+            built.image(n).is_some_and(|image| {
+                (opts.retest && sel.contains(n))
+                    || !self
+                        .records
+                        .test(self.name(n), image, &self.test_spec_hash(n))
+                        .is_some_and(|r| r.passed)
+            })
+        });
+        if launches {
+            self.remove_test_leftovers().await?;
+            self.ensure_network(Role::Test).await?;
+        }
         let graph = self.graph.clone();
         let mut outcomes = scheduler::run_judged(
-            &selected_order,
+            &to_test,
             |n| graph.parents[n].clone(),
             opts.jobs,
             opts.fail_fast,
             |t: &NodeTest| t.status.ok(),
-            |n, _| {
-                let image = built.image_id(self.name(n)).map(String::from);
-                let build_msg =
-                    built
-                        .nodes
-                        .iter()
-                        .find(|r| r.name == self.name(n))
-                        .map(|r| match &r.status {
-                            NodeStatus::Failed { message } => message.clone(),
-                            NodeStatus::Blocked { by } => format!("{by} failed to build"),
-                            _ => "not built".to_string(),
-                        });
+            |n, _, cancel| {
+                let image = built.image(n).cloned();
+                let build_msg = built.get(n).map(|r| match &r.status {
+                    NodeStatus::Failed { message } => message.clone(),
+                    NodeStatus::Blocked { by } => format!("{by} failed to build"),
+                    _ => "not built".to_string(),
+                });
+                let retest = opts.retest && sel.contains(n);
                 async move {
                     let Some(image) = image else {
-                        return Ok(NodeTest {
-                            name: self.name(n).to_string(),
-                            image_id: None,
-                            status: TestStatus::BuildFailed {
+                        return Ok(NodeTest::empty(
+                            n,
+                            self.name(n).to_string(),
+                            None,
+                            TestStatus::BuildFailed {
                                 message: build_msg.unwrap_or_default(),
                             },
-                            checks: Vec::new(),
-                            duration_ms: 0,
-                            logs: None,
-                        });
+                        ));
                     };
-                    let t = self.test_node(n, &image, opts.force).await;
-                    if let Err(e) = &t {
+                    let t = self.test_node(n, &image, retest, &cancel).await;
+                    if let Err(e) = &t
+                        && !matches!(e, Error::Cancelled)
+                    {
                         self.reporter.finish(
                             self.name(n),
                             "test",
@@ -290,130 +254,135 @@ impl Engine {
         )
         .await;
 
-        // Losing the daemon is exit 3, whatever else happened.
-        let lost = outcomes
-            .iter()
-            .find(|(_, o)| matches!(o, Outcome::Failed(Error::Daemon { .. })))
-            .map(|(n, _)| *n);
-        if let Some(n) = lost
-            && let Some(Outcome::Failed(e)) = outcomes.remove(&n)
-        {
-            return Err(e);
+        // Losing the daemon is exit 3, a definition problem exit 2, whatever else happened.
+        for fatal in [
+            |e: &Error| matches!(e, Error::Daemon { .. }),
+            |e: &Error| matches!(e, Error::Definition(_)),
+        ] {
+            let found = outcomes
+                .iter()
+                .find(|(_, o)| matches!(o, Outcome::Failed(e) if fatal(e)))
+                .map(|(n, _)| *n);
+            if let Some(n) = found
+                && let Some(Outcome::Failed(e)) = outcomes.remove(&n)
+            {
+                return Err(e);
+            }
         }
-        let mut nodes = Vec::new();
-        for &n in &selected_order {
+        let mut out = Vec::new();
+        for &n in &to_test {
             let name = self.name(n).to_string();
-            let t = match outcomes.get(&n) {
-                Some(Outcome::Done(t)) => t.clone(),
-                Some(Outcome::Failed(e)) => NodeTest {
-                    name: name.clone(),
-                    image_id: built.image_id(&name).map(String::from),
-                    status: TestStatus::Failed {
+            let image = built.image(n).cloned();
+            let t = match outcomes.remove(&n) {
+                Some(Outcome::Done(t)) => t,
+                Some(Outcome::Failed(e)) => NodeTest::empty(
+                    n,
+                    name,
+                    image,
+                    TestStatus::Failed {
                         message: e.render(),
                     },
-                    checks: Vec::new(),
-                    duration_ms: 0,
-                    logs: None,
-                },
-                Some(Outcome::Blocked { by }) => NodeTest {
-                    name: name.clone(),
-                    image_id: built.image_id(&name).map(String::from),
-                    status: TestStatus::Blocked {
-                        by: self.name(*by).to_string(),
+                ),
+                Some(Outcome::Blocked { by }) => NodeTest::empty(
+                    n,
+                    name,
+                    image,
+                    TestStatus::Blocked {
+                        by: self.name(by).to_string(),
                     },
-                    checks: Vec::new(),
-                    duration_ms: 0,
-                    logs: None,
-                },
-                Some(Outcome::Cancelled) | None => NodeTest {
-                    name: name.clone(),
-                    image_id: built.image_id(&name).map(String::from),
-                    status: TestStatus::Cancelled,
-                    checks: Vec::new(),
-                    duration_ms: 0,
-                    logs: None,
-                },
+                ),
+                Some(Outcome::Cancelled) | None => {
+                    NodeTest::empty(n, name, image, TestStatus::Cancelled)
+                }
             };
-            nodes.push(t);
+            out.push(t);
         }
         Ok(TestSummary {
-            nodes,
+            nodes: out,
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
     }
 
-    /// Test one image of one node. Never leaves the container behind (but for a signal,
-    /// which the next run's leftover sweep handles).
-    async fn test_node(&self, i: usize, image: &str, force: bool) -> Result<NodeTest> {
+    /// Test one image of one node. The container it launches is removed on every path:
+    /// failure, cancellation (`--fail-fast`), or success; a signal leaves it to the next
+    /// run's sweep.
+    async fn test_node(
+        &self,
+        i: usize,
+        image: &ImageId,
+        retest: bool,
+        cancel: &Cancel,
+    ) -> Result<NodeTest> {
         let node = &self.ws.nodes[i];
         let name = node.name.clone();
         let spec_hash = self.test_spec_hash(i);
-        if !force
+        if !retest
             && let Some(rec) = self.records.test(&name, image, &spec_hash)
             && rec.passed
         {
             self.reporter
                 .finish(&name, "test", "passed earlier", true, Duration::ZERO, None);
             return Ok(NodeTest {
-                name,
-                image_id: Some(image.to_string()),
-                status: TestStatus::PassedEarlier,
                 checks: rec.checks,
-                duration_ms: 0,
-                logs: None,
+                ..NodeTest::empty(i, name, Some(image.clone()), TestStatus::PassedEarlier)
             });
+        }
+        if cancel.is_raised() {
+            return Err(Error::Cancelled);
         }
         let started = Instant::now();
         self.reporter.start(&name, "test");
         let daemon = self.daemon().await?;
-        let facts = daemon
-            .inspect_image(image)
-            .await?
-            .map(|i| ImageFacts::from_inspect(&i))
-            .ok_or_else(|| Error::Failed(format!("image {} of {name} is gone", short(image))))?;
+        let facts =
+            daemon
+                .inspect_image(image.as_str())
+                .await?
+                .ok_or_else(|| Error::MissingImage {
+                    node: name.clone(),
+                    image: image.to_string(),
+                    message: format!("image {} of {name} is gone", image.short()),
+                    help: format!("build it again: `dk build {name}`"),
+                })?;
         let remap = crate::userns::detect(daemon.userns_remapped().await?)?;
-        let root = self.ws.state_dir.join("tmp").join(format!(
-            "test-{name}-{}-{}",
-            std::process::id(),
-            now_unix()
-        ));
+        let root = self.ws.state.test_root(&name);
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).map_err(|e| Error::io("create", &root, e))?;
 
         self.reporter.step(&name, "auditing the image");
         let audit = self.audit_check(i, image).await?;
-        let result = self.launch_and_check(i, &facts, &root, remap).await;
-        let (mut checks, logs, keep, launched) = match result {
-            Ok(r) => r,
-            Err(e @ Error::Daemon { .. }) => return Err(e),
-            Err(e) => (
-                vec![CheckResult {
-                    name: "launch".into(),
-                    passed: false,
-                    duration_ms: started.elapsed().as_millis() as u64,
-                    detail: Some(e.render()),
-                }],
-                None,
-                Vec::new(),
-                None,
-            ),
+        if cancel.is_raised() {
+            let _ = std::fs::remove_dir_all(&root);
+            return Err(Error::Cancelled);
+        }
+        let mut launch = Launch::default();
+        let result = self
+            .launch_and_check(i, &facts, &root, remap, cancel, &mut launch)
+            .await;
+        // Teardown, always, before anything else can return.
+        if let Some(id) = &launch.container {
+            let _ = daemon.stop_container(id, Duration::from_secs(2)).await;
+            daemon.remove_container(id).await?;
+        }
+        let mut checks = match result {
+            Ok(checks) => checks,
+            // Not a verdict on the image: no record (exit 3, cancelled, or exit 2).
+            Err(e @ (Error::Daemon { .. } | Error::Cancelled | Error::Definition(_))) => {
+                let _ = std::fs::remove_dir_all(&root);
+                return Err(e);
+            }
+            Err(e) => vec![CheckResult {
+                name: "launch".into(),
+                passed: false,
+                duration_ms: started.elapsed().as_millis() as u64,
+                detail: Some(e.render()),
+            }],
         };
         checks.insert(0, audit);
-        // Teardown, always.
-        if let Some(id) = launched {
-            let _ = daemon.stop_container(&id, Duration::from_secs(2)).await;
-            daemon.remove_container(&id).await?;
-        }
         let passed = checks.iter().all(|c| c.passed);
         let mut kept = Vec::new();
         if !passed {
-            for (k, dir) in keep.iter().enumerate() {
-                let dest = self
-                    .ws
-                    .state_dir
-                    .join("logs")
-                    .join(&name)
-                    .join(format!("{}-test-logs-{k}", now_unix()));
+            for dir in &launch.keep {
+                let dest = self.ws.state.kept(&name, "test-logs");
                 if let Some(parent) = dest.parent() {
                     let _ = std::fs::create_dir_all(parent);
                 }
@@ -435,7 +404,7 @@ impl Engine {
         let duration = started.elapsed();
         self.records.put_test(&TestRecord {
             node: name.clone(),
-            image_id: image.to_string(),
+            image_id: image.clone(),
             spec_hash,
             passed,
             tested_at: now_unix(),
@@ -453,7 +422,7 @@ impl Engine {
             }
             detail.push('\n');
         }
-        if let Some(l) = &logs {
+        if let Some(l) = &launch.logs {
             detail.push_str("container output (last lines):\n");
             for line in l.lines() {
                 detail.push_str(&format!("  | {line}\n"));
@@ -480,35 +449,33 @@ impl Engine {
             Some(detail.trim_end().to_string()),
         );
         Ok(NodeTest {
+            node: i,
             name,
-            image_id: Some(image.to_string()),
+            image_id: Some(image.clone()),
             status,
             checks,
             duration_ms: duration.as_millis() as u64,
-            logs,
+            logs: launch.logs,
         })
     }
 
-    /// Create, start, wait for readiness, smoke-check and run the checks. Returns the check
-    /// results, the container's output on failure, dirs to keep on failure, and the
-    /// container id (for teardown) once one exists.
-    #[allow(clippy::type_complexity)]
+    /// Create, start, wait for readiness, smoke-check and run the checks. What it created
+    /// is written into `launch` as soon as it exists, so the caller tears it down whatever
+    /// happens here (including cancellation, which stops the checks, not the teardown).
     async fn launch_and_check(
         &self,
         i: usize,
         facts: &ImageFacts,
-        root: &std::path::Path,
+        root: &Path,
         remap: crate::userns::Remap,
-    ) -> Result<(
-        Vec<CheckResult>,
-        Option<String>,
-        Vec<PathBuf>,
-        Option<String>,
-    )> {
+        cancel: &Cancel,
+        launch: &mut Launch,
+    ) -> Result<Vec<CheckResult>> {
         let node = &self.ws.nodes[i];
         let daemon = self.daemon().await?;
         let test = &node.manifest.test;
         let (binds, keep) = crate::mounts::test_binds(&self.ws, node, root, remap)?;
+        launch.keep = keep;
         let loopback: Vec<u16> = test
             .checks
             .iter()
@@ -528,60 +495,59 @@ impl Engine {
         )?;
         daemon.remove_container(&spec.name).await?;
         let id = daemon.create_container(&spec).await?;
+        launch.container = Some(id.clone());
         let mut results = Vec::new();
-        let outcome = async {
-            daemon.start_container(&id).await?;
-            let smoke = self.wait_ready(daemon, &id, i, facts).await?;
-            let smoke_ok = smoke.passed;
-            results.push(smoke);
-            if !smoke_ok {
-                return Ok::<_, Error>(());
-            }
-            let target = target(daemon, &id, &spec.network).await?;
-            let default_timeout = match &test.check_timeout {
-                Some(t) => parse_duration(t).map_err(Error::Failed)?,
-                None => DEFAULT_CHECK_TIMEOUT,
-            };
-            for c in &test.checks {
-                let c = c.get_ref();
-                self.reporter.step(&node.name, c.display_name());
-                let timeout = match &c.timeout {
-                    Some(t) => parse_duration(t).map_err(Error::Failed)?,
-                    None => default_timeout,
-                };
-                results.push(checks::run(daemon, &target, c, timeout).await?);
-            }
-            if let Some(custom) = self.custom_test(i, &target, facts, default_timeout).await? {
-                results.push(custom);
-            }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = outcome {
-            if matches!(e, Error::Daemon { .. }) {
-                // Not a verdict on the image: no record, exit 3 (the sweep at the next
-                // start removes the container if it could not be removed now).
-                let _ = daemon.remove_container(&id).await;
-                return Err(e);
-            }
-            results.push(CheckResult {
+        let outcome = cancel
+            .or_cancelled(async {
+                daemon.start_container(&id).await?;
+                let smoke = self.smoke_check(daemon, &id, i).await?;
+                let smoke_ok = smoke.passed;
+                results.push(smoke);
+                if !smoke_ok {
+                    return Ok(());
+                }
+                let target = target(daemon, &id, &spec.network).await?;
+                let default_timeout = test
+                    .check_timeout
+                    .as_ref()
+                    .map(|t| *t.get())
+                    .unwrap_or(DEFAULT_CHECK_TIMEOUT);
+                for c in &test.checks {
+                    let c = c.get_ref();
+                    self.reporter.step(&node.name, c.display_name());
+                    let timeout = c
+                        .timeout
+                        .as_ref()
+                        .map(|t| *t.get())
+                        .unwrap_or(default_timeout);
+                    results.push(checks::run(daemon, &target, c, timeout).await?);
+                }
+                if let Some(custom) = self.custom_test(i, &target, facts, default_timeout).await? {
+                    results.push(custom);
+                }
+                Ok(())
+            })
+            .await;
+        match outcome {
+            Ok(()) => {}
+            // Not a verdict on the image: no record (exit 3, or cancelled).
+            Err(e @ (Error::Daemon { .. } | Error::Cancelled)) => return Err(e),
+            Err(e) => results.push(CheckResult {
                 name: "test run".into(),
                 passed: false,
                 duration_ms: 0,
                 detail: Some(e.render()),
-            });
+            }),
         }
-        let logs = if results.iter().all(|c| c.passed) {
-            None
-        } else {
-            Some(daemon.logs_tail(&id, 40).await.unwrap_or_default())
-                .filter(|l| !l.trim().is_empty())
-        };
-        Ok((results, logs, keep, Some(id)))
+        if !results.iter().all(|c| c.passed) {
+            launch.logs = Some(daemon.logs_tail(&id, 40).await.unwrap_or_default())
+                .filter(|l| !l.trim().is_empty());
+        }
+        Ok(results)
     }
 
     /// The image audit as a check: it fails on any finding that is not waived.
-    async fn audit_check(&self, i: usize, image: &str) -> Result<CheckResult> {
+    async fn audit_check(&self, i: usize, image: &ImageId) -> Result<CheckResult> {
         let started = Instant::now();
         let (passed, detail) = match self.audit_image(i, image).await {
             Ok(findings) => {
@@ -619,113 +585,39 @@ impl Engine {
         })
     }
 
-    /// Readiness (healthcheck, port, or nothing) and the implicit smoke check: still running
+    /// The implicit smoke check: ready (healthcheck, port, or nothing) and still running
     /// after the grace period, or exited 0 for a one-shot.
-    async fn wait_ready(
-        &self,
-        daemon: &Daemon,
-        id: &str,
-        i: usize,
-        facts: &ImageFacts,
-    ) -> Result<CheckResult> {
+    async fn smoke_check(&self, daemon: &Daemon, id: &str, i: usize) -> Result<CheckResult> {
         let node = &self.ws.nodes[i];
         let test = &node.manifest.test;
         let started = Instant::now();
-        let grace = match &test.grace {
-            Some(g) => parse_duration(g).map_err(Error::Failed)?,
-            None => DEFAULT_GRACE,
-        };
-        let ready_timeout = match &test.ready_timeout {
-            Some(t) => parse_duration(t).map_err(Error::Failed)?,
-            None => DEFAULT_READY,
-        };
-        let has_health = facts.has_healthcheck || node.manifest.run.healthcheck.is_some();
-        let name = if test.one_shot {
-            "runs to completion (exit 0)".to_string()
-        } else {
-            "starts and stays up".to_string()
-        };
-        let fail = |why: String| CheckResult {
-            name: name.clone(),
-            passed: false,
-            duration_ms: started.elapsed().as_millis() as u64,
-            detail: Some(why),
+        let readiness = crate::ready::Readiness {
+            port: test.ready_port,
+            http: None,
+            network: self.ws.test_network.name.clone(),
+            grace: test
+                .grace
+                .as_ref()
+                .map(|g| *g.get())
+                .unwrap_or(DEFAULT_GRACE),
+            timeout: test
+                .ready_timeout
+                .as_ref()
+                .map(|t| *t.get())
+                .unwrap_or(DEFAULT_READY),
+            one_shot: test.one_shot,
         };
         self.reporter.step(&node.name, "waiting until ready");
-        let deadline = started + ready_timeout.max(grace);
-        let mut port_ready = test.ready_port.is_none();
-        loop {
-            let c = daemon
-                .inspect_container(id)
-                .await?
-                .ok_or_else(|| Error::Failed("the test container disappeared".into()))?;
-            let state = c.state.clone().unwrap_or_default();
-            let running = state.running.unwrap_or(false);
-            if !running {
-                let code = state.exit_code.unwrap_or(-1);
-                if test.one_shot && code == 0 {
-                    break;
-                }
-                return Ok(fail(format!(
-                    "the container exited with code {code}{}",
-                    if state.oom_killed.unwrap_or(false) {
-                        " (killed: out of memory)"
-                    } else {
-                        ""
-                    }
-                )));
-            }
-            let health = state
-                .health
-                .as_ref()
-                .and_then(|h| h.status)
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            if health == "unhealthy" {
-                return Ok(fail("the healthcheck reports unhealthy".into()));
-            }
-            if !port_ready && let Some(port) = test.ready_port {
-                let ip = container_ip(&c, self.ws.test_network.name.as_str());
-                if let Some(ip) = ip
-                    && let Ok(addr) = format!("{ip}:{port}").parse::<std::net::SocketAddr>()
-                    && tokio::time::timeout(
-                        Duration::from_millis(500),
-                        tokio::net::TcpStream::connect(addr),
-                    )
-                    .await
-                    .is_ok_and(|r| r.is_ok())
-                {
-                    port_ready = true;
-                }
-            }
-            let health_ready = !has_health || health == "healthy";
-            let graced = started.elapsed() >= grace;
-            if health_ready && port_ready && graced && !test.one_shot {
-                break;
-            }
-            if Instant::now() >= deadline {
-                let what = if !health_ready {
-                    format!("the healthcheck is still `{health}`")
-                } else if !port_ready {
-                    format!(
-                        "port {} does not accept connections",
-                        test.ready_port.unwrap_or(0)
-                    )
-                } else {
-                    "the one-shot container is still running".to_string()
-                };
-                return Ok(fail(format!(
-                    "not ready within {}: {what}",
-                    human_duration(ready_timeout)
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let verdict = crate::ready::wait(daemon, id, &readiness).await?;
         Ok(CheckResult {
-            name,
-            passed: true,
+            name: if test.one_shot {
+                "runs to completion (exit 0)".to_string()
+            } else {
+                "starts and stays up".to_string()
+            },
+            passed: verdict.is_ok(),
             duration_ms: started.elapsed().as_millis() as u64,
-            detail: None,
+            detail: verdict.err().map(|why| why.to_string()),
         })
     }
 
@@ -763,7 +655,7 @@ impl Engine {
             .current_dir(&node.dir)
             .env("DK_CONTAINER", &target.container)
             .env("DK_IP", target.ip.clone().unwrap_or_default())
-            .env("DK_IMAGE", &facts.id)
+            .env("DK_IMAGE", facts.id.as_str())
             .kill_on_drop(true)
             .output();
         let limit = timeout.max(Duration::from_secs(60));
@@ -788,49 +680,29 @@ impl Engine {
     }
 }
 
-fn container_ip(c: &bollard::models::ContainerInspectResponse, network: &str) -> Option<String> {
-    c.network_settings
-        .as_ref()?
-        .networks
-        .as_ref()?
-        .get(network)?
-        .ip_address
-        .clone()
-        .filter(|ip| !ip.is_empty())
+/// What a test launch created, for the teardown.
+#[derive(Debug, Default)]
+struct Launch {
+    container: Option<String>,
+    /// Directories worth keeping when the test fails (logs mounts).
+    keep: Vec<PathBuf>,
+    /// The container's last output, when a check failed.
+    logs: Option<String>,
 }
 
+/// Where the checks reach the test container.
 async fn target(
     daemon: &Daemon,
     id: &str,
     network: &Option<(String, Option<String>)>,
 ) -> Result<Target> {
-    let c = daemon
+    let c: ContainerInfo = daemon
         .inspect_container(id)
         .await?
-        .ok_or_else(|| Error::Failed("the test container disappeared".into()))?;
-    let ip = network.as_ref().and_then(|(n, _)| container_ip(&c, n));
-    let mut loopback = Vec::new();
-    if let Some(ports) = c.network_settings.as_ref().and_then(|n| n.ports.as_ref()) {
-        for (cport, bindings) in ports {
-            let cp: u16 = cport
-                .split('/')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0);
-            if let Some(b) = bindings.as_ref().and_then(|b| b.first())
-                && let Some(hp) = b.host_port.as_ref().and_then(|p| p.parse().ok())
-            {
-                loopback.push((cp, hp));
-            }
-        }
-    }
+        .ok_or_else(|| Error::container(id, "the test container disappeared"))?;
     Ok(Target {
-        container: c
-            .name
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
-        ip,
-        loopback,
+        ip: network.as_ref().and_then(|(n, _)| c.ips.get(n).cloned()),
+        loopback: c.published.clone(),
+        container: c.name,
     })
 }

@@ -10,7 +10,35 @@ use crate::error::Diagnostic;
 /// `T` is expected to use `#[serde(deny_unknown_fields)]` throughout, so that a misspelt key
 /// is an error and not silently ignored.
 pub fn parse<T: DeserializeOwned>(text: &str, path: &str) -> Result<T, Diagnostic> {
-    toml::from_str::<T>(text).map_err(|err| diagnose(text, path, &err))
+    parse_all(text, path).map_err(|mut d| d.remove(0))
+}
+
+/// `parse`, reporting every value that does not parse (a bad duration, size, port or
+/// address: `units::Text` values), not only the first, each at its key and line.
+pub fn parse_all<T: DeserializeOwned>(text: &str, path: &str) -> Result<T, Vec<Diagnostic>> {
+    let (parsed, value_errors) =
+        crate::units::collecting_value_errors(|| toml::from_str::<T>(text));
+    let mut diags: Vec<Diagnostic> = value_errors
+        .into_iter()
+        .map(|(span, message)| {
+            let key = key_at(text, span.start).qualified_key();
+            let message = match key {
+                Some(k) => format!("key `{k}`: {message}"),
+                None => message,
+            };
+            Diagnostic::new(path, message).at_offset(text, span.start)
+        })
+        .collect();
+    match parsed {
+        Ok(v) if diags.is_empty() => Ok(v),
+        parsed => {
+            if let Err(err) = parsed {
+                diags.push(diagnose(text, path, &err));
+            }
+            diags.sort_by_key(|d| (d.line, d.col));
+            Err(diags)
+        }
+    }
 }
 
 fn diagnose(text: &str, path: &str, err: &toml::de::Error) -> Diagnostic {

@@ -1,7 +1,148 @@
 //! Human-friendly durations (`10s`, `500ms`, `2m`) and byte sizes (`128m`, `5MB`, `1GiB`)
-//! as they appear in manifests.
+//! as they appear in manifests, and `Text<T>`: a manifest value parsed once, at load time,
+//! that keeps the text it was written as.
 
+use std::fmt;
 use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A value written as text in a manifest (`"10s"`, `"64m"`, `"8080:80"`), parsed when the
+/// manifest is loaded: a bad value is a definition error at its file:line, and code that
+/// launches containers only ever sees the typed value. It serializes back as the text, so
+/// hashes of manifest sections do not depend on how the value is represented in memory.
+#[derive(Clone, PartialEq)]
+pub struct Text<T> {
+    text: String,
+    value: T,
+}
+
+/// How a `Text<T>` value is parsed.
+pub trait FromText: Sized {
+    fn from_text(text: &str) -> Result<Self, String>;
+    /// Stands in for a value that did not parse while the rest of the file is read (the
+    /// load fails with every such error; the placeholder is never used).
+    fn placeholder() -> Self;
+}
+
+thread_local! {
+    /// Value errors of the file being read: (byte span, message).
+    static VALUE_ERRORS: std::cell::RefCell<Option<Vec<(std::ops::Range<usize>, String)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Run `parse` collecting the errors of `Text` values instead of stopping at the first:
+/// a file with three bad values gets three diagnostics.
+pub fn collecting_value_errors<R>(
+    parse: impl FnOnce() -> R,
+) -> (R, Vec<(std::ops::Range<usize>, String)>) {
+    let previous = VALUE_ERRORS.with(|c| c.replace(Some(Vec::new())));
+    let r = parse();
+    let errors = VALUE_ERRORS
+        .with(|c| c.replace(previous))
+        .unwrap_or_default();
+    (r, errors)
+}
+
+impl<T> Text<T> {
+    pub fn get(&self) -> &T {
+        &self.value
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl<T: FromText> Text<T> {
+    pub fn parse(text: &str) -> Result<Text<T>, String> {
+        Ok(Text {
+            value: T::from_text(text)?,
+            text: text.to_string(),
+        })
+    }
+}
+
+impl<T> fmt::Debug for Text<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.text)
+    }
+}
+
+impl<T> fmt::Display for Text<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de, T: FromText> Deserialize<'de> for Text<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let spanned = toml::Spanned::<String>::deserialize(d)?;
+        let span = spanned.span();
+        let text = spanned.into_inner();
+        match T::from_text(&text) {
+            Ok(value) => Ok(Text { text, value }),
+            Err(e) => {
+                let collected = VALUE_ERRORS.with(|c| match c.borrow_mut().as_mut() {
+                    Some(errors) => {
+                        errors.push((span, e.clone()));
+                        true
+                    }
+                    None => false,
+                });
+                if collected {
+                    Ok(Text {
+                        text,
+                        value: T::placeholder(),
+                    })
+                } else {
+                    Err(serde::de::Error::custom(e))
+                }
+            }
+        }
+    }
+}
+
+impl<T> Serialize for Text<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl FromText for Duration {
+    fn from_text(text: &str) -> Result<Self, String> {
+        parse_duration(text)
+    }
+    fn placeholder() -> Self {
+        Duration::ZERO
+    }
+}
+
+/// A byte size (`64m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl FromText for Size {
+    fn from_text(text: &str) -> Result<Self, String> {
+        parse_size(text).map(Size)
+    }
+    fn placeholder() -> Self {
+        Size(0)
+    }
+}
+
+impl FromText for std::net::Ipv4Addr {
+    fn from_text(text: &str) -> Result<Self, String> {
+        text.parse()
+            .map_err(|_| format!("`{text}` is not an IPv4 address"))
+    }
+    fn placeholder() -> Self {
+        std::net::Ipv4Addr::UNSPECIFIED
+    }
+}
+
+pub type DurationText = Text<Duration>;
+pub type SizeText = Text<Size>;
 
 /// `12.5ms` -> (12.5, "ms"); `None` when there is no number in front.
 fn number_and_unit(text: &str) -> Option<(f64, &str)> {
@@ -81,6 +222,16 @@ pub fn human_duration(d: Duration) -> String {
     } else {
         format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
     }
+}
+
+/// `3 built, 5 fresh in 1.2s`: the non-zero counts, in the order given.
+pub fn summary_line(counts: &[(&str, usize)], elapsed: Duration) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(label, n)| format!("{n} {label}"))
+        .collect();
+    format!("{} in {}", parts.join(", "), human_duration(elapsed))
 }
 
 #[cfg(test)]

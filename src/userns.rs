@@ -64,10 +64,15 @@ pub fn detect(daemon_userns: bool) -> Result<Remap> {
     let read = |path: PathBuf| -> Result<u32> {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
         range_start(&text, &user).ok_or_else(|| {
-            Error::Failed(format!(
-                "the daemon remaps user namespaces to `{user}`, but {} has no line for `{user}`\n  help: add `{user}:<start>:65536` to it (see dockerd's --userns-remap)",
-                path.display()
-            ))
+            Error::host(
+                format!(
+                    "the daemon remaps user namespaces to `{user}`, but {} has no line for `{user}`",
+                    path.display()
+                ),
+                Some(format!(
+                    "add `{user}:<start>:65536` to it (see dockerd's --userns-remap)"
+                )),
+            )
         })
     };
     Ok(Remap {

@@ -8,6 +8,7 @@ use crate::config::{NetworkConfig, RunDefaults, WORKSPACE_FILE, WorkspaceFile};
 use crate::dockerfile::Dockerfile;
 use crate::error::{Diagnostic, Error, Result};
 use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::state::StateDir;
 use crate::tomlfile;
 
 pub const BASELINE: &str = "baseline";
@@ -45,7 +46,7 @@ pub struct Workspace {
     pub id: String,
     pub namespace: String,
     pub data_root: PathBuf,
-    pub state_dir: PathBuf,
+    pub state: StateDir,
     pub fetch_cache: PathBuf,
     pub live_network: NetworkConfig,
     pub test_network: NetworkConfig,
@@ -103,6 +104,12 @@ pub fn find_root(dir: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
+/// The workspace id: a short hash of the canonical root path. It is the `dk.workspace`
+/// label on every Docker object dk creates for this workspace.
+pub fn workspace_id(root: &Path) -> String {
+    blake3::hash(root.to_string_lossy().as_bytes()).to_hex()[..16].to_string()
+}
+
 /// Docker's rule for a repository path component.
 pub fn valid_image_component(name: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -119,9 +126,9 @@ impl Workspace {
             .map_err(|e| Error::io("open workspace", root, e))?;
         let mut diags = Vec::new();
         let ws_text = read_text(&root.join(WORKSPACE_FILE))?;
-        let ws_file: WorkspaceFile = match tomlfile::parse(&ws_text, WORKSPACE_FILE) {
+        let ws_file: WorkspaceFile = match tomlfile::parse_all(&ws_text, WORKSPACE_FILE) {
             Ok(f) => f,
-            Err(d) => return Err(Error::definition(d)),
+            Err(d) => return Err(Error::Definition(d)),
         };
 
         let namespace = match &opts.namespace {
@@ -169,11 +176,11 @@ impl Workspace {
                 root.join(p)
             }
         };
-        let state_dir = abs(ws_file.state_dir.as_deref().unwrap_or(".dk"));
+        let state = StateDir::new(abs(ws_file.state_dir.as_deref().unwrap_or(".dk")));
         let data_root = abs(ws_file.data_root.as_deref().unwrap_or("data"));
         let fetch_cache = match &ws_file.stage.fetch_cache {
             Some(p) => abs(p),
-            None => state_dir.join("cache").join("fetch"),
+            None => state.default_fetch_cache(),
         };
 
         let mut dirs: Vec<(String, String, PathBuf)> = Vec::new();
@@ -255,13 +262,12 @@ impl Workspace {
         nodes.sort_by(|a, b| {
             (!a.is_baseline(), a.name.as_str()).cmp(&(!b.is_baseline(), b.name.as_str()))
         });
-        let id = blake3::hash(root.to_string_lossy().as_bytes()).to_hex()[..16].to_string();
         Ok(Workspace {
+            id: workspace_id(&root),
             root,
-            id,
             namespace,
             data_root,
-            state_dir,
+            state,
             fetch_cache,
             live_network,
             test_network,
@@ -330,12 +336,12 @@ fn load_node(
     let (manifest, manifest_path) = if manifest_file.is_file() {
         let text = std::fs::read_to_string(&manifest_file)
             .map_err(|e| vec![Diagnostic::new(&manifest_rel, format!("cannot read: {e}"))])?;
-        match tomlfile::parse::<Manifest>(&text, &manifest_rel) {
+        match tomlfile::parse_all::<Manifest>(&text, &manifest_rel) {
             Ok(m) => {
                 diags.extend(m.validate(&text, &manifest_rel));
                 (m, Some(manifest_rel.clone()))
             }
-            Err(d) => return Err(vec![d]),
+            Err(d) => return Err(d),
         }
     } else {
         (Manifest::default(), None)

@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 
 use super::Daemon;
 use crate::error::Error;
+use crate::ids::ImageId;
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
@@ -17,6 +18,8 @@ pub struct BuildRequest {
     pub labels: HashMap<String, String>,
     pub build_args: HashMap<String, String>,
     pub target: Option<String>,
+    /// Run every step again (`--no-cache`).
+    pub no_cache: bool,
 }
 
 /// Why a build did not produce an image.
@@ -36,7 +39,7 @@ impl Daemon {
         req: &BuildRequest,
         context: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
         mut on_line: impl FnMut(&str),
-    ) -> std::result::Result<String, BuildError> {
+    ) -> std::result::Result<ImageId, BuildError> {
         let opts = BuildImageOptions {
             dockerfile: "Dockerfile".to_string(),
             t: Some(req.tag.clone()),
@@ -46,6 +49,7 @@ impl Daemon {
             labels: Some(req.labels.clone()),
             buildargs: Some(req.build_args.clone()),
             target: req.target.clone().unwrap_or_default(),
+            nocache: req.no_cache,
             ..Default::default()
         };
         let mut stream = self
@@ -90,12 +94,13 @@ impl Daemon {
         if !pending.is_empty() {
             on_line(&strip_ansi(&pending));
         }
-        id.ok_or_else(|| BuildError::Step("the daemon reported no image id".into()))
+        id.map(ImageId::new)
+            .ok_or_else(|| BuildError::Step("the daemon reported no image id".into()))
     }
 }
 
 /// Remove ANSI escape sequences (the classic builder colours stderr output).
-pub fn strip_ansi(s: &str) -> String {
+fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {

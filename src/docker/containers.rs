@@ -1,23 +1,25 @@
 //! Containers: create from a `ContainerSpec`, start, stop, remove, inspect, list by label,
 //! logs, exec, and reading files through the archive API.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, DeviceMapping,
-    EndpointIpamConfig, EndpointSettings, ExecConfig, HealthConfig, HostConfig,
+    EndpointIpamConfig, EndpointSettings, ExecConfig, HealthConfig, HealthStatusEnum, HostConfig,
     HostConfigLogConfig, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, DownloadFromContainerOptions, ListContainersOptions, LogsOptions,
     RemoveContainerOptions, StartContainerOptions, StopContainerOptions,
 };
-use futures_util::StreamExt;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 
-use super::{Daemon, is_not_found};
+use super::{Daemon, Lookup, is_not_found};
 use crate::error::{Error, Result};
+use crate::ids::ImageId;
 
 /// A bind mount: host path -> container path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -214,6 +216,136 @@ impl ContainerSpec {
     }
 }
 
+/// A container's health, as its healthcheck reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// No healthcheck.
+    None,
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl Health {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Health::None => "none",
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// What dk reads back about a container.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerInfo {
+    pub id: String,
+    /// Without the leading `/`.
+    pub name: String,
+    pub image: ImageId,
+    pub labels: BTreeMap<String, String>,
+    /// The user its process runs as (`Config.User`; empty: the image's default, root).
+    pub user: String,
+    pub running: bool,
+    pub restarting: bool,
+    /// `created`, `running`, `exited`, …
+    pub status: String,
+    pub exit_code: i64,
+    pub oom_killed: bool,
+    pub health: Option<Health>,
+    /// The last output of the healthcheck probe, when it has run.
+    pub health_log: Option<String>,
+    /// RFC 3339, when it has been started.
+    pub started_at: Option<String>,
+    pub restart_count: i64,
+    pub stop_timeout: Option<i64>,
+    /// Network name -> IPv4 address.
+    pub ips: BTreeMap<String, String>,
+    /// (container port, host port) of published ports.
+    pub published: Vec<(u16, u16)>,
+}
+
+impl ContainerInfo {
+    fn from_inspect(c: ContainerInspectResponse) -> ContainerInfo {
+        let state = c.state.unwrap_or_default();
+        let cfg = c.config.unwrap_or_default();
+        let net = c.network_settings.unwrap_or_default();
+        let ips = net
+            .networks
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(n, e)| Some((n, e.ip_address.filter(|ip| !ip.is_empty())?)))
+            .collect();
+        let mut published = Vec::new();
+        for (cport, bindings) in net.ports.unwrap_or_default() {
+            let cp: u16 = cport
+                .split('/')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            if let Some(b) = bindings.as_ref().and_then(|b| b.first())
+                && let Some(hp) = b.host_port.as_ref().and_then(|p| p.parse().ok())
+            {
+                published.push((cp, hp));
+            }
+        }
+        let health = state
+            .health
+            .as_ref()
+            .and_then(|h| h.status)
+            .map(|s| match s {
+                HealthStatusEnum::STARTING => Health::Starting,
+                HealthStatusEnum::HEALTHY => Health::Healthy,
+                HealthStatusEnum::UNHEALTHY => Health::Unhealthy,
+                _ => Health::None,
+            });
+        let health_log = state
+            .health
+            .as_ref()
+            .and_then(|h| h.log.as_ref())
+            .and_then(|l| l.last())
+            .map(|r| {
+                format!(
+                    "exit {}: {}",
+                    r.exit_code.unwrap_or(-1),
+                    r.output.clone().unwrap_or_default().trim()
+                )
+            });
+        ContainerInfo {
+            id: c.id.unwrap_or_default(),
+            name: c
+                .name
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
+            image: ImageId::new(c.image.unwrap_or_default()),
+            labels: cfg.labels.unwrap_or_default().into_iter().collect(),
+            user: cfg.user.unwrap_or_default(),
+            running: state.running.unwrap_or(false),
+            restarting: state.restarting.unwrap_or(false),
+            status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            exit_code: state.exit_code.unwrap_or(-1),
+            oom_killed: state.oom_killed.unwrap_or(false),
+            health,
+            health_log,
+            started_at: state.started_at.filter(|s| !s.starts_with("0001-")),
+            restart_count: c.restart_count.unwrap_or(0),
+            stop_timeout: cfg.stop_timeout,
+            ips,
+            published,
+        }
+    }
+}
+
+/// A container found by a listing.
+#[derive(Debug, Clone)]
+pub struct ContainerRef {
+    pub id: String,
+    pub labels: BTreeMap<String, String>,
+}
+
 /// What an exec produced.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOutput {
@@ -303,10 +435,12 @@ impl Daemon {
             Err(e) => Err(self.err(format!("removing container {id}"), e)),
         }
     }
+}
 
-    pub async fn inspect_container(&self, id: &str) -> Result<Option<ContainerInspectResponse>> {
+impl Lookup {
+    pub async fn inspect_container(&self, id: &str) -> Result<Option<ContainerInfo>> {
         match self.api.inspect_container(id, None).await {
-            Ok(c) => Ok(Some(c)),
+            Ok(c) => Ok(Some(ContainerInfo::from_inspect(c))),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(self.err(format!("inspecting container {id}"), e)),
         }
@@ -315,8 +449,8 @@ impl Daemon {
     /// Containers (running or not) carrying every `key=value` label given.
     pub async fn containers_with_labels(
         &self,
-        labels: &[(&str, &str)],
-    ) -> Result<Vec<ContainerSummary>> {
+        labels: &[(String, String)],
+    ) -> Result<Vec<ContainerRef>> {
         let mut filters = HashMap::new();
         filters.insert(
             "label".to_string(),
@@ -325,14 +459,30 @@ impl Daemon {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>(),
         );
-        self.api
+        let list: Vec<ContainerSummary> = self
+            .api
             .list_containers(Some(ListContainersOptions {
                 all: true,
                 filters: Some(filters),
                 ..Default::default()
             }))
             .await
-            .map_err(|e| self.err("listing containers", e))
+            .map_err(|e| self.err("listing containers", e))?;
+        Ok(list
+            .into_iter()
+            .map(|c| ContainerRef {
+                id: c.id.unwrap_or_default(),
+                labels: c.labels.unwrap_or_default().into_iter().collect(),
+            })
+            .collect())
+    }
+
+    /// The filesystem of a container as a tar stream (`docker export`).
+    pub fn export(&self, id: &str) -> impl Stream<Item = Result<Bytes>> + '_ {
+        let id = id.to_string();
+        self.long
+            .export_container(&id)
+            .map(move |r| r.map_err(|e| self.err(format!("exporting {id}"), e)))
     }
 
     /// The last `tail` lines of a container's output (stdout and stderr, interleaved).
@@ -381,7 +531,9 @@ impl Daemon {
         }
         Ok(())
     }
+}
 
+impl Daemon {
     /// Run a command in a running container and collect its output and exit code.
     pub async fn exec(&self, id: &str, cmd: &[String], user: Option<&str>) -> Result<ExecOutput> {
         let created = self
@@ -425,7 +577,9 @@ impl Daemon {
         out.exit_code = inspect.exit_code.unwrap_or(-1);
         Ok(out)
     }
+}
 
+impl Lookup {
     /// Read one path of a container's filesystem (`None` when it does not exist).
     pub async fn read_path(&self, id: &str, path: &str) -> Result<Option<FileInfo>> {
         let mut stream = self.api.download_from_container(
@@ -447,13 +601,10 @@ impl Daemon {
             }
         }
         let mut archive = tar::Archive::new(&tar_bytes[..]);
-        let mut entries = archive
-            .entries()
-            .map_err(|e| Error::Failed(format!("reading {path} in {id}: {e}")))?;
+        let mut entries = archive.entries().map_err(|e| tar_error(path, id, e))?;
         // The first entry is the path itself (a directory's children follow it).
         if let Some(entry) = entries.next() {
-            let mut entry =
-                entry.map_err(|e| Error::Failed(format!("reading {path} in {id}: {e}")))?;
+            let mut entry = entry.map_err(|e| tar_error(path, id, e))?;
             let header = entry.header().clone();
             let mut content = Vec::new();
             if header.entry_type().is_file() {
@@ -469,6 +620,13 @@ impl Daemon {
             }));
         }
         Ok(None)
+    }
+}
+
+fn tar_error(path: &str, id: &str, e: std::io::Error) -> Error {
+    Error::Docker {
+        context: format!("reading {path} in {id}"),
+        detail: format!("the daemon sent an unreadable archive: {e}"),
     }
 }
 

@@ -1,34 +1,34 @@
-//! Images: list, inspect, tag, remove, pull, import.
+//! Images: list, inspect, tag, pull.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 use bollard::models::ImageInspect;
-use bollard::query_parameters::{
-    CreateImageOptions, ListImagesOptions, RemoveImageOptions, TagImageOptions,
-};
+use bollard::query_parameters::{CreateImageOptions, ListImagesOptions, TagImageOptions};
 use futures_util::{StreamExt, TryStreamExt};
+
+use super::{Daemon, Lookup, is_not_found};
+use crate::error::{Error, Result};
+use crate::ids::ImageId;
 
 /// Concurrent image lookups.
 const LOOKUPS_IN_FLIGHT: usize = 8;
-
-use super::{Daemon, is_not_found};
-use crate::error::{Error, Result};
 
 /// A snapshot of the daemon's images: where tags point and which ids exist. Complete when
 /// it comes from a listing; otherwise it holds only the tags that were looked up, and
 /// `exists` answers only for the ids those tags point at.
 #[derive(Debug, Default, Clone)]
 pub struct ImageSet {
-    pub ids: HashSet<String>,
+    ids: HashSet<ImageId>,
     /// `repo:tag` -> image id.
-    pub tags: HashMap<String, String>,
+    tags: HashMap<String, ImageId>,
     /// From a full listing: an id that is not in `ids` does not exist.
-    pub complete: bool,
+    complete: bool,
 }
 
 impl ImageSet {
     /// `Some(true)`/`Some(false)` when the snapshot knows, `None` when it must be asked.
-    pub fn exists(&self, id: &str) -> Option<bool> {
+    pub fn exists(&self, id: &ImageId) -> Option<bool> {
         if self.ids.contains(id) {
             Some(true)
         } else if self.complete {
@@ -39,7 +39,7 @@ impl ImageSet {
     }
 
     /// The snapshot made of looking up `refs` one by one.
-    fn from_lookups(found: Vec<(String, Option<String>)>) -> ImageSet {
+    fn from_lookups(found: Vec<(String, Option<ImageId>)>) -> ImageSet {
         let mut set = ImageSet::default();
         for (reference, id) in found {
             if let Some(id) = id {
@@ -50,13 +50,57 @@ impl ImageSet {
         set
     }
 
-    pub fn tag(&self, reference: &str) -> Option<&str> {
-        self.tags.get(reference).map(String::as_str)
+    pub fn tag(&self, reference: &str) -> Option<&ImageId> {
+        self.tags.get(reference)
     }
 }
 
-impl Daemon {
-    /// One call that lists every image (cheap, and enough for the no-op path).
+/// What dk needs to know about an image: to launch it, audit it, or pin it.
+#[derive(Debug, Clone, Default)]
+pub struct ImageFacts {
+    pub id: ImageId,
+    pub user: String,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    /// The image's HEALTHCHECK command (exec form, or `["CMD-SHELL", ...]`), timeout and
+    /// retries; `None` when it has none (or `HEALTHCHECK NONE`).
+    pub healthcheck: Option<(Vec<String>, Duration, i64)>,
+    /// Registry digests (`repo@sha256:…`) the image is known by.
+    pub repo_digests: Vec<String>,
+    /// Size in bytes.
+    pub size: u64,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ImageFacts {
+    fn from_inspect(i: ImageInspect) -> ImageFacts {
+        let cfg = i.config.unwrap_or_default();
+        let hc = cfg.healthcheck.filter(|h| {
+            h.test
+                .as_ref()
+                .is_some_and(|t| !t.is_empty() && t[0] != "NONE")
+        });
+        ImageFacts {
+            id: ImageId::new(i.id.unwrap_or_default()),
+            user: cfg.user.unwrap_or_default(),
+            entrypoint: cfg.entrypoint.unwrap_or_default(),
+            cmd: cfg.cmd.unwrap_or_default(),
+            healthcheck: hc.map(|h| {
+                (
+                    h.test.unwrap_or_default(),
+                    Duration::from_nanos(h.timeout.unwrap_or(0).max(0) as u64),
+                    h.retries.unwrap_or(3),
+                )
+            }),
+            repo_digests: i.repo_digests.unwrap_or_default(),
+            size: i.size.unwrap_or(0).max(0) as u64,
+            labels: cfg.labels.unwrap_or_default().into_iter().collect(),
+        }
+    }
+}
+
+impl Lookup {
+    /// One call that lists every image.
     pub async fn images(&self) -> Result<ImageSet> {
         let list = self
             .api
@@ -71,21 +115,21 @@ impl Daemon {
             ..Default::default()
         };
         for img in list {
+            let id = ImageId::new(img.id);
             for t in &img.repo_tags {
                 if t != "<none>:<none>" {
-                    set.tags.insert(t.clone(), img.id.clone());
+                    set.tags.insert(t.clone(), id.clone());
                 }
             }
-            set.ids.insert(img.id);
+            set.ids.insert(id);
         }
         Ok(set)
     }
 
-    /// Look up several tags at once (concurrent requests): cheaper than a full listing when
-    /// there are few.
+    /// Look up several tags (a few requests in flight at a time): unlike a full listing,
+    /// the cost does not grow with the number of images the daemon holds.
     pub async fn lookup_tags(&self, refs: &[String]) -> Result<ImageSet> {
-        // A few at a time: the connections are reused, and the daemon is not flooded.
-        let found: Vec<(String, Option<String>)> = futures_util::stream::iter(refs)
+        let found: Vec<(String, Option<ImageId>)> = futures_util::stream::iter(refs)
             .map(|r| async move { Ok::<_, Error>((r.clone(), self.image_id(r).await?)) })
             .buffer_unordered(LOOKUPS_IN_FLIGHT)
             .try_collect()
@@ -93,18 +137,24 @@ impl Daemon {
         Ok(ImageSet::from_lookups(found))
     }
 
-    pub async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInspect>> {
+    pub async fn inspect_image(&self, reference: &str) -> Result<Option<ImageFacts>> {
         match self.api.inspect_image(reference).await {
-            Ok(i) => Ok(Some(i)),
+            Ok(i) => Ok(Some(ImageFacts::from_inspect(i))),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(self.err(format!("inspecting image {reference}"), e)),
         }
     }
 
-    pub async fn image_id(&self, reference: &str) -> Result<Option<String>> {
-        Ok(self.inspect_image(reference).await?.and_then(|i| i.id))
+    pub async fn image_id(&self, reference: &str) -> Result<Option<ImageId>> {
+        match self.api.inspect_image(reference).await {
+            Ok(i) => Ok(i.id.map(ImageId::new)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err(format!("inspecting image {reference}"), e)),
+        }
     }
+}
 
+impl Daemon {
     /// Point `repo:tag` at `image` (an id or reference).
     pub async fn tag(&self, image: &str, repo: &str, tag: &str) -> Result<()> {
         self.api
@@ -117,27 +167,6 @@ impl Daemon {
             )
             .await
             .map_err(|e| self.err(format!("tagging {image} as {repo}:{tag}"), e))
-    }
-
-    /// Remove an image or tag; a missing one is not an error.
-    pub async fn remove_image(&self, reference: &str, force: bool) -> Result<()> {
-        match self
-            .api
-            .remove_image(
-                reference,
-                Some(RemoveImageOptions {
-                    force,
-                    noprune: false,
-                    ..Default::default()
-                }),
-                None,
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(self.err(format!("removing image {reference}"), e)),
-        }
     }
 
     /// Try to pull `reference`; the error says what the daemon said.
@@ -154,25 +183,5 @@ impl Daemon {
             item.map_err(|e| self.err(format!("pulling {reference}"), e))?;
         }
         Ok(())
-    }
-
-    /// Import a root filesystem tar as `repo:tag` (`docker import`), returning the image id.
-    pub async fn import_rootfs(&self, tar: Vec<u8>, repo: &str, tag: &str) -> Result<String> {
-        let mut stream = self.long.create_image(
-            Some(CreateImageOptions {
-                from_src: Some("-".to_string()),
-                repo: Some(repo.to_string()),
-                tag: Some(tag.to_string()),
-                ..Default::default()
-            }),
-            Some(bollard::body_full(tar.into())),
-            None,
-        );
-        while let Some(item) = stream.next().await {
-            item.map_err(|e| self.err(format!("importing {repo}:{tag}"), e))?;
-        }
-        self.image_id(&format!("{repo}:{tag}"))
-            .await?
-            .ok_or_else(|| Error::Failed(format!("import of {repo}:{tag} left no image")))
     }
 }

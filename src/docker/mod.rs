@@ -1,12 +1,22 @@
 //! The Docker layer: the only code that talks to the daemon (through bollard).
 //!
 //! It knows nothing about workspaces or records; the engine hands it image references,
-//! labels and tar streams, and gets back ids and events.
+//! labels and tar streams, and gets back dk's own types (`ImageId`, `ImageFacts`,
+//! `ContainerInfo`, build events). No bollard type leaves this module.
+//!
+//! Two client types make the version rule a type rule: `Lookup` can only read, and is made
+//! before the API version is negotiated; `Daemon` comes only out of `Lookup::negotiate`,
+//! which refuses an API older than 1.41, and is the only type with methods that change
+//! anything.
 
-pub mod build;
-pub mod containers;
-pub mod images;
-pub mod networks;
+mod build;
+mod containers;
+mod images;
+mod networks;
+
+pub use build::{BuildError, BuildRequest};
+pub use containers::{Bind, ContainerInfo, ContainerSpec, Health, Healthcheck};
+pub use images::{ImageFacts, ImageSet};
 
 use std::time::Duration;
 
@@ -17,15 +27,32 @@ use crate::error::{Error, Result};
 /// Oldest Engine API dk supports (Docker 20.10).
 pub const MIN_API: (u32, u32) = (1, 41);
 
-/// Connection to the daemon: a client for quick calls and one with a long timeout for
-/// builds, imports and stops (bollard's timeout covers upload + response headers).
+/// A client for reads only (image, container and network lookups, logs, exports): it can
+/// change nothing on the daemon. Made before the API version is negotiated, so a run that
+/// only reads (a no-op build) never waits for `/version`.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    api: Docker,
+    /// Same client with a long timeout, for streams that may take a while (exports, logs).
+    long: Docker,
+    endpoint: String,
+}
+
+/// A connection that passed the version check: the only way to change anything on the
+/// daemon (build, tag, create, start, stop, remove). Reads go through its `Lookup`
+/// (`Deref`).
 #[derive(Debug, Clone)]
 pub struct Daemon {
-    pub api: Docker,
-    pub long: Docker,
-    pub endpoint: String,
+    reads: Lookup,
     /// The negotiated API version.
-    pub api_version: String,
+    api_version: String,
+}
+
+impl std::ops::Deref for Daemon {
+    type Target = Lookup;
+    fn deref(&self) -> &Lookup {
+        &self.reads
+    }
 }
 
 pub fn endpoint() -> String {
@@ -34,49 +61,40 @@ pub fn endpoint() -> String {
 
 const START_HELP: &str = "start the daemon (`sudo systemctl start docker`, or `sudo dockerd &` where there is no systemd), or point DOCKER_HOST at one that runs";
 
-impl Daemon {
-    /// Connect (honouring DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), negotiate the
-    /// API version with one request answered within 10 s, and refuse a daemon older than
-    /// API 1.41.
-    pub async fn connect() -> Result<Daemon> {
-        Daemon::unnegotiated()?.negotiated().await
+impl Lookup {
+    /// A read client for the configured endpoint (DOCKER_HOST, DOCKER_TLS_VERIFY,
+    /// DOCKER_CERT_PATH). Its requests carry no version prefix, so the daemon answers them
+    /// at its own version: reads are the same at every supported version.
+    pub fn connect() -> Result<Lookup> {
+        let endpoint = endpoint();
+        let api =
+            Docker::connect_with_defaults().map_err(|e| unreachable(&endpoint, e.to_string()))?;
+        Ok(Lookup::with_client(api, endpoint))
     }
 
-    /// A client for the configured endpoint whose API version is not negotiated yet. Its
-    /// requests carry no version prefix, so the daemon answers them at its own version:
-    /// good for reads while `negotiated` runs, but nothing may be changed on the daemon's
-    /// behalf before the version check has passed.
-    pub fn unnegotiated() -> Result<Daemon> {
-        let endpoint = endpoint();
-        let api = Docker::connect_with_defaults().map_err(|e| Error::Daemon {
-            endpoint: endpoint.clone(),
-            detail: e.to_string(),
-            help: START_HELP.to_string(),
-        })?;
-        Ok(Daemon {
+    fn with_client(api: Docker, endpoint: String) -> Lookup {
+        Lookup {
             long: api.clone().with_timeout(Duration::from_secs(6 * 3600)),
             api,
             endpoint,
-            api_version: String::new(),
-        })
+        }
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// Negotiate the API version (one request, answered within 10 s) and refuse a daemon
-    /// older than API 1.41.
-    pub async fn negotiated(self) -> Result<Daemon> {
+    /// older than API 1.41: the only way to get a `Daemon`.
+    pub async fn negotiate(self) -> Result<Daemon> {
         let endpoint = self.endpoint;
-        let unreachable = |detail: String| Error::Daemon {
-            endpoint: endpoint.clone(),
-            detail,
-            help: START_HELP.to_string(),
-        };
         // After negotiation the client speaks min(server, bollard): below 1.41 means the
         // server is older than dk supports.
         let api = match tokio::time::timeout(Duration::from_secs(10), self.api.negotiate_version())
             .await
         {
-            Err(_) => return Err(unreachable("no answer within 10s".into())),
-            Ok(Err(e)) => return Err(unreachable(with_causes(&e))),
+            Err(_) => return Err(unreachable(&endpoint, "no answer within 10s".into())),
+            Ok(Err(e)) => return Err(unreachable(&endpoint, with_causes(&e))),
             Ok(Ok(api)) => api,
         };
         let v = api.client_version();
@@ -95,33 +113,60 @@ impl Daemon {
                 help: "upgrade the Docker engine to 20.10 or newer".into(),
             });
         }
-        let long = api.clone().with_timeout(Duration::from_secs(6 * 3600));
         Ok(Daemon {
-            api,
-            long,
-            endpoint,
+            reads: Lookup::with_client(api, endpoint),
             api_version,
         })
     }
 
     /// Map a bollard error: lost connections become exit-3 daemon errors, the rest keep
     /// their context.
-    pub fn err(&self, context: impl Into<String>, e: bollard::errors::Error) -> Error {
+    fn err(&self, context: impl Into<String>, e: bollard::errors::Error) -> Error {
         if is_connection_error(&e) {
-            Error::Daemon {
-                endpoint: self.endpoint.clone(),
-                detail: format!("{}: {}", context.into(), with_causes(&e)),
-                help: START_HELP.to_string(),
-            }
+            unreachable(
+                &self.endpoint,
+                format!("{}: {}", context.into(), with_causes(&e)),
+            )
         } else {
-            Error::docker(context, e)
+            Error::Docker {
+                context: context.into(),
+                detail: refusal(&e),
+            }
         }
+    }
+}
+
+impl Daemon {
+    /// Connect and negotiate: `Lookup::connect()?.negotiate()`.
+    pub async fn connect() -> Result<Daemon> {
+        Lookup::connect()?.negotiate().await
+    }
+
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+}
+
+/// What the daemon said when it refused a request (its message, not bollard's wrapper).
+fn refusal(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => with_causes(other),
+    }
+}
+
+/// The daemon at `endpoint` cannot be reached: exit 3, with how to start one.
+fn unreachable(endpoint: &str, detail: String) -> Error {
+    Error::Daemon {
+        endpoint: endpoint.to_string(),
+        detail,
+        help: START_HELP.to_string(),
     }
 }
 
 /// An error with the chain of its causes (`client error (Connect): Connection refused`):
 /// bollard's own message often leaves out the one that says what happened.
-pub fn with_causes(e: &dyn std::error::Error) -> String {
+fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
@@ -135,13 +180,14 @@ pub fn with_causes(e: &dyn std::error::Error) -> String {
     text
 }
 
-pub fn parse_api(v: &str) -> Option<(u32, u32)> {
+#[cfg(test)]
+fn parse_api(v: &str) -> Option<(u32, u32)> {
     let (a, b) = v.split_once('.')?;
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
 /// The connection to the daemon failed or broke (as opposed to the daemon refusing).
-pub fn is_connection_error(e: &bollard::errors::Error) -> bool {
+fn is_connection_error(e: &bollard::errors::Error) -> bool {
     use bollard::errors::Error as E;
     matches!(
         e,
@@ -154,7 +200,7 @@ pub fn is_connection_error(e: &bollard::errors::Error) -> bool {
 }
 
 /// 404 from the daemon.
-pub fn is_not_found(e: &bollard::errors::Error) -> bool {
+fn is_not_found(e: &bollard::errors::Error) -> bool {
     matches!(
         e,
         bollard::errors::Error::DockerResponseServerError {
@@ -164,7 +210,7 @@ pub fn is_not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
-impl Daemon {
+impl Lookup {
     /// Does the daemon run with user-namespace remapping (`name=userns` in its security
     /// options)?
     pub async fn userns_remapped(&self) -> Result<bool> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptions;
 
-use super::{Daemon, is_not_found};
+use super::{Daemon, Lookup};
 use crate::error::Result;
 
 #[derive(Debug, Clone)]
@@ -17,7 +17,7 @@ pub struct NetworkInfo {
     pub labels: HashMap<String, String>,
 }
 
-impl Daemon {
+impl Lookup {
     pub async fn networks(&self) -> Result<Vec<NetworkInfo>> {
         let list = self
             .api
@@ -40,13 +40,15 @@ impl Daemon {
             })
             .collect())
     }
+}
 
+impl Daemon {
     pub async fn create_network(
         &self,
         name: &str,
         subnet: &str,
         gateway: &str,
-        labels: HashMap<String, String>,
+        labels: std::collections::BTreeMap<String, String>,
     ) -> Result<()> {
         self.api
             .create_network(NetworkCreateRequest {
@@ -61,19 +63,11 @@ impl Daemon {
                     }]),
                     options: None,
                 }),
-                labels: Some(labels),
+                labels: Some(labels.into_iter().collect()),
                 ..Default::default()
             })
             .await
             .map_err(|e| self.err(format!("creating network {name} ({subnet})"), e))?;
         Ok(())
-    }
-
-    pub async fn remove_network(&self, name: &str) -> Result<()> {
-        match self.api.remove_network(name).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(self.err(format!("removing network {name}"), e)),
-        }
     }
 }

@@ -1,8 +1,10 @@
-//! Developer tasks: `cargo xtask bench`, `cargo xtask chaos`, `cargo xtask fuzz`.
+//! Developer tasks: `cargo xtask test`, `cargo xtask bench`, `cargo xtask chaos`,
+//! `cargo xtask fuzz`.
 
 mod bench;
 mod chaos;
 mod fuzz;
+mod test;
 mod util;
 
 fn main() {
@@ -11,9 +13,10 @@ fn main() {
         Some("bench") => bench::main(),
         Some("chaos") => chaos::main(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
+        Some("test") => test::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  bench                      benchmarks side by side; writes BENCHMARKS.md\n  chaos [--runs N] [--seed S]  fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md"
+                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench                      benchmarks side by side; writes BENCHMARKS.md\n  chaos [--runs N] [--seed S]  fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md"
             );
             std::process::exit(2);
         }

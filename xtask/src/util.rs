@@ -11,8 +11,13 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The release dk binary, wherever CARGO_TARGET_DIR puts it.
 pub fn dk_bin() -> PathBuf {
-    root().join("target/release/dk")
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|d| if d.is_absolute() { d } else { root().join(d) })
+        .unwrap_or_else(|| root().join("target"))
+        .join("release/dk")
 }
 
 /// Run a command, failing loudly with its output when it fails.

@@ -5,8 +5,6 @@
 //! create themselves carry `dk.test=1` plus a unique name. A guard (`Drop`) removes all of
 //! them even when the test fails.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,12 +12,12 @@ use std::sync::{Arc, OnceLock};
 
 use dk::engine::Engine;
 use dk::report::Silent;
-use dk::workspace::LoadOptions;
+use dk::workspace::{LoadOptions, workspace_id};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Fail loudly (never skip) when no daemon answers.
-pub fn require_daemon() {
+fn require_daemon() {
     static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
     let r = CHECKED.get_or_init(|| {
         let out = Command::new("docker")
@@ -40,12 +38,15 @@ pub fn require_daemon() {
     }
 }
 
-/// A statically linked busybox, taken from the workspace's own pinned Debian package.
+/// A statically linked busybox, taken from the workspace's own pinned Debian package, kept
+/// in cargo's scratch directory for integration tests (wherever CARGO_TARGET_DIR points).
 pub fn busybox() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let out = root.join("target").join("test-busybox");
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(scratch).unwrap();
+        let out = scratch.join("test-busybox");
         if out.is_file() {
             return out;
         }
@@ -89,7 +90,14 @@ pub struct TestWs {
 }
 
 impl TestWs {
-    /// An empty workspace: dk.toml with a unique namespace, nothing else.
+    /// An empty workspace that will use the daemon: checks that one answers (a test that
+    /// needs a daemon fails, saying how to start one, rather than skipping).
+    pub fn docker() -> TestWs {
+        require_daemon();
+        TestWs::empty()
+    }
+
+    /// An empty workspace: dk.toml with a unique namespace, nothing else (no daemon needed).
     pub fn empty() -> TestWs {
         let dir = tempfile::Builder::new()
             .prefix("dk-test-")
@@ -116,7 +124,7 @@ impl TestWs {
 
     /// A workspace whose baseline is busybox on scratch (no registry needed).
     pub fn with_baseline() -> TestWs {
-        let ws = TestWs::empty();
+        let ws = TestWs::docker();
         std::fs::create_dir_all(ws.path("baseline")).unwrap();
         std::fs::copy(busybox(), ws.path("baseline/busybox")).unwrap();
         ws.write(
@@ -148,7 +156,7 @@ impl TestWs {
     /// A workspace for launching containers: a non-root busybox baseline that stays up, and
     /// live/test subnets of its own (so that parallel tests never collide).
     pub fn for_services() -> TestWs {
-        let ws = TestWs::empty();
+        let ws = TestWs::docker();
         std::fs::create_dir_all(ws.path("baseline")).unwrap();
         std::fs::copy(busybox(), ws.path("baseline/busybox")).unwrap();
         ws.write(
@@ -245,7 +253,7 @@ impl Drop for TestWs {
             Ok(r) => r,
             Err(_) => return,
         };
-        let id = blake3::hash(root.to_string_lossy().as_bytes()).to_hex()[..16].to_string();
+        let id = workspace_id(&root);
         let label = format!("label=dk.workspace={id}");
         for (what, list) in [("container", vec!["ps", "-aq", "--filter", &label])] {
             let out = docker(&list);
@@ -287,6 +295,24 @@ impl Drop for TestWs {
     }
 }
 
+/// Run `f`, then remove the anonymous volumes that became dangling meanwhile: tools like
+/// container-structure-test remove their containers without their `VOLUME`s.
+pub fn removing_new_dangling_volumes<T>(f: impl FnOnce() -> T) -> T {
+    let dangling = || -> std::collections::BTreeSet<String> {
+        let out = docker(&["volume", "ls", "-q", "--filter", "dangling=true"]);
+        stdout(&out).split_whitespace().map(String::from).collect()
+    };
+    let before = dangling();
+    let r = f();
+    for v in dangling().difference(&before) {
+        // Anonymous volumes have 64-hex names; a named volume is never touched.
+        if v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()) {
+            let _ = docker(&["volume", "rm", v]);
+        }
+    }
+    r
+}
+
 /// Run the docker CLI (tests only: dk itself never does).
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker")
@@ -309,4 +335,69 @@ pub fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// A TCP proxy on 127.0.0.1 in front of the local daemon's socket that keeps every byte
+/// clients send, so a test can see which API calls dk made. Its threads stop when it is
+/// dropped (the accept loop polls a flag; connections end with their peers).
+pub struct RecordingProxy {
+    pub port: u16,
+    sent: Arc<std::sync::Mutex<Vec<u8>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RecordingProxy {
+    pub fn start() -> RecordingProxy {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (sent2, stop2) = (sent.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    continue;
+                };
+                client.set_nonblocking(false).unwrap();
+                let daemon = std::os::unix::net::UnixStream::connect("/var/run/docker.sock")
+                    .expect("the daemon's socket");
+                let (mut c_read, mut c_write) = (client.try_clone().unwrap(), client);
+                let (mut d_read, mut d_write) = (daemon.try_clone().unwrap(), daemon);
+                let sent = sent2.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = c_read.read(&mut buf) {
+                        if n == 0 || d_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        sent.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                    let _ = d_write.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut d_read, &mut c_write);
+                    let _ = c_write.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        RecordingProxy { port, sent, stop }
+    }
+
+    pub fn host(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything clients sent so far, as text.
+    pub fn sent(&self) -> String {
+        String::from_utf8_lossy(&self.sent.lock().unwrap()).to_string()
+    }
+}
+
+impl Drop for RecordingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }

@@ -1,10 +1,8 @@
 //! `dk lint`: every rule has a failing and a passing fixture, with exact lines.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::{TestWs, stderr, stdout};
+use crate::common::{TestWs, stderr, stdout};
 
 const DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
 

@@ -1,9 +1,7 @@
 //! The bad-input corpus: malformed workspaces, manifests and Dockerfiles. Each must exit 2
 //! with the file (and line, where there is one) and no panic. None of these needs a daemon.
 
-mod common;
-
-use common::TestWs;
+use crate::common::TestWs;
 
 /// A valid two-container workspace to break in one place.
 fn good() -> TestWs {
@@ -17,7 +15,7 @@ fn good() -> TestWs {
 /// Run `dk ls` and expect exit 2 with every needle in stderr.
 fn fails_with(ws: &TestWs, needles: &[&str]) -> String {
     let out = ws.dk().arg("ls").output().unwrap();
-    let err = common::stderr(&out);
+    let err = crate::common::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "stderr:\n{err}");
     assert!(!err.contains("panicked"), "{err}");
     for n in needles {
@@ -30,8 +28,8 @@ fn fails_with(ws: &TestWs, needles: &[&str]) -> String {
 fn the_good_workspace_loads() {
     let ws = good();
     let out = ws.dk().arg("ls").output().unwrap();
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    let text = common::stdout(&out);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let text = crate::common::stdout(&out);
     let site: Vec<&str> = text
         .lines()
         .find(|l| l.starts_with("site"))
@@ -210,7 +208,7 @@ fn missing_dk_toml() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = common::stderr(&out);
+    let err = crate::common::stderr(&out);
     assert!(
         err.contains("dk.toml") && err.contains("not a dk workspace"),
         "{err}"
@@ -368,7 +366,7 @@ fn ambiguous_prefix_lists_candidates() {
     let ws = good();
     ws.container("webstats", "FROM web\n");
     let out = ws.dk().args(["plan", "web", "webs", "w"]).output().unwrap();
-    let err = common::stderr(&out);
+    let err = crate::common::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("`w` is ambiguous") && err.contains("web, webstats"),
@@ -380,7 +378,7 @@ fn ambiguous_prefix_lists_candidates() {
 fn unknown_name_suggests_the_closest() {
     let ws = good();
     let out = ws.dk().args(["plan", "stie"]).output().unwrap();
-    let err = common::stderr(&out);
+    let err = crate::common::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("no container or baseline named `stie`") && err.contains("`site`"),
@@ -395,7 +393,7 @@ fn help_lists_every_verb_of_the_contract() {
         .arg("--help")
         .output()
         .unwrap();
-    let help = common::stdout(&out);
+    let help = crate::common::stdout(&out);
     for verb in [
         "build", "test", "promote", "up", "start", "stop", "restart", "down", "rollback", "status",
         "ls", "plan", "graph", "logs", "shell", "prep", "clean", "lint",
@@ -412,9 +410,9 @@ fn help_lists_every_verb_of_the_contract() {
         .output()
         .unwrap();
     assert!(
-        common::stdout(&out).contains("start waves"),
+        crate::common::stdout(&out).contains("start waves"),
         "{}",
-        common::stdout(&out)
+        crate::common::stdout(&out)
     );
 }
 
@@ -444,7 +442,7 @@ fn graph_formats_and_json() {
         "FROM baseline AS b\nFROM scratch\nCOPY --from=web /a /a\nCOPY --from=b /x /x\n",
     );
     let dot = ws.dk().args(["graph", "--format", "dot"]).output().unwrap();
-    let dot = common::stdout(&dot);
+    let dot = crate::common::stdout(&dot);
     assert!(
         dot.contains("\"web\" -> \"files\" [label=\"COPY --from\"]"),
         "{dot}"
@@ -453,7 +451,7 @@ fn graph_formats_and_json() {
         dot.contains("\"baseline\" -> \"files\" [label=\"FROM\"]"),
         "{dot}"
     );
-    let mermaid = common::stdout(
+    let mermaid = crate::common::stdout(
         &ws.dk()
             .args(["graph", "--format", "mermaid"])
             .output()
@@ -480,7 +478,7 @@ fn unpinned_external_base_is_a_warning() {
     ws.container("tool", "FROM alpine\n");
     let out = ws.dk().arg("ls").output().unwrap();
     assert!(out.status.success());
-    let err = common::stderr(&out);
+    let err = crate::common::stderr(&out);
     assert!(
         err.contains("containers/tool/Dockerfile:1: warning: base image `alpine` has no tag"),
         "{err}"
@@ -496,5 +494,29 @@ fn workspace_is_found_from_a_subdirectory() {
         .arg("ls")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+}
+
+#[test]
+fn every_bad_run_setting_is_exit_2_at_its_line_before_anything_runs() {
+    let ws = good();
+    ws.write(
+        "containers/web/container.toml",
+        "[run]\nmemory = \"lots\"\nstop_timeout = \"10 parsecs\"\nports = [\"8080:80\", \"99999:80\"]\n[run.healthcheck]\ncommand = [\"true\"]\ninterval = \"often\"\n",
+    );
+    let err = fails_with(
+        &ws,
+        &[
+            "containers/web/container.toml:2:10: key `run.memory`",
+            "containers/web/container.toml:3:16: key `run.stop_timeout`",
+            "containers/web/container.toml:4:21: key `run.ports`",
+            "containers/web/container.toml:7:12: key `run.healthcheck.interval`",
+        ],
+    );
+    assert!(err.contains("99999"), "{err}");
+    // The same for the commands that would start something: nothing is built or run.
+    for verb in ["up", "test", "build"] {
+        let out = ws.dk().arg(verb).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{verb}");
+    }
 }

@@ -1,9 +1,7 @@
 //! `dk up` and the launcher against the real daemon: start from nothing, touch nothing when
 //! nothing changed, replace exactly what changed, keep the old container when anything fails.
 
-mod common;
-
-use common::{TestWs, docker, require_daemon, stderr, stdout};
+use crate::common::{TestWs, docker, stderr, stdout};
 
 const CHECKED: &str = r#"autostart = true
 
@@ -35,7 +33,6 @@ fn live(ws: &TestWs, node: &str) -> Option<(String, String, String, bool)> {
 
 #[test]
 fn up_by_prefix_from_nothing_then_a_second_up_touches_nothing() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
     let out = ws.ok(&["up", "s"]);
@@ -66,7 +63,6 @@ fn up_by_prefix_from_nothing_then_a_second_up_touches_nothing() {
 
 #[test]
 fn live_containers_are_locked_down() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
     ws.ok(&["up"]);
@@ -94,7 +90,6 @@ fn live_containers_are_locked_down() {
 
 #[test]
 fn a_parent_change_replaces_exactly_the_containers_built_on_it() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("a", "hello a\n", CHECKED);
     ws.container("b", "FROM a\nENV B=1\n");
@@ -129,7 +124,6 @@ fn a_parent_change_replaces_exactly_the_containers_built_on_it() {
 
 #[test]
 fn a_failing_test_keeps_the_old_container_running() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
     ws.ok(&["up"]);
@@ -151,7 +145,6 @@ fn a_failing_test_keeps_the_old_container_running() {
 
 #[test]
 fn a_settings_change_replaces_the_container_and_a_bad_one_restores_the_old() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
     ws.ok(&["up"]);
@@ -188,7 +181,6 @@ fn a_settings_change_replaces_the_container_and_a_bad_one_restores_the_old() {
 
 #[test]
 fn an_ambiguous_prefix_is_exit_2_with_candidates() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
     ws.web_service("svc2", "hello\n", CHECKED);
@@ -203,7 +195,6 @@ fn an_ambiguous_prefix_is_exit_2_with_candidates() {
 
 #[test]
 fn prep_shifts_owners_by_the_userns_remap_and_never_loosens_without_fix() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service(
         "svc",
@@ -271,7 +262,6 @@ fn prep_shifts_owners_by_the_userns_remap_and_never_loosens_without_fix() {
 
 #[test]
 fn down_removes_the_container_and_keeps_its_data() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service(
         "svc",
@@ -312,7 +302,6 @@ fn down_removes_the_container_and_keeps_its_data() {
 
 #[test]
 fn stop_start_restart_and_rollback() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello one\n", CHECKED);
     ws.ok(&["up"]);
@@ -348,7 +337,6 @@ fn stop_start_restart_and_rollback() {
 
 #[test]
 fn an_overlapping_subnet_is_reported_by_dk() {
-    require_daemon();
     let ws = TestWs::for_services();
     ws.web_service("svc", "hello\n", CHECKED);
     // Docker's default bridge is 172.17.0.0/16 here.
@@ -393,4 +381,36 @@ fn an_overlapping_subnet_is_reported_by_dk() {
     let err = stderr(&out);
     assert!(err.contains("overlaps network `bridge`"), "{err}");
     assert!(live(&ws, "svc").is_none());
+}
+
+#[test]
+fn up_force_rebuilds_retests_and_keeps_the_service_when_the_image_is_the_same() {
+    let ws = TestWs::for_services();
+    ws.web_service("svc", "hello\n", CHECKED);
+    ws.ok(&["up", "svc"]);
+    // Nothing changed: a plain up is a no-op…
+    let out = ws.ok(&["up", "svc"]);
+    assert!(out.contains("2 passed earlier"), "{out}");
+    // …and --force rebuilds the named node (not its dependencies) and tests it again.
+    let out = ws.ok(&["up", "--force", "svc", "--json"]);
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let tests = summary["summary"]["tests"]["nodes"].as_array().unwrap();
+    let svc = tests.iter().find(|n| n["name"] == "svc").unwrap();
+    assert_eq!(svc["status"], "passed", "{svc}");
+    let baseline = tests.iter().find(|n| n["name"] == "baseline").unwrap();
+    assert_eq!(baseline["status"], "passed_earlier", "{baseline}");
+    let built: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|e: &serde_json::Value| e["event"] == "finish" && e["action"] == "build")
+        .collect();
+    let status = |node: &str| {
+        built
+            .iter()
+            .find(|e| e["node"] == node)
+            .map(|e| e["status"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert!(status("svc").starts_with("built "), "{built:?}");
+    assert_eq!(status("baseline"), "fresh", "{built:?}");
 }

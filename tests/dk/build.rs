@@ -1,23 +1,34 @@
 //! The build engine against the real daemon: exact rebuilds, no-op skips, plan reasons,
 //! failures, staging, labels, daemon errors.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use common::{TestWs, docker, require_daemon, rt, stderr, stdout};
-use dk::build::{BuildOptions, BuildSummary, NodeStatus};
-use dk::engine::Engine;
+use crate::common::{RecordingProxy, TestWs, docker, rt, stderr, stdout};
+use dk::build::{BuildSummary, NodeStatus};
+use dk::engine::{Engine, RunOptions};
 use dk::report::{Event, Silent};
 use dk::workspace::LoadOptions;
 
-fn opts() -> BuildOptions {
-    BuildOptions {
-        jobs: 2,
-        force: false,
-        fail_fast: false,
-    }
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn opts() -> RunOptions {
+    RunOptions::new(2)
+}
+
+/// The image id a build summary reports for `name` (built or fresh).
+fn image_of(s: &BuildSummary, name: &str) -> Option<String> {
+    s.nodes
+        .iter()
+        .find(|n| n.name == name)
+        .and_then(|n| match &n.status {
+            NodeStatus::Fresh { image_id } | NodeStatus::Built { image_id } => {
+                Some(image_id.to_string())
+            }
+            _ => None,
+        })
 }
 
 fn build(ws: &TestWs, names: &[&str]) -> BuildSummary {
@@ -62,7 +73,6 @@ fn chain() -> TestWs {
 
 #[test]
 fn a_change_rebuilds_exactly_the_node_and_its_dependents() {
-    require_daemon();
     let ws = chain();
     let first = build(&ws, &[]);
     expect(
@@ -96,8 +106,8 @@ fn a_change_rebuilds_exactly_the_node_and_its_dependents() {
             ("c", "fresh"),
         ],
     );
-    assert_ne!(first.image_id("b"), after.image_id("b"));
-    assert_eq!(first.image_id("c"), after.image_id("c"));
+    assert_ne!(image_of(&first, "b"), image_of(&after, "b"));
+    assert_eq!(image_of(&first, "c"), image_of(&after, "c"));
     // The child was built on the parent's new id.
     let out = docker(&[
         "run",
@@ -113,7 +123,6 @@ fn a_change_rebuilds_exactly_the_node_and_its_dependents() {
 
 #[test]
 fn touch_without_change_rebuilds_nothing_and_content_change_does() {
-    require_daemon();
     let ws = chain();
     build(&ws, &[]);
     let path = ws.path("containers/c/c.txt");
@@ -144,7 +153,6 @@ fn touch_without_change_rebuilds_nothing_and_content_change_does() {
 
 #[test]
 fn mode_change_is_a_change() {
-    require_daemon();
     let ws = chain();
     build(&ws, &["c"]);
     use std::os::unix::fs::PermissionsExt;
@@ -161,7 +169,6 @@ fn mode_change_is_a_change() {
 
 #[test]
 fn a_deleted_image_is_rebuilt() {
-    require_daemon();
     let ws = chain();
     build(&ws, &[]);
     let out = docker(&["rmi", "-f", &ws.image("c", "latest")]);
@@ -187,24 +194,19 @@ fn a_deleted_image_is_rebuilt() {
 
 #[test]
 fn a_moved_latest_tag_is_put_back_without_a_build() {
-    require_daemon();
     let ws = chain();
     let first = build(&ws, &[]);
-    let a_id = first.image_id("a").unwrap().to_string();
+    let a_id = image_of(&first, "a").unwrap();
     // Someone points c:latest elsewhere.
     let out = docker(&["tag", &a_id, &ws.image("c", "latest")]);
     assert!(out.status.success());
     let again = build(&ws, &["c"]);
     expect(&again, &[("baseline", "fresh"), ("c", "fresh")]);
-    assert_eq!(
-        ws.image_id(&ws.image("c", "latest")).as_deref(),
-        first.image_id("c")
-    );
+    assert_eq!(ws.image_id(&ws.image("c", "latest")), image_of(&first, "c"));
 }
 
 #[test]
 fn plan_says_why_each_node_is_stale() {
-    require_daemon();
     let ws = chain();
     let out = ws.dk().args(["plan", "--json"]).output().unwrap();
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -271,7 +273,6 @@ fn plan_says_why_each_node_is_stale() {
 
 #[test]
 fn a_failed_build_shows_the_step_and_output_and_blocks_only_its_dependents() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     ws.container(
         "bad",
@@ -309,7 +310,6 @@ fn a_failed_build_shows_the_step_and_output_and_blocks_only_its_dependents() {
 
 #[test]
 fn fail_fast_cancels_what_has_not_finished() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     ws.container("bad", "FROM baseline\nRUN false\n");
     ws.container("good", "FROM baseline\nRUN echo fine\n");
@@ -326,7 +326,6 @@ fn fail_fast_cancels_what_has_not_finished() {
 
 #[test]
 fn independent_nodes_build_in_parallel() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     ws.container("one", "FROM baseline\nRUN sleep 2\n");
     ws.container("two", "FROM baseline\nRUN sleep 2 && echo two\n");
@@ -353,7 +352,6 @@ fn independent_nodes_build_in_parallel() {
 
 #[test]
 fn a_missing_base_image_is_dk_s_own_clear_error() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     let missing = format!("{}-missing/base:1.0", ws.ns);
     ws.container("ext", &format!("# external\nFROM {missing}\n"));
@@ -371,7 +369,6 @@ fn a_missing_base_image_is_dk_s_own_clear_error() {
 
 #[test]
 fn an_external_base_is_pinned_to_its_local_id() {
-    require_daemon();
     let ws = chain();
     build(&ws, &["baseline"]);
     // Make an "external" image: a tag outside the workspace namespace.
@@ -402,9 +399,55 @@ fn an_external_base_is_pinned_to_its_local_id() {
 }
 
 #[test]
-fn images_carry_labels_and_the_vcs_revision() {
-    require_daemon();
+fn a_no_op_build_with_an_external_base_only_reads_and_never_negotiates() {
     let ws = chain();
+    build(&ws, &["baseline"]);
+    let ext = format!("{}-ext/base:1.0", ws.ns);
+    let base_id = ws.image_id(&ws.image("baseline", "latest")).unwrap();
+    assert!(docker(&["tag", &base_id, &ext]).status.success());
+    ws.track_image(&ext);
+    ws.container("ext", &format!("FROM {ext}\nRUN echo hi\n"));
+    expect(&build(&ws, &["ext"]), &[("ext", "built")]);
+
+    let proxy = RecordingProxy::start();
+    let out = ws
+        .dk()
+        .env("DOCKER_HOST", proxy.host())
+        .args(["build", "ext"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 fresh"), "{}", stderr(&out));
+    let sent = proxy.sent();
+    assert!(
+        sent.contains(&format!("/images/{}", ext.replace('/', "%2F")))
+            || sent.contains(&format!("/images/{ext}")),
+        "the external base was looked up through the proxy:\n{sent}"
+    );
+    assert!(!sent.contains("/version"), "a no-op negotiated:\n{sent}");
+    assert!(
+        !sent.contains("POST "),
+        "a no-op changed something:\n{sent}"
+    );
+
+    // A change needs the daemon's version check before it builds.
+    ws.write("containers/ext/extra.txt", "x\n");
+    let proxy = RecordingProxy::start();
+    let out = ws
+        .dk()
+        .env("DOCKER_HOST", proxy.host())
+        .args(["build", "ext"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(proxy.sent().contains("/version"));
+}
+
+#[test]
+fn images_carry_hashed_labels_and_the_record_keeps_the_vcs_revision() {
+    let ws = chain();
+    // The manifest is not part of c's context: only its effect on the labels is.
+    ws.write("containers/c/.dockerignore", "container.toml\n");
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
@@ -438,19 +481,66 @@ fn images_carry_labels_and_the_vcs_revision() {
     assert_eq!(labels["dk.path"], "containers/c");
     assert_eq!(labels["dk.role"], "build");
     assert_eq!(labels["dk.workspace"], ws.id());
-    assert_eq!(labels["org.opencontainers.image.revision"], rev.as_str());
+    // The revision is not a label (a label is part of the image id: hashing the revision
+    // would rebuild every node on every commit); the build record keeps it.
+    assert!(
+        labels.get("org.opencontainers.image.revision").is_none(),
+        "{labels}"
+    );
     let hash = labels["dk.input-hash"].as_str().unwrap();
+    let rec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(ws.path(&format!(".dk/records/builds/c/{hash}.json")))
+            .expect("a record for the label's hash"),
+    )
+    .unwrap();
+    assert_eq!(
+        rec["image_id"].as_str().map(String::from),
+        ws.image_id(&ws.image("c", "latest"))
+    );
+    assert_eq!(rec["revision"], rev.as_str());
+
+    // A new commit changes nothing that is sent: nothing is rebuilt.
+    git(&[
+        "-c",
+        "user.email=t@example.com",
+        "-c",
+        "user.name=t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "y",
+    ]);
+    expect(
+        &build(&ws, &["c"]),
+        &[("baseline", "fresh"), ("c", "fresh")],
+    );
+
+    // A label that depends on the inputs is hashed: a new description rebuilds, and the
+    // image carries it.
+    ws.write(
+        "containers/c/container.toml",
+        "description = \"the c service\"\n",
+    );
+    expect(
+        &build(&ws, &["c"]),
+        &[("baseline", "fresh"), ("c", "built")],
+    );
+    let out = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"org.opencontainers.image.description\"}}",
+        &ws.image("c", "latest"),
+    ]);
+    assert_eq!(stdout(&out).trim(), "the c service");
     let engine = ws.engine();
-    let rec = engine
-        .records
-        .build("c", hash)
-        .expect("a record for the label's hash");
-    assert_eq!(Some(rec.image_id), ws.image_id(&ws.image("c", "latest")));
+    let plan = rt().block_on(engine.plan(&["c".into()])).unwrap();
+    assert_eq!(plan[1].action, dk::plan::PlanAction::Fresh, "{:?}", plan[1]);
 }
 
 #[test]
 fn json_output_is_one_event_per_line_and_a_summary() {
-    require_daemon();
     let ws = chain();
     let out = ws.dk().args(["build", "--json", "c"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -475,7 +565,6 @@ fn json_output_is_one_event_per_line_and_a_summary() {
 
 #[test]
 fn staging_copies_fetches_with_a_pin_and_cleans() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     ws.write("services/tool/tool.sh", "#!/bin/sh\necho tool\n");
     ws.container(
@@ -485,7 +574,7 @@ fn staging_copies_fetches_with_a_pin_and_cleans() {
     let payload = "artifact v1\n";
     let sha = {
         use sha2::Digest;
-        dk::context::hex(&sha2::Sha256::digest(payload.as_bytes()))
+        hex(&sha2::Sha256::digest(payload.as_bytes()))
     };
     ws.write(
         "containers/tool/container.toml",
@@ -541,7 +630,7 @@ to = "files/opt/pkg.deb"
     assert_eq!(out.status.code(), Some(1), "{err}");
     let new_sha = {
         use sha2::Digest;
-        dk::context::hex(&sha2::Sha256::digest(b"artifact v2\n"))
+        hex(&sha2::Sha256::digest(b"artifact v2\n"))
     };
     assert!(
         err.contains("pkg_2.0_amd64.deb") && err.contains(&new_sha),
@@ -566,7 +655,6 @@ to = "files/opt/pkg.deb"
 
 #[test]
 fn a_staging_source_may_not_escape_through_a_symlink() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     std::os::unix::fs::symlink("/etc", ws.path("etc-link")).unwrap();
     ws.container("x", "FROM baseline\n");

@@ -1,12 +1,10 @@
 //! The build context against the Docker CLI as reference, big contexts, and robustness:
 //! SIGKILL mid-build and concurrent runs.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TestWs, docker, require_daemon, stderr, stdout};
+use crate::common::{TestWs, docker, stderr, stdout};
 
 const LISTING: &str = "RUN find /ctx -exec stat -c '%n|%a|%F' {} + | sort > /list.txt \
     && find /ctx -type f -exec md5sum {} + | sort >> /list.txt \
@@ -91,7 +89,6 @@ fn listing(image: &str) -> String {
 
 #[test]
 fn the_context_equals_what_the_docker_cli_sends() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     // The reference: the Docker CLI building the same directory.
     let out = ws.dk().args(["build", "baseline"]).output().unwrap();
@@ -154,7 +151,6 @@ fn the_context_equals_what_the_docker_cli_sends() {
 
 #[test]
 fn symlinks_are_sent_as_links_never_followed() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     ws.container("links", "FROM baseline\nCOPY . /ctx\nRUN readlink /ctx/out > /out.txt && readlink /ctx/up >> /out.txt\n");
     let secret = tempfile::tempdir().unwrap();
@@ -232,7 +228,6 @@ fn run_measuring_peak(mut cmd: Command) -> (std::process::Output, u64) {
 
 #[test]
 fn a_one_gib_context_streams_in_bounded_memory() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     ws.container("big", "FROM baseline\nRUN echo context received\n");
     // Sparse: cheap to create, but every byte is read, hashed and sent.
@@ -249,7 +244,6 @@ fn a_one_gib_context_streams_in_bounded_memory() {
 
 #[test]
 fn sigkill_mid_build_leaves_readable_records_and_the_next_run_is_correct() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     ws.container("slow", "FROM baseline\nRUN sleep 3 && echo slow done\n");
     ws.container("quick", "FROM baseline\nRUN echo quick\n");
@@ -302,7 +296,6 @@ fn sigkill_mid_build_leaves_readable_records_and_the_next_run_is_correct() {
 
 #[test]
 fn concurrent_builds_queue_on_the_lock_and_agree() {
-    require_daemon();
     let ws = TestWs::with_baseline();
     ws.container("one", "FROM baseline\nRUN sleep 1 && echo one\n");
     let spawn = |extra: &[&str]| {

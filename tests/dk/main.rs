@@ -1,0 +1,12 @@
+//! dk's integration tests: one binary, one fixture (`crate::common::TestWs`), against the real
+//! daemon. Every test workspace has a unique namespace and subnets of its own; a guard
+//! removes whatever it created, even when the test fails.
+
+mod audit;
+mod build;
+mod common;
+mod context;
+mod definitions;
+mod lint;
+mod test_promote;
+mod up;

