@@ -25,17 +25,18 @@ pub trait FromText: Sized {
     fn placeholder() -> Self;
 }
 
+/// A value that did not parse: its byte span in the file, and why.
+pub type ValueError = (std::ops::Range<usize>, String);
+
 thread_local! {
-    /// Value errors of the file being read: (byte span, message).
-    static VALUE_ERRORS: std::cell::RefCell<Option<Vec<(std::ops::Range<usize>, String)>>> =
+    /// Value errors of the file being read.
+    static VALUE_ERRORS: std::cell::RefCell<Option<Vec<ValueError>>> =
         const { std::cell::RefCell::new(None) };
 }
 
 /// Run `parse` collecting the errors of `Text` values instead of stopping at the first:
 /// a file with three bad values gets three diagnostics.
-pub fn collecting_value_errors<R>(
-    parse: impl FnOnce() -> R,
-) -> (R, Vec<(std::ops::Range<usize>, String)>) {
+pub fn collecting_value_errors<R>(parse: impl FnOnce() -> R) -> (R, Vec<ValueError>) {
     let previous = VALUE_ERRORS.with(|c| c.replace(Some(Vec::new())));
     let r = parse();
     let errors = VALUE_ERRORS
