@@ -367,17 +367,23 @@ fn a_missing_base_image_is_dk_s_own_clear_error() {
     );
 }
 
-#[test]
-fn an_external_base_is_pinned_to_its_local_id() {
+/// The chain plus node `ext` built FROM an "external" image (a tag outside the workspace
+/// namespace, made from the baseline). Returns the workspace and the external reference.
+fn with_external_base() -> (TestWs, String) {
     let ws = chain();
     build(&ws, &["baseline"]);
-    // Make an "external" image: a tag outside the workspace namespace.
     let ext = format!("{}-ext/base:1.0", ws.ns);
     let base_id = ws.image_id(&ws.image("baseline", "latest")).unwrap();
     assert!(docker(&["tag", &base_id, &ext]).status.success());
     ws.track_image(&ext);
     ws.container("ext", &format!("FROM {ext}\nRUN echo hi\n"));
     expect(&build(&ws, &["ext"]), &[("ext", "built")]);
+    (ws, ext)
+}
+
+#[test]
+fn an_external_base_is_pinned_to_its_local_id() {
+    let (ws, ext) = with_external_base();
     expect(&build(&ws, &["ext"]), &[("ext", "fresh")]);
     // Re-point the external tag: the node is stale.
     let a_id = {
@@ -400,14 +406,7 @@ fn an_external_base_is_pinned_to_its_local_id() {
 
 #[test]
 fn a_no_op_build_with_an_external_base_only_reads_and_never_negotiates() {
-    let ws = chain();
-    build(&ws, &["baseline"]);
-    let ext = format!("{}-ext/base:1.0", ws.ns);
-    let base_id = ws.image_id(&ws.image("baseline", "latest")).unwrap();
-    assert!(docker(&["tag", &base_id, &ext]).status.success());
-    ws.track_image(&ext);
-    ws.container("ext", &format!("FROM {ext}\nRUN echo hi\n"));
-    expect(&build(&ws, &["ext"]), &[("ext", "built")]);
+    let (ws, ext) = with_external_base();
 
     let proxy = RecordingProxy::start();
     let out = ws

@@ -2,6 +2,7 @@
 //! daemon. Every test workspace has a unique namespace and subnets of its own; a guard
 //! removes whatever it created, even when the test fails.
 
+mod architecture;
 mod audit;
 mod build;
 mod common;
