@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::cli::{
-    BuildArgs, Cli, Command, GraphFormat, LauncherArgs, LintFormat, NamesArgs, TestArgs,
+    BuildArgs, CleanArgs, Cli, Command, GraphFormat, LauncherArgs, LintFormat, NamesArgs, TestArgs,
 };
 use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
@@ -150,7 +150,7 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Build(args) => build(&cli, args).await,
-        Command::Clean(args) => clean(&cli, args),
+        Command::Clean(args) => clean(&cli, args).await,
         Command::Test(args) => test(&cli, args).await,
         Command::Promote(args) => promote(&cli, args).await,
         Command::Rollback { name } => rollback(&cli, name).await,
@@ -626,7 +626,8 @@ async fn build(cli: &Cli, args: &BuildArgs) -> Result<i32> {
     Ok(if summary.ok() { 0 } else { 1 })
 }
 
-fn clean(cli: &Cli, args: &NamesArgs) -> Result<i32> {
+async fn clean(cli: &Cli, clean: &CleanArgs) -> Result<i32> {
+    let args = &clean.names;
     let engine = load(cli, reporter(args.json, cli.verbose))?;
     let _lock = engine.lock("dk clean", !cli.no_wait)?;
     let selected = engine.select(&args.names)?.selected;
@@ -653,6 +654,13 @@ fn clean(cli: &Cli, args: &NamesArgs) -> Result<i32> {
             for s in &staged {
                 println!("  {s}");
             }
+        }
+    }
+    if clean.build_cache {
+        let freed = interruptible(engine.daemon().await?.prune_build_cache()).await?;
+        report.push(serde_json::json!({ "build_cache_freed": freed }));
+        if !args.json {
+            println!("build cache: freed {}", crate::units::human_size(freed));
         }
     }
     if args.json {

@@ -6,7 +6,7 @@
 //! context entries (paths, modes, link targets, bytes), the Dockerfile as sent (node parents
 //! and external bases pinned to image ids), build args, target, and the parent image ids.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::context::{self, Context, DigestCache};
-use crate::docker::{BuildError, BuildRequest, ImageSet};
+use crate::docker::{BuildError, BuildEvent, BuildRequest, Builder, ImageSet, SecretFrom};
 use crate::engine::{Engine, RunOptions, Selection};
 use crate::error::{Diagnostic, Error, Result};
 use crate::freshness::Freshness;
@@ -164,13 +164,20 @@ pub fn prepare(
         ));
     }
 
+    // Parents are named by tags derived from their ids (`Workspace::pin_ref`): a node
+    // parent in its own repository, an external base in this node's.
+    let pinned = |repo_node: &str, id: &ImageId| {
+        let (repo, tag) = ws.pin_ref(repo_node, id);
+        format!("{repo}:{tag}")
+    };
     let mut replacements = Vec::new();
     let mut parent_ids = BTreeMap::new();
     for e in graph.edges.iter().filter(|e| e.child == i) {
         // The scheduler starts a node only once every parent has an image.
         let id = &parents[&e.parent];
-        replacements.push((e.span.clone(), id.to_string()));
-        parent_ids.insert(ws.nodes[e.parent].name.clone(), id.clone());
+        let parent = &ws.nodes[e.parent].name;
+        replacements.push((e.span.clone(), pinned(parent, id)));
+        parent_ids.insert(parent.clone(), id.clone());
     }
     let mut external_ids = BTreeMap::new();
     for x in graph.externals.iter().filter(|x| x.node == i) {
@@ -179,7 +186,7 @@ pub fn prepare(
             .cloned()
             .unwrap_or_else(|| ImageId::new("unknown"));
         if x.kind == EdgeKind::From || x.kind == EdgeKind::CopyFrom {
-            replacements.push((x.span.clone(), id.to_string()));
+            replacements.push((x.span.clone(), pinned(&node.name, &id)));
         }
         external_ids.insert(x.image.clone(), id);
     }
@@ -193,7 +200,7 @@ pub fn prepare(
     );
 
     let mut h = blake3::Hasher::new();
-    h.update(b"dk-input-v2\0");
+    h.update(b"dk-input-v3\0");
     let mut files = BTreeMap::new();
     for e in &ctx.entries {
         files.insert(e.rel.clone(), e.fingerprint());
@@ -243,6 +250,16 @@ pub fn prepare(
     section(
         "labels",
         &mut image_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    // The builder and the platform make different images of the same inputs.
+    let platform = node.platform.as_ref().map(|p| p.to_string());
+    section(
+        "builder",
+        &mut [
+            ("builder", builder_name(node.builder)),
+            ("platform", platform.as_deref().unwrap_or("")),
+        ]
+        .into_iter(),
     );
     let input_hash = h.finalize().to_hex().to_string();
     Ok(Prepared {
@@ -489,6 +506,126 @@ impl Engine {
         Ok(out)
     }
 
+    /// What must hold before a build is sent, checked on the daemon that will build: the
+    /// pin tags of its parents exist, a `# syntax=` frontend is in the local store, the
+    /// daemon's built-in frontend has what the Dockerfile uses, and its build secrets are
+    /// there (returned as the request's sources; dk never reads them).
+    async fn before_sending(
+        &self,
+        i: usize,
+        daemon: &crate::docker::Daemon,
+        prepared: &Prepared,
+        parents: &[(String, ImageId)],
+    ) -> Result<Vec<(String, SecretFrom)>> {
+        let node = &self.ws.nodes[i];
+        for (parent, id) in parents {
+            let holder = if parent.is_empty() {
+                &node.name
+            } else {
+                parent
+            };
+            let (repo, tag) = self.ws.pin_ref(holder, id);
+            daemon.tag(id.as_str(), &repo, &tag).await?;
+        }
+        let df = node.dockerfile_path();
+        if node.builder == Builder::BuildKit {
+            match &node.dockerfile.syntax {
+                Some((image, line)) if daemon.image_id(image).await?.is_none() => {
+                    return Err(Error::MissingImage {
+                        node: node.name.clone(),
+                        image: image.clone(),
+                        message: format!(
+                            "{df}:{line}: `# syntax={image}` names a Dockerfile frontend that is not in the local daemon (BuildKit would try a registry)"
+                        ),
+                        help: "load the frontend image (`docker load`), or remove the line to use the daemon's built-in frontend".into(),
+                    });
+                }
+                Some(_) => {}
+                None if crate::docker::parse_api(daemon.api_version()) <= Some((1, 41)) => {
+                    let diags: Vec<Diagnostic> = node
+                        .dockerfile
+                        .features()
+                        .into_iter()
+                        .filter(|f| f.needs == crate::dockerfile::Needs::Frontend14)
+                        .map(|f| {
+                            Diagnostic::new(
+                                &df,
+                                format!(
+                                    "{} needs Dockerfile frontend 1.4 or newer; the one built into this daemon (Engine API {}) does not have it",
+                                    f.what,
+                                    daemon.api_version()
+                                ),
+                            )
+                            .at_line(f.line)
+                            .help("upgrade the Docker engine to 23.0 or newer, or load a newer frontend image and name it with `# syntax=`")
+                        })
+                        .collect();
+                    if !diags.is_empty() {
+                        return Err(Error::Definition(diags));
+                    }
+                }
+                None => {}
+            }
+        }
+        let manifest = node
+            .manifest_path
+            .clone()
+            .unwrap_or_else(|| format!("{}/container.toml", node.rel_dir));
+        let mut sources = Vec::new();
+        for s in &node.manifest.build.secrets {
+            let secret = s.get_ref();
+            let missing = |what: String| {
+                Error::definition(
+                    Diagnostic::new(
+                        &manifest,
+                        format!("{}: build secret `{}`: {what}", node.name, secret.id),
+                    )
+                    .help("create it, or change `build.secrets` (the secret is never stored in the image)"),
+                )
+            };
+            let from = match (&secret.file, &secret.env) {
+                (Some(file), _) => {
+                    let path = self.ws.root.join(file);
+                    if !path.is_file() {
+                        return Err(missing(format!(
+                            "the file {} does not exist",
+                            path.display()
+                        )));
+                    }
+                    let inside = path
+                        .canonicalize()
+                        .ok()
+                        .and_then(|p| p.strip_prefix(&node.dir).ok().map(|r| r.to_path_buf()));
+                    if let Some(rel) = inside
+                        && prepared
+                            .context
+                            .entries
+                            .iter()
+                            .any(|e| std::path::Path::new(&e.rel) == rel)
+                    {
+                        return Err(missing(format!(
+                            "the file is in the build context ({}), so it would be sent to the daemon; exclude it in {}/.dockerignore",
+                            rel.display(),
+                            node.rel_dir
+                        )));
+                    }
+                    SecretFrom::File(path)
+                }
+                (None, Some(var)) => {
+                    if std::env::var_os(var).is_none() {
+                        return Err(missing(format!(
+                            "the environment variable {var} is not set"
+                        )));
+                    }
+                    SecretFrom::Env(var.clone())
+                }
+                (None, None) => unreachable!("validated when the manifest was loaded"),
+            };
+            sources.push((secret.id.clone(), from));
+        }
+        Ok(sources)
+    }
+
     /// Build one node if stale. Returns (image id, whether it was built).
     async fn build_node(
         &self,
@@ -556,12 +693,16 @@ impl Engine {
         let mut log = io::BufWriter::new(
             std::fs::File::create(&log_path).map_err(|e| Error::io("create", &log_path, e))?,
         );
+        let node = &ws.nodes[i];
+        let daemon = self.daemon().await?;
+        let secrets = self
+            .before_sending(i, daemon, &prepared, &parents_of(&prepared))
+            .await?;
         let mut image_labels = prepared.inputs.labels.clone();
         image_labels.insert(labels::INPUT_HASH.into(), prepared.input_hash.clone());
-        // Labels go into the sent Dockerfile as one LABEL instruction (the API parameter
-        // would add one build step per label); with a non-final target they cannot, so the
-        // parameter is used.
-        let node = &ws.nodes[i];
+        // BuildKit takes labels as a parameter. The classic builder would add one step per
+        // label that way, so labels go into the sent Dockerfile as one LABEL instruction;
+        // with a non-final target they cannot, so the parameter is used.
         let final_target = node.manifest.build.target.as_deref().is_none_or(|t| {
             node.dockerfile
                 .stages
@@ -569,7 +710,7 @@ impl Engine {
                 .and_then(|s| s.alias.as_deref())
                 == Some(t)
         });
-        let (sent, api_labels) = if final_target {
+        let (sent, api_labels) = if node.builder == Builder::Classic && final_target {
             (
                 with_labels(&prepared.dockerfile, &image_labels, node.dockerfile.escape),
                 BTreeMap::new(),
@@ -583,26 +724,20 @@ impl Engine {
             build_args: node.build_args.clone().into_iter().collect(),
             target: node.manifest.build.target.clone(),
             no_cache: force,
+            builder: node.builder,
+            platform: node.platform.as_ref().map(|p| p.to_string()),
+            secrets,
         };
-        let daemon = self.daemon().await?;
         let (body, writer) = stream_context(&prepared, sent);
-        let mut tail: VecDeque<String> = VecDeque::new();
-        let mut step = None;
         let result = cancel
             .or_cancelled(async {
                 Ok(daemon
-                    .build(&req, body, |line| {
-                        let _ = writeln!(log, "{line}");
-                        if line.starts_with("Step ") {
-                            step = Some(line.to_string());
-                            reporter.step(&name, line);
-                            tail.clear();
+                    .build(&req, body, |event| match event {
+                        BuildEvent::Step(step) => reporter.step(&name, step),
+                        BuildEvent::Line(line) => {
+                            let _ = writeln!(log, "{line}");
+                            reporter.line(&name, line);
                         }
-                        tail.push_back(line.to_string());
-                        if tail.len() > 30 {
-                            tail.pop_front();
-                        }
-                        reporter.line(&name, line);
                     })
                     .await)
             })
@@ -643,21 +778,64 @@ impl Engine {
             }
             Err(err) => {
                 // Losing the daemon is what happened even when the context upload broke too.
-                let message = match (err, send_result) {
+                let (step, message, tail) = match (err, send_result) {
                     (BuildError::Daemon(e), _) => return Err(e),
-                    (_, Err(e)) => format!("{e}"),
-                    (BuildError::Step(m), _) => m,
+                    (_, Err(e)) => (None, format!("{e}"), Vec::new()),
+                    (
+                        BuildError::Step {
+                            step,
+                            message,
+                            tail,
+                        },
+                        _,
+                    ) => (step, explain_build_failure(&message, node), tail),
                 };
                 Err(Error::Build {
                     node: name,
                     step,
                     message,
-                    tail: tail.into(),
+                    tail,
                     log: log_rel,
                 })
             }
         }
     }
+}
+
+/// The parent and base images a prepared build names, with the node whose repository
+/// holds their pin tag.
+fn parents_of(prepared: &Prepared) -> Vec<(String, ImageId)> {
+    let inputs = &prepared.inputs;
+    inputs
+        .parents
+        .iter()
+        .map(|(name, id)| (name.clone(), id.clone()))
+        .chain(
+            inputs
+                .externals
+                .values()
+                .map(|id| (String::new(), id.clone())),
+        )
+        .collect()
+}
+
+fn builder_name(b: Builder) -> &'static str {
+    match b {
+        Builder::BuildKit => "buildkit",
+        Builder::Classic => "classic",
+    }
+}
+
+/// The daemon's message, with what it means where dk knows better.
+fn explain_build_failure(message: &str, node: &crate::workspace::Node) -> String {
+    if message.contains("exec format error")
+        && let Some(p) = &node.platform
+    {
+        return format!(
+            "{message}\n  the daemon cannot run {p} programs: install an emulator for it (e.g. Debian's qemu-user-static with binfmt-support), or build for the daemon's own platform"
+        );
+    }
+    message.to_string()
 }
 
 /// Append one `LABEL` instruction carrying `labels` to a Dockerfile's text.

@@ -101,6 +101,15 @@ pub struct LauncherArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CleanArgs {
+    #[command(flatten)]
+    pub names: NamesArgs,
+    /// Also prune the daemon's build cache (cache mounts, unused layers; never images)
+    #[arg(long)]
+    pub build_cache: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct NamesArgs {
     /// Container names (unique prefixes work)
     pub names: Vec<String>,
@@ -141,7 +150,10 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
     },
 
     /// Remove staged (generated) files, records, logs and caches of the selection; never touches containers
-    Clean(NamesArgs),
+    #[command(
+        long_about = "Remove the staged (generated) files, records, build logs and digest caches of the selection (no names: every node). Never touches containers or images.\n\nWith --build-cache, also prune the daemon's build cache: BuildKit's cache mounts (`RUN --mount=type=cache`) and layers no image uses. That cache is the daemon's, shared by every node (and every workspace) on it, so it is pruned whole; images are never removed."
+    )]
+    Clean(CleanArgs),
 
     /// Launch each :latest with its test settings, run its checks, always tear down
     #[command(

@@ -69,6 +69,8 @@ pub struct BuildDefaults {
     pub args: BTreeMap<String, String>,
     /// Parallel builds; default: the number of cores.
     pub jobs: Option<usize>,
+    /// `buildkit` (default) or `classic`; a manifest's `[build] builder` overrides.
+    pub builder: Option<crate::docker::Builder>,
 }
 
 #[derive(Debug, Default, Deserialize)]

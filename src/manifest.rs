@@ -48,6 +48,23 @@ pub struct BuildSection {
     #[serde(default)]
     pub args: BTreeMap<String, String>,
     pub target: Option<String>,
+    /// `buildkit` (default, dk.toml's `[build] builder` otherwise) or `classic`.
+    pub builder: Option<crate::docker::Builder>,
+    /// The platform to build for (`linux/arm64`); default: the machine's.
+    pub platform: Option<Text<crate::dockerfile::Platform>>,
+    /// Build secrets for `RUN --mount=type=secret,id=…`: `{ id = "npmrc", file = "…" }`
+    /// (workspace-relative or absolute) or `{ id = "token", env = "TOKEN" }`.
+    #[serde(default)]
+    pub secrets: Vec<Spanned<BuildSecret>>,
+}
+
+/// One build secret: exactly one of `file` or `env`.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSecret {
+    pub id: String,
+    pub file: Option<String>,
+    pub env: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -449,6 +466,40 @@ impl Manifest {
             }
         }
 
+        let mut ids = std::collections::BTreeSet::new();
+        for s in &self.build.secrets {
+            let secret = s.get_ref();
+            match (&secret.file, &secret.env) {
+                (Some(_), None) | (None, Some(_)) => {}
+                _ => out.push(
+                    at(
+                        s.span(),
+                        format!("build.secrets `{}`: give exactly one of `file` or `env`", secret.id),
+                    )
+                    .with_help("e.g. `{ id = \"npmrc\", file = \"secrets/npmrc\" }` or `{ id = \"token\", env = \"TOKEN\" }`"),
+                ),
+            }
+            if secret.id.is_empty() || !ids.insert(secret.id.clone()) {
+                out.push(at(
+                    s.span(),
+                    format!(
+                        "build.secrets: the id `{}` is empty or given twice",
+                        secret.id
+                    ),
+                ));
+            }
+        }
+        if self.build.builder == Some(crate::docker::Builder::Classic)
+            && !self.build.secrets.is_empty()
+        {
+            out.push(
+                Diagnostic::new(
+                    path,
+                    "build.secrets need BuildKit, but build.builder is \"classic\"",
+                )
+                .help("remove `builder = \"classic\"` (BuildKit is the default)"),
+            );
+        }
         let run = &self.run;
         if let Some(r) = &run.restart {
             validate_restart(r, "run.restart", path, &mut out);
@@ -656,6 +707,15 @@ pub struct PortMapping {
     pub host_port: u16,
     pub container_port: u16,
     pub proto: String,
+}
+
+impl FromText for crate::dockerfile::Platform {
+    fn from_text(s: &str) -> Result<Self, String> {
+        crate::dockerfile::Platform::parse(s)
+    }
+    fn placeholder() -> Self {
+        crate::dockerfile::Platform::host()
+    }
 }
 
 impl FromText for PortMapping {

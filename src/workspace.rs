@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{NetworkConfig, RunDefaults, WORKSPACE_FILE, WorkspaceFile};
+use crate::docker::Builder;
 use crate::dockerfile::Dockerfile;
 use crate::error::{Diagnostic, Error, Result};
 use crate::manifest::{MANIFEST_FILE, Manifest};
@@ -27,6 +28,10 @@ pub struct Node {
     pub manifest_path: Option<String>,
     /// The build args of this node: dk.toml's, overridden by the manifest's.
     pub build_args: BTreeMap<String, String>,
+    /// The manifest's `[build] builder`, else dk.toml's, else BuildKit.
+    pub builder: Builder,
+    /// The platform it is built for, when the manifest names one.
+    pub platform: Option<crate::dockerfile::Platform>,
 }
 
 impl Node {
@@ -250,7 +255,7 @@ impl Workspace {
                 );
                 continue;
             }
-            match load_node(&name, &rel, &dir, &ws_file.build.args) {
+            match load_node(&name, &rel, &dir, &ws_file.build) {
                 Ok(node) => nodes.push(node),
                 Err(mut d) => diags.append(&mut d),
             }
@@ -283,6 +288,13 @@ impl Workspace {
 
     pub fn names(&self) -> Vec<&str> {
         self.nodes.iter().map(|n| n.name.as_str()).collect()
+    }
+
+    /// The tag dk gives image `id` in `node`'s repository to name it in a Dockerfile it
+    /// sends: `<namespace>/<node>:dk-<hex>`. BuildKit resolves such a local tag without a
+    /// registry (it cannot take an image id), and the tag is derived from the id alone.
+    pub fn pin_ref(&self, node: &str, id: &crate::ids::ImageId) -> (String, String) {
+        (self.repo(node), format!("dk-{}", id.hex()))
     }
 
     /// `<namespace>/<name>`
@@ -328,8 +340,9 @@ fn load_node(
     name: &str,
     rel: &str,
     dir: &Path,
-    ws_args: &BTreeMap<String, String>,
+    ws_build: &crate::config::BuildDefaults,
 ) -> Result<Node, Vec<Diagnostic>> {
+    let ws_args = &ws_build.args;
     let mut diags = Vec::new();
     let manifest_file = dir.join(MANIFEST_FILE);
     let manifest_rel = format!("{rel}/{MANIFEST_FILE}");
@@ -367,13 +380,45 @@ fn load_node(
             return Err(diags);
         }
     };
-    let dockerfile = match Dockerfile::parse(&df_text, &build_args) {
+    let platform = manifest.build.platform.as_ref().map(|p| p.get().clone());
+    let dockerfile = match Dockerfile::parse_for(
+        &df_text,
+        &build_args,
+        platform
+            .as_ref()
+            .unwrap_or(&crate::dockerfile::Platform::host()),
+    ) {
         Ok(d) => d,
         Err(e) => {
-            diags.push(Diagnostic::new(&df_rel, e.message).at_line(e.line));
+            let mut d = Diagnostic::new(&df_rel, e.message).at_line(e.line);
+            if let Some(arg) = e.needs_arg {
+                d = d.help(format!(
+                    "set it in {manifest_rel}: `[build] args = {{ {arg} = \"…\" }}` (or in dk.toml's [build] args, for every node)"
+                ));
+            }
+            diags.push(d);
             return Err(diags);
         }
     };
+    let builder = manifest
+        .build
+        .builder
+        .or(ws_build.builder)
+        .unwrap_or(Builder::BuildKit);
+    if builder == Builder::Classic {
+        let from = if manifest.build.builder.is_some() {
+            manifest_rel.clone()
+        } else {
+            WORKSPACE_FILE.to_string()
+        };
+        for f in dockerfile.features() {
+            diags.push(
+                Diagnostic::new(&df_rel, format!("{} needs BuildKit, but this node builds with the classic builder", f.what))
+                    .at_line(f.line)
+                    .help(format!("remove `builder = \"classic\"` from [build] in {from} (BuildKit is the default)")),
+            );
+        }
+    }
     if let Some(t) = &manifest.build.target
         && dockerfile.final_stage(Some(t)).is_none()
     {
@@ -396,5 +441,7 @@ fn load_node(
         manifest,
         manifest_path,
         build_args,
+        builder,
+        platform,
     })
 }

@@ -14,7 +14,7 @@ mod containers;
 mod images;
 mod networks;
 
-pub use build::{BuildError, BuildRequest};
+pub use build::{BuildError, BuildEvent, BuildRequest, Builder, SecretFrom};
 pub use containers::{Bind, ContainerInfo, ContainerSpec, Health, Healthcheck};
 pub use images::{ImageFacts, ImageSet};
 
@@ -180,8 +180,8 @@ fn with_causes(e: &dyn std::error::Error) -> String {
     text
 }
 
-#[cfg(test)]
-fn parse_api(v: &str) -> Option<(u32, u32)> {
+/// `"1.41"` -> `(1, 41)`.
+pub fn parse_api(v: &str) -> Option<(u32, u32)> {
     let (a, b) = v.split_once('.')?;
     Some((a.parse().ok()?, b.parse().ok()?))
 }

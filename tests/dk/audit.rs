@@ -53,14 +53,14 @@ fn each_rule_fails_and_passes() {
     ws.container("rooty", "FROM baseline\nUSER 0\n");
     ws.container(
         "suid",
-        "FROM baseline\nUSER 0\nRUN [\"/bin/busybox\", \"cp\", \"/bin/busybox\", \"/bin/pinger\"]\nRUN [\"/bin/busybox\", \"chmod\", \"4755\", \"/bin/pinger\"]\nUSER 1000\n",
+        "FROM baseline\nUSER 0:0\nRUN [\"/bin/busybox\", \"cp\", \"/bin/busybox\", \"/bin/pinger\"]\nRUN [\"/bin/busybox\", \"chmod\", \"4755\", \"/bin/pinger\"]\nUSER 1000\n",
     );
     ws.container(
         "writable",
-        "FROM baseline\nUSER 0\nRUN [\"/bin/busybox\", \"mkdir\", \"-m\", \"777\", \"/data\"]\nRUN [\"/bin/busybox\", \"mkdir\", \"-m\", \"1777\", \"/scratch\"]\nUSER 1000\n",
+        "FROM baseline\nUSER 0:0\nRUN [\"/bin/busybox\", \"mkdir\", \"-m\", \"777\", \"/data\"]\nRUN [\"/bin/busybox\", \"mkdir\", \"-m\", \"1777\", \"/scratch\"]\nUSER 1000\n",
     );
-    ws.container("pkg", "FROM baseline\nUSER 0\nRUN [\"/bin/busybox\", \"ln\", \"-s\", \"busybox\", \"/bin/apk\"]\nUSER 1000\n");
-    ws.container("tools", "FROM baseline\nUSER 0\nRUN [\"/bin/busybox\", \"ln\", \"-s\", \"busybox\", \"/bin/chmod\"]\nUSER 1000\n");
+    ws.container("pkg", "FROM baseline\nUSER 0:0\nRUN [\"/bin/busybox\", \"ln\", \"-s\", \"busybox\", \"/bin/apk\"]\nUSER 1000\n");
+    ws.container("tools", "FROM baseline\nUSER 0:0\nRUN [\"/bin/busybox\", \"ln\", \"-s\", \"busybox\", \"/bin/chmod\"]\nUSER 1000\n");
     ws.write(
         "containers/tools/container.toml",
         "[audit]\nhardened = true\n",
@@ -129,7 +129,7 @@ fn each_rule_fails_and_passes() {
 #[test]
 fn a_finding_fails_dk_test() {
     let ws = bare();
-    ws.container("pkg", "FROM baseline\nUSER 0\nRUN [\"/bin/busybox\", \"ln\", \"-s\", \"busybox\", \"/bin/apk\"]\nUSER 1000\nCMD [\"/bin/busybox\", \"sleep\", \"600\"]\n");
+    ws.container("pkg", "FROM baseline\nUSER 0:0\nRUN [\"/bin/busybox\", \"ln\", \"-s\", \"busybox\", \"/bin/apk\"]\nUSER 1000\nCMD [\"/bin/busybox\", \"sleep\", \"600\"]\n");
     let out = ws.dk().args(["test", "pkg"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(

@@ -271,9 +271,14 @@ fn plan_says_why_each_node_is_stale() {
     );
 }
 
-#[test]
-fn a_failed_build_shows_the_step_and_output_and_blocks_only_its_dependents() {
+/// A failed build under `builder` (None: the default, BuildKit): the failing step, its
+/// output, the daemon's message, the full log; dependents blocked, others built.
+fn a_failed_build_shows(builder: Option<&str>, step: &str, message: &str, logged: &str) {
     let ws = TestWs::with_baseline();
+    if let Some(b) = builder {
+        let toml = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
+        ws.write("dk.toml", &format!("{toml}[build]\nbuilder = \"{b}\"\n"));
+    }
     ws.container(
         "bad",
         "FROM baseline\nRUN echo first-line\nRUN echo boom-output-here && false\n",
@@ -283,22 +288,16 @@ fn a_failed_build_shows_the_step_and_output_and_blocks_only_its_dependents() {
     let out = ws.dk().args(["build", "-j", "1"]).output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("failed at Step 3/4 : RUN echo boom-output-here && false"),
-        "{err}"
-    );
+    assert!(err.contains(&format!("failed at {step}")), "{err}");
     assert!(err.contains("boom-output-here"), "{err}");
-    assert!(err.contains("returned a non-zero code: 1"), "{err}");
+    assert!(err.contains(message), "{err}");
     let log_line = err
         .lines()
         .find(|l| l.contains("full log: "))
         .expect("log path");
     let log = log_line.split("full log: ").nth(1).unwrap().trim();
     let log_text = std::fs::read_to_string(ws.path(log)).unwrap();
-    assert!(
-        log_text.contains("Step 2/4 : RUN echo first-line"),
-        "{log_text}"
-    );
+    assert!(log_text.contains(logged), "{log_text}");
     assert!(err.contains("child: build blocked by bad"), "{err}");
     assert!(
         err.contains("2 built") && err.contains("1 failed") && err.contains("1 blocked"),
@@ -306,6 +305,26 @@ fn a_failed_build_shows_the_step_and_output_and_blocks_only_its_dependents() {
     );
     assert!(ws.image_id(&ws.image("good", "latest")).is_some());
     assert!(ws.image_id(&ws.image("child", "latest")).is_none());
+}
+
+#[test]
+fn a_failed_build_shows_the_step_and_output_and_blocks_only_its_dependents() {
+    a_failed_build_shows(
+        None,
+        "[3/3] RUN echo boom-output-here && false",
+        "exit code: 1",
+        "RUN echo first-line",
+    );
+}
+
+#[test]
+fn a_failed_classic_build_shows_the_step_and_output_too() {
+    a_failed_build_shows(
+        Some("classic"),
+        "Step 3/4 : RUN echo boom-output-here && false",
+        "returned a non-zero code: 1",
+        "Step 2/4 : RUN echo first-line",
+    );
 }
 
 #[test]
