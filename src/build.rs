@@ -387,14 +387,16 @@ impl Engine {
                     if let Err(e) = &r
                         && !matches!(e, Error::Cancelled)
                     {
-                        // Every failure is reported here, once, whatever stage it came from.
+                        // Every failure is reported here, once, whatever stage it came from
+                        // (a definition problem is the command's error, printed at the end).
+                        let detail = (!matches!(e, Error::Definition(_))).then(|| e.render());
                         self.reporter.finish(
                             self.name(n),
                             "build",
                             "failed",
                             false,
                             t.elapsed(),
-                            Some(e.render()),
+                            detail,
                         );
                     }
                     r
@@ -406,9 +408,13 @@ impl Engine {
         let durations = durations.into_inner().unwrap();
         let mut nodes = Vec::new();
         let mut lost = None;
+        let mut definition = Vec::new();
         for &n in &sel.order {
             let name = self.name(n).to_string();
             let duration_ms = durations.get(&n).map(|d| d.as_millis() as u64).unwrap_or(0);
+            if let Some(Outcome::Failed(Error::Definition(d))) = outcomes.get(&n) {
+                definition.extend(d.iter().cloned());
+            }
             let status = match outcomes.get(&n) {
                 Some(Outcome::Done((id, true))) => NodeStatus::Built {
                     image_id: id.clone(),
@@ -446,6 +452,11 @@ impl Engine {
                 status,
                 duration_ms,
             });
+        }
+        if !definition.is_empty() {
+            // A definition problem found while building (a platform mismatch, a missing
+            // secret…) is exit 2 like one found while loading.
+            return Err(Error::Definition(definition));
         }
         if let Some((detail, help)) = lost {
             // The daemon went away or failed the version check: that is exit 3, whatever
@@ -528,6 +539,7 @@ impl Engine {
             daemon.tag(id.as_str(), &repo, &tag).await?;
         }
         let df = node.dockerfile_path();
+        self.check_platforms(i, daemon).await?;
         if node.builder == Builder::BuildKit {
             match &node.dockerfile.syntax {
                 Some((image, line)) if daemon.image_id(image).await?.is_none() => {
@@ -624,6 +636,61 @@ impl Engine {
             sources.push((secret.id.clone(), from));
         }
         Ok(sources)
+    }
+
+    /// Every stage must find its base for the platform it builds for: BuildKit looks for a
+    /// missing platform variant in a registry, which here means a DNS error, or worse, a
+    /// pull. Checked against the local images before anything is sent.
+    async fn check_platforms(&self, i: usize, daemon: &crate::docker::Daemon) -> Result<()> {
+        let node = &self.ws.nodes[i];
+        let host = crate::dockerfile::Platform::host();
+        let target = node.platform.as_ref().unwrap_or(&host).to_string();
+        let refs = self
+            .graph
+            .edges
+            .iter()
+            .filter(|e| e.child == i && e.kind == EdgeKind::From)
+            .map(|e| (e.line, self.ws.image(self.name(e.parent), "latest")))
+            .chain(
+                self.graph
+                    .externals
+                    .iter()
+                    .filter(|x| x.node == i && x.kind == EdgeKind::From)
+                    .map(|x| (x.line, x.image.clone())),
+            );
+        for (line, image) in refs {
+            let Some(stage) = node.dockerfile.stages.iter().find(|s| s.line == line) else {
+                continue;
+            };
+            let wanted = stage.platform.clone().unwrap_or_else(|| target.clone());
+            let Some(facts) = daemon.inspect_image(&image).await? else {
+                continue;
+            };
+            let same = |a: &str, b: &str| {
+                let (a, b): (Vec<&str>, Vec<&str>) =
+                    (a.split('/').collect(), b.split('/').collect());
+                a.len() >= 2
+                    && b.len() >= 2
+                    && a[..2] == b[..2]
+                    && (a.len() < 3 || b.len() < 3 || a[2] == b[2])
+            };
+            if !same(&wanted, &facts.platform) {
+                return Err(Error::definition(
+                    Diagnostic::new(
+                        node.dockerfile_path(),
+                        format!(
+                            "this stage builds for {wanted}, but its base `{}` ({}) is {}: BuildKit would look for a {wanted} variant in a registry",
+                            stage.image,
+                            facts.id.short(),
+                            facts.platform
+                        ),
+                    )
+                    .at_line(line)
+                    .help("build the base for the same platform (`[build] platform` in its container.toml), or choose this node's platform to match it"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Build one node if stale. Returns (image id, whether it was built).

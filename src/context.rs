@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Diagnostic, Error, Result};
-use crate::ignore::Matcher;
+use crate::ignore::{MatchInfo, Matcher};
 
 /// Every file in the tar gets this mtime (2000-01-01), so that images do not depend on
 /// when files were touched.
@@ -212,6 +212,7 @@ pub fn load_ignore(dir: &Path, rel_dir: &str) -> Result<Matcher> {
 pub fn scan(dir: &Path, ignore: &Matcher, cache: &mut DigestCache) -> Result<Context> {
     let mut entries = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<(String, MatchInfo)> = Vec::new();
     let mut walker = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
@@ -237,8 +238,19 @@ pub fn scan(dir: &Path, ignore: &Matcher, cache: &mut DigestCache) -> Result<Con
             .to_string_lossy()
             .replace('\\', "/");
         let ft = item.file_type();
-        if ignore.matches(&rel) {
-            if ft.is_dir() && !ignore.must_descend(&rel) {
+        // The CLI's walk: each path inherits its parent directory's pattern results.
+        while stack
+            .last()
+            .is_some_and(|(d, _): &(String, MatchInfo)| !rel.starts_with(&format!("{d}/")))
+        {
+            stack.pop();
+        }
+        let (skip, info) = ignore.matches_with_parent(&rel, stack.last().map(|(_, i)| i));
+        if ft.is_dir() {
+            stack.push((rel.clone(), info));
+        }
+        if skip {
+            if ft.is_dir() && (!ignore.has_exclusions() || !ignore.must_descend(&rel)) {
                 walker.skip_current_dir();
             }
             continue;

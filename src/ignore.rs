@@ -1,27 +1,62 @@
-//! `.dockerignore` with Docker's exact semantics (moby `patternmatcher` and the CLI's
-//! context walk), which are not gitignore's:
+//! `.dockerignore` with the semantics of the Docker CLI of today (28.x) and BuildKit's file
+//! walker — moby `patternmatcher` with `MatchesUsingParentResults` — which are not gitignore's:
 //!
 //! - each line is trimmed, `#` lines are comments, `!` re-includes, paths are cleaned and a
 //!   leading `/` dropped;
 //! - patterns are anchored at the context root (`foo` does not match `a/foo`);
-//! - `*` and `?` never cross `/`; `**` matches any number of directories;
-//! - a path is excluded when it or any parent matches; the last matching line wins;
+//! - `*` and `?` never cross `/`; `**` matches any number of directories; a pattern that
+//!   starts with `**` and has no other wildcard is a plain suffix (`**foo` matches `xfoo`);
+//! - the last matching line wins, and a `!` line is only tried on a path excluded at that
+//!   point;
+//! - parents: each path inherits its parent directory's per-pattern results (what matched
+//!   the parent matches the child), so `**/?.txt` then `!t` keeps `t/b/x.txt` excluded;
 //! - an excluded directory is not descended unless a `!` pattern starts inside it;
 //! - the Dockerfile and `.dockerignore` are always sent (the CLI adds `!` patterns for them).
 
 use regex::Regex;
 
+/// How a pattern matches, as patternmatcher decides it when compiling.
+#[derive(Debug, Clone)]
+enum Kind {
+    /// No wildcard: the path equals the pattern.
+    Exact,
+    /// `foo/**`: the path starts with the pattern minus its `**`.
+    Prefix,
+    /// `**foo`, `**/foo` with no other wildcard: the path ends with the rest (or, for
+    /// `**/foo`, is `foo`).
+    Suffix,
+    Regex(Regex),
+}
+
 #[derive(Debug, Clone)]
 struct Pattern {
     text: String,
     exclusion: bool,
-    re: Regex,
+    kind: Kind,
+}
+
+impl Pattern {
+    fn matches(&self, path: &str) -> bool {
+        match &self.kind {
+            Kind::Exact => path == self.text,
+            Kind::Prefix => path.starts_with(&self.text[..self.text.len() - 2]),
+            Kind::Suffix => {
+                let suffix = &self.text[2..];
+                path.ends_with(suffix) || (suffix.starts_with('/') && path == &suffix[1..])
+            }
+            Kind::Regex(re) => re.is_match(path),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
     patterns: Vec<Pattern>,
 }
+
+/// Which patterns matched a directory: what its children inherit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MatchInfo(Vec<bool>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternError {
@@ -63,20 +98,16 @@ impl Matcher {
             }
             lines.push((i + 1, pat));
         }
-        let mut m = Matcher::new_lines(&lines)?;
-        if m.matches(".dockerignore") {
+        let mut m = Matcher::default();
+        for (line, p) in &lines {
+            m.push_line(*line, p)?;
+        }
+        // The CLI decides these two with `MatchesOrParentMatches`.
+        if m.matches_or_parent_matches(".dockerignore") {
             m.push_line(0, "!.dockerignore")?;
         }
-        if m.matches(dockerfile) {
+        if m.matches_or_parent_matches(dockerfile) {
             m.push_line(0, &format!("!{dockerfile}"))?;
-        }
-        Ok(m)
-    }
-
-    fn new_lines(lines: &[(usize, String)]) -> Result<Matcher, PatternError> {
-        let mut m = Matcher::default();
-        for (line, p) in lines {
-            m.push_line(*line, p)?;
         }
         Ok(m)
     }
@@ -98,46 +129,71 @@ impl Matcher {
             exclusion = true;
             text = rest.to_string();
         }
-        let re = Regex::new(&to_regex(&text)).map_err(|e| PatternError {
+        let kind = compile(&text).map_err(|e| PatternError {
             line,
             message: format!("bad pattern `{p}`: {e}"),
         })?;
         self.patterns.push(Pattern {
             text,
             exclusion,
-            re,
+            kind,
         });
         Ok(())
     }
 
-    /// Is `path` (slash-separated, relative to the context root) excluded?
-    /// Moby's `MatchesOrParentMatches`.
-    pub fn matches(&self, path: &str) -> bool {
+    /// Is `path` (slash-separated, relative to the context root) excluded, given what
+    /// matched its parent directory (`None`: not known, as for a path looked at alone)?
+    /// Moby's `MatchesUsingParentResults`; the returned `MatchInfo` is what `path`'s
+    /// children inherit when it is a directory.
+    pub fn matches_with_parent(&self, path: &str, parent: Option<&MatchInfo>) -> (bool, MatchInfo) {
         let mut matched = false;
-        let parent = match path.rfind('/') {
-            Some(i) => &path[..i],
-            None => ".",
-        };
-        let parent_dirs: Vec<&str> = parent.split('/').collect();
-        for p in &self.patterns {
-            // An inclusion only matters once excluded, an exclusion only before.
-            if p.exclusion != matched {
-                continue;
-            }
-            let mut hit = p.re.is_match(path);
-            if !hit && parent != "." {
-                for i in 0..parent_dirs.len() {
-                    if p.re.is_match(&parent_dirs[..=i].join("/")) {
-                        hit = true;
-                        break;
-                    }
+        let mut info = MatchInfo(vec![false; self.patterns.len()]);
+        for (i, p) in self.patterns.iter().enumerate() {
+            let mut hit = parent.is_some_and(|m| m.0.get(i) == Some(&true));
+            if !hit {
+                // An inclusion only matters once excluded, an exclusion only before.
+                if p.exclusion != matched {
+                    continue;
+                }
+                hit = p.matches(path);
+                if !hit && parent.is_none() {
+                    hit = parents(path).any(|dir| p.matches(dir));
                 }
             }
+            info.0[i] = hit;
             if hit {
                 matched = !p.exclusion;
             }
         }
-        matched
+        (matched, info)
+    }
+
+    /// Is `path` excluded, judged alone (its parents' results recomputed)? The walk of a
+    /// context uses `matches_with_parent`, which can differ for `!` re-includes.
+    pub fn matches(&self, path: &str) -> bool {
+        let mut parent: Option<MatchInfo> = None;
+        let mut result = false;
+        let mut prefix = String::new();
+        for part in path.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            let (m, info) = self.matches_with_parent(&prefix, parent.as_ref());
+            result = m;
+            parent = Some(info);
+        }
+        result
+    }
+
+    /// Moby's `MatchesOrParentMatches`: a pattern that matches any parent matches.
+    fn matches_or_parent_matches(&self, path: &str) -> bool {
+        self.matches_with_parent(path, None).0
+    }
+
+    /// Does the matcher have any `!` pattern?
+    pub fn has_exclusions(&self) -> bool {
+        self.patterns.iter().any(|p| p.exclusion)
     }
 
     /// For an excluded directory: must the walk still descend into it because a `!`
@@ -153,6 +209,11 @@ impl Matcher {
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
+}
+
+/// `a`, `a/b` for `a/b/c`: the parent directories of a path, shortest first.
+fn parents(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(move |(i, _)| &path[..i])
 }
 
 /// Go's `filepath.Clean` for slash paths.
@@ -183,32 +244,55 @@ pub fn clean(p: &str) -> String {
     }
 }
 
-/// moby patternmatcher's `compile`, character for character.
-fn to_regex(pattern: &str) -> String {
+/// moby patternmatcher's `compile`, character for character: the kind of match, and for
+/// regular expressions the expression.
+fn compile(pattern: &str) -> Result<Kind, regex::Error> {
+    #[derive(PartialEq)]
+    enum Detected {
+        Exact,
+        Prefix,
+        Suffix,
+        Regex,
+    }
     let mut re = String::from("^");
+    let mut detected = Detected::Exact;
     let chars: Vec<char> = pattern.chars().collect();
     let mut i = 0;
+    let mut n = 0;
     while i < chars.len() {
         let ch = chars[i];
         i += 1;
         match ch {
-            '*' => {
-                if chars.get(i) == Some(&'*') {
+            '*' if chars.get(i) == Some(&'*') => {
+                i += 1;
+                // `**/` is treated as `**`.
+                if chars.get(i) == Some(&'/') {
                     i += 1;
-                    // `**/` is treated as `**`.
-                    if chars.get(i) == Some(&'/') {
-                        i += 1;
-                    }
-                    if i >= chars.len() {
-                        re.push_str(".*");
+                }
+                if i >= chars.len() {
+                    // `**` at the end: accept everything below.
+                    if detected == Detected::Exact {
+                        detected = Detected::Prefix;
                     } else {
-                        re.push_str("(.*/)?");
+                        re.push_str(".*");
+                        detected = Detected::Regex;
                     }
                 } else {
-                    re.push_str("[^/]*");
+                    re.push_str("(.*/)?");
+                    detected = Detected::Regex;
+                }
+                if n == 0 {
+                    detected = Detected::Suffix;
                 }
             }
-            '?' => re.push_str("[^/]"),
+            '*' => {
+                re.push_str("[^/]*");
+                detected = Detected::Regex;
+            }
+            '?' => {
+                re.push_str("[^/]");
+                detected = Detected::Regex;
+            }
             '.' | '+' | '(' | ')' | '|' | '{' | '}' | '$' => {
                 re.push('\\');
                 re.push(ch);
@@ -218,15 +302,34 @@ fn to_regex(pattern: &str) -> String {
                     i += 1;
                     re.push('\\');
                     re.push(next);
+                    detected = Detected::Regex;
                 } else {
                     re.push_str("\\\\");
                 }
             }
+            '[' | ']' => {
+                re.push(ch);
+                detected = Detected::Regex;
+            }
+            // Go's regexp takes these literally inside a class; Rust's would read `&&`,
+            // `~~` and `--` as class operators.
+            '&' | '~' | '-' => {
+                re.push('\\');
+                re.push(ch);
+            }
             other => re.push(other),
         }
+        n += 1;
     }
-    re.push('$');
-    re
+    Ok(match detected {
+        Detected::Exact => Kind::Exact,
+        Detected::Prefix => Kind::Prefix,
+        Detected::Suffix => Kind::Suffix,
+        Detected::Regex => {
+            re.push('$');
+            Kind::Regex(Regex::new(&re)?)
+        }
+    })
 }
 
 #[cfg(test)]
@@ -304,6 +407,40 @@ mod tests {
         let ig = m("a+b.(c)\n");
         assert!(ig.matches("a+b.(c)"));
         assert!(!ig.matches("aab.(c)"));
+    }
+
+    #[test]
+    fn parents_pass_their_results_on() {
+        // Today's CLI: `t/b/x.txt` inherits the match of `**/?.txt` through… nothing, and
+        // `!t` re-includes `t` itself, but its children keep their own exclusion.
+        let ig = m("**/?.txt\n!t\n");
+        assert!(!ig.matches("t"));
+        assert!(ig.matches("t/b/x.txt"));
+        let ig = m("build\n!build/keep\n");
+        assert!(ig.matches("build/x"));
+        assert!(!ig.matches("build/keep"));
+        assert!(
+            !ig.matches("build/keep/deeper"),
+            "the re-include is inherited too"
+        );
+    }
+
+    #[test]
+    fn a_leading_double_star_without_other_wildcards_is_a_plain_suffix() {
+        let ig = m("**foo\n");
+        assert!(ig.matches("xfoo"));
+        assert!(ig.matches("a/bfoo"));
+        let ig = m("**/foo\n");
+        assert!(ig.matches("foo"));
+        assert!(ig.matches("a/foo"));
+        assert!(!ig.matches("afoo"));
+    }
+
+    #[test]
+    fn class_operators_are_literal() {
+        let ig = m("[a&&b]\n");
+        assert!(ig.matches("&"));
+        assert!(ig.matches("a"));
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct ImageFacts {
     pub repo_digests: Vec<String>,
     /// Size in bytes.
     pub size: u64,
+    /// `os/arch[/variant]` the image is for.
+    pub platform: String,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -94,6 +96,18 @@ impl ImageFacts {
             }),
             repo_digests: i.repo_digests.unwrap_or_default(),
             size: i.size.unwrap_or(0).max(0) as u64,
+            platform: {
+                let mut p = format!(
+                    "{}/{}",
+                    i.os.clone().unwrap_or_default(),
+                    i.architecture.clone().unwrap_or_default()
+                );
+                if let Some(v) = i.variant.clone().filter(|v| !v.is_empty()) {
+                    p.push('/');
+                    p.push_str(&v);
+                }
+                p
+            },
             labels: cfg.labels.unwrap_or_default().into_iter().collect(),
         }
     }

@@ -145,7 +145,7 @@ fn a_finding_fails_dk_test() {
 }
 
 /// A copy of this repository's example workspace under a unique namespace.
-fn example() -> TestWs {
+pub(crate) fn example() -> TestWs {
     let ws = TestWs::docker();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let status = Command::new("cp")

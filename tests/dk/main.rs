@@ -5,9 +5,11 @@
 mod architecture;
 mod audit;
 mod build;
+mod buildkit;
 mod common;
 mod context;
 mod definitions;
+mod ignore_diff;
 mod lint;
 mod test_promote;
 mod up;
