@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use crate::cli::{
     BuildArgs, CleanArgs, Cli, Command, GraphFormat, LauncherArgs, LintFormat, NamesArgs, TestArgs,
+    UpArgs,
 };
 use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
 use crate::live::{RunAction, RunReport};
+use crate::manifest::ReplaceOrder;
 use crate::promote::PromoteStatus;
+use crate::promote::RollbackTarget;
 use crate::render;
 use crate::report::{Json, Live, Plain, Reporter};
 use crate::testrun::TestStatus;
@@ -111,6 +114,7 @@ fn run_options(engine: &Engine, args: &BuildArgs, tests: bool) -> Result<RunOpti
         fail_fast: args.fail_fast,
         rebuild: args.force,
         retest: tests && args.force,
+        retry: false,
     })
 }
 
@@ -153,7 +157,8 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Clean(args) => clean(&cli, args).await,
         Command::Test(args) => test(&cli, args).await,
         Command::Promote(args) => promote(&cli, args).await,
-        Command::Rollback { name } => rollback(&cli, name).await,
+        Command::Rollback { name, to } => rollback(&cli, name, to.as_deref()).await,
+        Command::History { name, json } => history(&cli, name, *json).await,
         Command::Up(args) => up(&cli, args).await,
         Command::Start(args) => launcher(&cli, "start", args).await,
         Command::Stop(args) => launcher(&cli, "stop", args).await,
@@ -244,29 +249,92 @@ async fn promote(cli: &Cli, args: &NamesArgs) -> Result<i32> {
     })
 }
 
-async fn rollback(cli: &Cli, name: &str) -> Result<i32> {
+async fn rollback(cli: &Cli, name: &str, to: Option<&str>) -> Result<i32> {
     let engine = load(cli, reporter(false, cli.verbose))?;
     let _lock = engine.lock("dk rollback", !cli.no_wait)?;
     let i = crate::names::resolve_one(name, &engine.ws.names())?;
-    let (live, prev) = interruptible(engine.rollback_tags(i)).await?;
+    let target = match to {
+        None => RollbackTarget::Prev,
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if t.len() < 6 => RollbackTarget::Entry(n),
+            _ => RollbackTarget::Image(t.to_string()),
+        },
+    };
+    let outcome = interruptible(engine.rollback(i, &target)).await?;
     println!(
         "{}: {} is live again ({} kept as :prev)",
         engine.name(i),
-        live.short(),
-        prev.short()
+        outcome.live.short(),
+        outcome.previous.short()
     );
-    let (_, container) = engine.live_container(i).await?;
-    if container.is_some() {
-        let known = std::collections::HashMap::from([(i, live)]);
-        let runs = interruptible(engine.run_step(&[i], &known)).await?;
-        print_runs(&runs);
-        if runs
-            .iter()
-            .any(|r| matches!(r.action, RunAction::Failed { .. }))
-        {
-            return Ok(1);
-        }
+    print_runs(&outcome.runs);
+    if outcome.reverted {
+        eprintln!(
+            "{}: the release did not become ready; {} is live again",
+            engine.name(i),
+            outcome.previous.short()
+        );
     }
+    Ok(if outcome.runs.iter().any(|r| r.action.failed()) {
+        1
+    } else {
+        0
+    })
+}
+
+async fn history(cli: &Cli, name: &str, json: bool) -> Result<i32> {
+    let engine = load(cli, reporter(json, cli.verbose))?;
+    let i = crate::names::resolve_one(name, &engine.ws.names())?;
+    let releases = engine.history(i).await?;
+    if json {
+        print_json(&releases);
+        return Ok(0);
+    }
+    if releases.is_empty() {
+        println!("{}: nothing has gone live yet", engine.name(i));
+        return Ok(0);
+    }
+    let rows: Vec<[String; 6]> = releases
+        .iter()
+        .map(|r| {
+            [
+                r.number.to_string(),
+                format!(
+                    "{}{}",
+                    r.record.image_id.short(),
+                    if r.live { " (live)" } else { "" }
+                ),
+                crate::units::human_time(r.record.promoted_at),
+                r.record.action.clone(),
+                match (&r.record.test_spec, r.current_spec) {
+                    (Some(_), true) => "passed (current spec)".to_string(),
+                    (Some(spec), false) => format!("passed (spec {spec}, since changed)"),
+                    (None, _) => "-".to_string(),
+                },
+                if r.kept {
+                    r.record
+                        .revision
+                        .as_deref()
+                        .map(|v| v[..v.len().min(12)].to_string())
+                        .unwrap_or_else(|| "-".into())
+                } else {
+                    "not kept".to_string()
+                },
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render::table(
+            &["#", "IMAGE", "WHEN", "ACTION", "TESTED", "REVISION"],
+            &rows
+        )
+    );
+    println!(
+        "keeps {} release(s); roll back with `dk rollback {} --to N`",
+        engine.keep_releases(i),
+        engine.name(i)
+    );
     Ok(0)
 }
 
@@ -279,22 +347,53 @@ fn print_runs(runs: &[RunReport]) {
             RunAction::Replaced {
                 downtime_ms,
                 reason,
-            } => println!(
-                "{}: replaced ({reason}); down for {}",
-                r.name,
-                crate::units::human_duration(std::time::Duration::from_millis(*downtime_ms))
-            ),
+                order,
+            } => match order {
+                ReplaceOrder::StopFirst => println!(
+                    "{}: replaced ({reason}); down for {}",
+                    r.name,
+                    crate::units::human_duration(std::time::Duration::from_millis(*downtime_ms))
+                ),
+                ReplaceOrder::StartFirst => {
+                    println!("{}: replaced ({reason}); start-first, no downtime", r.name)
+                }
+            },
             RunAction::Failed { message } => eprintln!("{}: not running: {message}", r.name),
+            RunAction::NotRetried { message } => eprintln!("{}: {message}", r.name),
+            RunAction::RolledBack { message } => eprintln!("{}: {message}", r.name),
+        }
+        for h in &r.hooks {
+            let line = format!(
+                "{}: hook {} `{}`: {}",
+                r.name,
+                h.hook,
+                h.command.join(" "),
+                if h.ok {
+                    "ok".to_string()
+                } else {
+                    format!("failed ({})", h.status)
+                }
+            );
+            if h.ok {
+                println!("{line}");
+            } else {
+                eprintln!("{line}");
+                for l in h.output.lines() {
+                    eprintln!("  | {l}");
+                }
+            }
         }
     }
 }
 
-async fn up(cli: &Cli, args: &BuildArgs) -> Result<i32> {
-    let engine = load(cli, reporter(args.json, cli.verbose))?;
-    let opts = run_options(&engine, args, true)?;
+async fn up(cli: &Cli, args: &UpArgs) -> Result<i32> {
+    let build = &args.build;
+    let engine = load(cli, reporter(build.json, cli.verbose))?;
+    let mut opts = run_options(&engine, build, true)?;
+    opts.retry = args.retry;
     let _lock = engine.lock("dk up", !cli.no_wait)?;
-    let report = with_test_cleanup(&engine, engine.up(&args.names, &opts)).await?;
-    if args.json {
+    let report = with_test_cleanup(&engine, engine.up(&build.names, &opts)).await?;
+    if build.json {
         print_json_summary(&report);
     } else {
         eprintln!("{}", report.tests.line());
@@ -339,10 +438,7 @@ async fn launcher(cli: &Cli, verb: &str, args: &LauncherArgs) -> Result<i32> {
     } else {
         engine.select(names)?.selected
     };
-    let failed = |runs: &[RunReport]| {
-        runs.iter()
-            .any(|r| matches!(r.action, RunAction::Failed { .. }))
-    };
+    let failed = |runs: &[RunReport]| runs.iter().any(|r| r.action.failed());
     let mut code = 0;
     if verb == "start" {
         let runs = interruptible(engine.start_live(&selected)).await?;
@@ -443,6 +539,22 @@ async fn status(cli: &Cli, args: &NamesArgs) -> Result<i32> {
             &table
         )
     );
+    // What the table has no room for: rollbacks to an older test spec, failed starts.
+    for r in &rows {
+        if let Some(t) = r
+            .live_tested
+            .as_deref()
+            .filter(|t| !t.contains("current spec"))
+        {
+            println!("{}: live image {}", r.name, t);
+        }
+        if let Some(f) = &r.failed_start {
+            println!(
+                "{}: failed start {f} (not retried until the image or settings change; `dk up --retry {}`)",
+                r.name, r.name
+            );
+        }
+    }
     Ok(0)
 }
 

@@ -80,6 +80,16 @@ pub struct BuildArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Start an image again whose last live start did not become ready (dk otherwise waits
+    /// for the image or the settings to change)
+    #[arg(long)]
+    pub retry: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct TestArgs {
     #[command(flatten)]
     pub build: BuildArgs,
@@ -169,9 +179,9 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
 
     /// Build, test, promote and (re)start, only where something changed
     #[command(
-        long_about = "The upgrade: build what is stale, test it, promote what passed, and start or replace the live containers, only where something changed. A container is replaced only when it does not run the :live image or its settings changed; the new one is created first, then the old one is stopped and the new one started (the downtime is reported); if the new one fails to start, the old one is restarted. A failed build or test stops before any container is touched.\n\nWith no names: every container marked `autostart = true`, in start waves from their `after` lists (a wave starts when the previous one is running, or healthy where it has a healthcheck)."
+        long_about = "The upgrade: build what is stale, test it, promote what passed, and start or replace the live containers, only where something changed. A failed build or test stops before any container is touched.\n\nA container is replaced only when it does not run the :live image or its settings changed, and the replacement is done only when the new container is ready: healthy (with a healthcheck), else answering on `[run] ready` (a port, optionally an HTTP path), else up for the grace period, within a timeout. `stop-first` (the default) stops the old container, starts the new one, and if it is not ready puts the old one back and starts it again; `[run] replace = \"start-first\"` starts the new one beside the old one (same name on the live network) and removes the old one only once the new one is ready. A failed start keeps the new container's logs under .dk/logs/, prints where, and is remembered: the same image with the same settings is not tried again until one of them changes (--retry forces it). `[hooks]` run after a change went live (`after_up`) or failed (`on_failure`).\n\nWith no names: every container marked `autostart = true`, in start waves from their `after` lists (a wave starts when the previous one is running, or healthy where it has a healthcheck)."
     )]
-    Up(BuildArgs),
+    Up(UpArgs),
 
     /// Start live containers (created from :live when missing), in start waves
     Start(LauncherArgs),
@@ -185,8 +195,24 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
     /// Remove live containers (never their data)
     Down(LauncherArgs),
 
-    /// Put :prev back as :live and restart
-    Rollback { name: String },
+    /// Put an earlier release back as :live (default :prev) and restart through the readiness gate
+    #[command(
+        long_about = "Put an earlier release of NAME back as :live and, when its live container exists, replace the container through the same readiness gate as `dk up` (the current one is put back when the release does not become ready).\n\nWithout --to: the :prev image. --to N: entry N of `dk history NAME` (1 is the newest). --to ID: the release whose image id starts with ID. Only kept releases (`[deploy] keep_releases`, default 3) can be chosen, and only images that passed their tests when they went live: under the test spec of that time, which `dk history` and `dk status` show."
+    )]
+    Rollback {
+        name: String,
+        /// Which release: N (from `dk history`) or an image id prefix
+        #[arg(long, value_name = "N|IMAGE")]
+        to: Option<String>,
+    },
+
+    /// The release history of a container: what went live when, tested under which spec
+    History {
+        name: String,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
 
     /// Every node: stale or fresh, tested, promoted, running
     Status(NamesArgs),
@@ -243,6 +269,7 @@ impl Command {
             Command::Restart(_) => "restart",
             Command::Down(_) => "down",
             Command::Rollback { .. } => "rollback",
+            Command::History { .. } => "history",
             Command::Status(_) => "status",
             Command::Logs { .. } => "logs",
             Command::Shell { .. } => "shell",

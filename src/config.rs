@@ -31,6 +31,8 @@ pub struct WorkspaceFile {
     pub build: BuildDefaults,
     #[serde(default)]
     pub stage: StageDefaults,
+    #[serde(default)]
+    pub deploy: crate::manifest::DeploySection,
 }
 
 #[derive(Debug, Default, Deserialize)]

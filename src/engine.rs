@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub rebuild: bool,
     /// Test the named nodes again even when a passing record exists.
     pub retest: bool,
+    /// Start an (image, settings) pair again that failed its live start before.
+    pub retry: bool,
 }
 
 impl RunOptions {
@@ -51,6 +53,7 @@ impl RunOptions {
             fail_fast: false,
             rebuild: false,
             retest: false,
+            retry: false,
         }
     }
 }

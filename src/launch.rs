@@ -295,6 +295,12 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         cmd,
         user: run.user.clone(),
         hostname: run.hostname.clone(),
+        // On the live network a container is reached by its node's name, so that a new one
+        // started beside it (start-first) answers to the same name.
+        aliases: match (input.role, &network) {
+            (Role::Live, Some((net, _))) if *net == ws.live_network.name => vec![node.name.clone()],
+            _ => Vec::new(),
+        },
         network,
         ports,
         binds: input.binds,

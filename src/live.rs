@@ -11,13 +11,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::docker::{ContainerInfo, ContainerSpec, Daemon};
+use crate::docker::{ContainerInfo, ContainerSpec};
 use crate::engine::{Engine, RunOptions, Selection};
 use crate::error::{Error, Result};
 use crate::ids::ImageId;
 use crate::labels::{self, Role};
 use crate::launch::{self, LaunchInput};
+use crate::manifest::ReplaceOrder;
 use crate::promote::{PromoteReport, PromoteStatus, all_ok};
+use crate::ready::Readiness;
+use crate::records::FailedStart;
 use crate::report::ReporterExt;
 use crate::testrun::TestSummary;
 use crate::units::human_duration;
@@ -27,18 +30,46 @@ use crate::units::human_duration;
 pub enum RunAction {
     /// Running the live image with the current settings: untouched.
     Unchanged,
-    /// Existed, stopped, unchanged: started.
+    /// Existed, stopped, unchanged: started (and ready).
     Started,
-    /// Did not exist: created and started.
+    /// Did not exist: created and started (and ready).
     Created,
-    /// Replaced by a new container; `downtime_ms` between the old stopping and the new running.
+    /// Replaced by a new container once it was ready. `downtime_ms`: from the old one
+    /// stopping to the new one being ready (0 for start-first).
     Replaced {
         downtime_ms: u64,
         reason: String,
+        order: ReplaceOrder,
     },
-    Failed {
-        message: String,
-    },
+    /// The new container failed (or did not become ready); the old one was put back when
+    /// there was one. The message says what failed and where the logs are.
+    Failed { message: String },
+    /// This image with these settings failed its live start before: not tried again until
+    /// either changes (`dk up --retry` forces it).
+    NotRetried { message: String },
+    /// An `after_up` hook failed and the container was rolled back to the image it replaced.
+    RolledBack { message: String },
+}
+
+impl RunAction {
+    pub fn failed(&self) -> bool {
+        matches!(
+            self,
+            RunAction::Failed { .. } | RunAction::NotRetried { .. } | RunAction::RolledBack { .. }
+        )
+    }
+
+    fn outcome(&self) -> &'static str {
+        match self {
+            RunAction::Unchanged => "unchanged",
+            RunAction::Started => "started",
+            RunAction::Created => "created",
+            RunAction::Replaced { .. } => "replaced",
+            RunAction::Failed { .. } => "failed",
+            RunAction::NotRetried { .. } => "not_retried",
+            RunAction::RolledBack { .. } => "rolled_back",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +79,32 @@ pub struct RunReport {
     pub name: String,
     #[serde(flatten)]
     pub action: RunAction,
+    /// The hooks that ran for this container, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRun>,
+}
+
+/// A hook that ran on the host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HookRun {
+    /// `after_up` or `on_failure`.
+    pub hook: String,
+    pub command: Vec<String>,
+    pub ok: bool,
+    /// Its exit, or why it did not finish.
+    pub status: String,
+    /// Its last lines of output.
+    pub output: String,
+}
+
+/// What `dk rollback` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackOutcome {
+    pub live: ImageId,
+    pub previous: ImageId,
+    pub runs: Vec<RunReport>,
+    /// The release did not become ready: the previous live is live again.
+    pub reverted: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,12 +118,17 @@ pub struct UpReport {
 
 impl UpReport {
     pub fn ok(&self) -> bool {
-        self.stopped_at.is_none()
-            && self
-                .runs
-                .iter()
-                .all(|r| !matches!(r.action, RunAction::Failed { .. }))
+        self.stopped_at.is_none() && self.runs.iter().all(|r| !r.action.failed())
     }
+}
+
+/// How `run_step` treats containers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunStepOptions {
+    /// Try an (image, settings) pair again that failed its live start before.
+    pub retry: bool,
+    /// Run the nodes' `[hooks]` (dk up and rollback do; the launcher verbs do not).
+    pub hooks: bool,
 }
 
 /// How long a started wave may take to be running (and healthy, where it has a healthcheck).
@@ -127,7 +189,16 @@ impl Engine {
                 PromoteStatus::Refused { .. } => None,
             })
             .collect();
-        let runs = self.run_step(&sel.selected, &live).await?;
+        let runs = self
+            .run_step(
+                &sel.selected,
+                &live,
+                RunStepOptions {
+                    retry: opts.retry,
+                    hooks: true,
+                },
+            )
+            .await?;
         Ok(UpReport {
             tests,
             promotions,
@@ -142,6 +213,7 @@ impl Engine {
         &self,
         selected: &[usize],
         live: &HashMap<usize, ImageId>,
+        opts: RunStepOptions,
     ) -> Result<Vec<RunReport>> {
         let waves = self.graph.start_waves(&self.ws, selected)?;
         // Every spec first: a definition problem (exit 2) stops everything before any
@@ -161,28 +233,45 @@ impl Engine {
             let results = futures_util::future::join_all(wave.iter().map(|&i| {
                 let spec = specs.remove(&i).expect("a spec per selected node");
                 async move {
-                    let r = match spec {
-                        Ok(spec) => self.ensure_running(i, spec).await,
-                        Err(e) => Err(e),
+                    let (action, old_image, new_image) = match spec {
+                        Ok(spec) => {
+                            let new_image = ImageId::new(spec.image.clone());
+                            match self.ensure_running(i, spec, opts.retry).await {
+                                Ok((action, old)) => (action, old, Some(new_image)),
+                                Err(e) => (
+                                    RunAction::Failed {
+                                        message: e.render(),
+                                    },
+                                    None,
+                                    Some(new_image),
+                                ),
+                            }
+                        }
+                        Err(e) => (
+                            RunAction::Failed {
+                                message: e.render(),
+                            },
+                            None,
+                            None,
+                        ),
                     };
-                    (i, r)
+                    let mut report = RunReport {
+                        node: i,
+                        name: self.name(i).to_string(),
+                        action,
+                        hooks: Vec::new(),
+                    };
+                    if opts.hooks {
+                        self.after_run(&mut report, old_image, new_image).await;
+                    }
+                    report
                 }
             }))
             .await;
             let mut failed = false;
-            for (i, r) in results {
-                let action = match r {
-                    Ok(a) => a,
-                    Err(e) => RunAction::Failed {
-                        message: e.render(),
-                    },
-                };
-                failed |= matches!(action, RunAction::Failed { .. });
-                reports.push(RunReport {
-                    node: i,
-                    name: self.name(i).to_string(),
-                    action,
-                });
+            for report in results {
+                failed |= report.action.failed();
+                reports.push(report);
             }
             if !failed && w + 1 < waves.len() {
                 for &i in wave {
@@ -205,6 +294,7 @@ impl Engine {
                             action: RunAction::Failed {
                                 message: "not started: an earlier start wave failed".into(),
                             },
+                            hooks: Vec::new(),
                         });
                     }
                 }
@@ -212,6 +302,185 @@ impl Engine {
             }
         }
         Ok(reports)
+    }
+
+    /// The node's hooks for what `report` says happened: `after_up` after a change that
+    /// went live (rolling back when it fails and `rollback_on_failure` says so),
+    /// `on_failure` after a failure.
+    async fn after_run(&self, report: &mut RunReport, old: Option<ImageId>, new: Option<ImageId>) {
+        let i = report.node;
+        let hooks = &self.ws.nodes[i].manifest.hooks;
+        let changed = matches!(
+            report.action,
+            RunAction::Created | RunAction::Replaced { .. } | RunAction::Started
+        );
+        let (which, cmd) = match (&report.action, &hooks.after_up, &hooks.on_failure) {
+            (_, Some(cmd), _) if changed => ("after_up", cmd),
+            (RunAction::Failed { .. }, _, Some(cmd)) => ("on_failure", cmd),
+            _ => return,
+        };
+        let run = self
+            .run_hook(
+                i,
+                which,
+                cmd,
+                old.as_ref(),
+                new.as_ref(),
+                report.action.outcome(),
+            )
+            .await;
+        let hook_failed = !run.ok;
+        report.hooks.push(run);
+        if !(hook_failed && which == "after_up" && hooks.rollback_on_failure) {
+            return;
+        }
+        // Roll back to the image the container ran before, through the same gate.
+        let message = match (&old, &new) {
+            (Some(old), Some(new)) if old != new => {
+                match self.rollback_to_image(i, old).await {
+                    Ok(()) => format!(
+                        "the after_up hook failed: rolled back from {} to {}",
+                        new.short(),
+                        old.short()
+                    ),
+                    Err(e) => format!(
+                        "the after_up hook failed, and rolling back to {} failed too: {}",
+                        old.short(),
+                        e.render()
+                    ),
+                }
+            }
+            _ => "the after_up hook failed; there is no other image to roll back to (only the settings changed, or nothing ran before)".to_string(),
+        };
+        report.action = RunAction::RolledBack { message };
+        if let Some(cmd) = &hooks.on_failure {
+            let run = self
+                .run_hook(
+                    i,
+                    "on_failure",
+                    cmd,
+                    new.as_ref(),
+                    old.as_ref(),
+                    "rolled_back",
+                )
+                .await;
+            report.hooks.push(run);
+        }
+    }
+
+    /// `dk rollback`: a kept release back as `:live`, and the live container (when there
+    /// is one) replaced through the readiness gate. When the release does not become ready,
+    /// the old container is put back and `:live` points at it again.
+    pub async fn rollback(
+        &self,
+        i: usize,
+        to: &crate::promote::RollbackTarget,
+    ) -> Result<RollbackOutcome> {
+        let (live, previous) = self.rollback_tags(i, to).await?;
+        let (_, container) = self.live_container(i).await?;
+        let mut outcome = RollbackOutcome {
+            live,
+            previous,
+            runs: Vec::new(),
+            reverted: false,
+        };
+        if container.is_none() {
+            return Ok(outcome);
+        }
+        let known = HashMap::from([(i, outcome.live.clone())]);
+        let opts = RunStepOptions {
+            retry: true,
+            hooks: true,
+        };
+        outcome.runs = self.run_step(&[i], &known, opts).await?;
+        if outcome
+            .runs
+            .iter()
+            .any(|r| matches!(r.action, RunAction::Failed { .. }))
+        {
+            let name = self.name(i).to_string();
+            self.move_tags_back(&name, &outcome.previous, &outcome.live)
+                .await?;
+            self.record_release(i, &outcome.previous, Some(&outcome.live), "revert")
+                .await?;
+            outcome.reverted = true;
+        }
+        Ok(outcome)
+    }
+
+    /// `:live` back to `old` (a release) and its container back on it.
+    async fn rollback_to_image(&self, i: usize, old: &ImageId) -> Result<()> {
+        let (live, _) = self
+            .rollback_tags(
+                i,
+                &crate::promote::RollbackTarget::Image(old.hex().to_string()),
+            )
+            .await?;
+        let spec = self.live_spec(i, Some(&live)).await?;
+        self.ensure_running(i, spec, true).await?;
+        Ok(())
+    }
+
+    /// Run one hook on the host, bounded by the node's `hooks.timeout`, with `DK_NODE`,
+    /// `DK_OLD_IMAGE`, `DK_NEW_IMAGE` and `DK_OUTCOME` in its environment.
+    async fn run_hook(
+        &self,
+        i: usize,
+        which: &str,
+        cmd: &[String],
+        old: Option<&ImageId>,
+        new: Option<&ImageId>,
+        outcome: &str,
+    ) -> HookRun {
+        let node = &self.ws.nodes[i];
+        let limit = node
+            .manifest
+            .hooks
+            .timeout
+            .as_ref()
+            .map(|t| *t.get())
+            .unwrap_or(Duration::from_secs(60));
+        self.reporter.step(&node.name, format!("hook {which}"));
+        let child = tokio::process::Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .current_dir(&self.ws.root)
+            .env("DK_NODE", &node.name)
+            .env("DK_OLD_IMAGE", old.map(ImageId::as_str).unwrap_or(""))
+            .env("DK_NEW_IMAGE", new.map(ImageId::as_str).unwrap_or(""))
+            .env("DK_OUTCOME", outcome)
+            .env(
+                "DK_CONTAINER",
+                launch::container_name(&self.ws, &node.name, Role::Live),
+            )
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let (ok, status, output) = match tokio::time::timeout(limit, child).await {
+            Err(_) => (
+                false,
+                format!("killed after {}", human_duration(limit)),
+                String::new(),
+            ),
+            Ok(Err(e)) => (
+                false,
+                format!("cannot run `{}`: {e}", cmd[0]),
+                String::new(),
+            ),
+            Ok(Ok(out)) => {
+                let mut text = String::from_utf8_lossy(&out.stdout).to_string();
+                text.push_str(&String::from_utf8_lossy(&out.stderr));
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+                (out.status.success(), out.status.to_string(), tail)
+            }
+        };
+        HookRun {
+            hook: which.to_string(),
+            command: cmd.to_vec(),
+            ok,
+            status,
+            output,
+        }
     }
 
     /// The spec of node `i`'s live container on its `:live` image (`live` when known).
@@ -247,31 +516,48 @@ impl Engine {
         Ok(spec)
     }
 
+    /// What "ready" means for node `i`'s live container: healthy (with a healthcheck), the
+    /// declared `[run] ready` port or HTTP answer, and up for the grace period; bounded.
+    fn live_readiness(&self, i: usize) -> Readiness {
+        let r = self.ws.nodes[i]
+            .manifest
+            .run
+            .ready
+            .clone()
+            .unwrap_or_default();
+        Readiness {
+            port: r.port,
+            http: r.http,
+            network: self.ws.live_network.name.clone(),
+            grace: r.grace.map(|g| *g.get()).unwrap_or(Duration::from_secs(2)),
+            timeout: r
+                .timeout
+                .map(|t| *t.get())
+                .unwrap_or(Duration::from_secs(60)),
+            one_shot: false,
+        }
+    }
+
     /// Make node `i`'s live container run its `:live` image with its current settings,
-    /// touching it only when something differs.
-    pub async fn ensure_running(&self, i: usize, spec: ContainerSpec) -> Result<RunAction> {
+    /// touching it only when something differs; a container it starts must become ready,
+    /// or the one it replaces is put back. Returns what happened and the image the
+    /// container ran before.
+    pub async fn ensure_running(
+        &self,
+        i: usize,
+        spec: ContainerSpec,
+        retry: bool,
+    ) -> Result<(RunAction, Option<ImageId>)> {
         let name = self.name(i).to_string();
         let existing = self.reads()?.inspect_container(&spec.name).await?;
-        let daemon = self.daemon().await?;
-        let Some(existing) = existing else {
-            self.reporter.start(&name, "start");
-            let t = Instant::now();
-            let id = daemon.create_container(&spec).await?;
-            if let Err(e) = daemon.start_container(&id).await {
-                daemon.remove_container(&id).await?;
-                return Err(e);
-            }
-            self.reporter.finish(
-                &name,
-                "start",
-                "created and started",
-                true,
-                t.elapsed(),
-                None,
-            );
-            return Ok(RunAction::Created);
-        };
-        if existing.labels.get(labels::WORKSPACE) != Some(&self.ws.id) {
+        let hash = spec
+            .labels
+            .get(labels::SETTINGS_HASH)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(existing) = &existing
+            && existing.labels.get(labels::WORKSPACE) != Some(&self.ws.id)
+        {
             return Err(Error::Container {
                 name: spec.name.clone(),
                 message: format!(
@@ -284,19 +570,59 @@ impl Engine {
                 ),
             });
         }
-        let same_image = existing.image.as_str() == spec.image;
-        let same_settings =
-            existing.labels.get(labels::SETTINGS_HASH) == spec.labels.get(labels::SETTINGS_HASH);
-        if same_image && same_settings {
-            if existing.running {
-                return Ok(RunAction::Unchanged);
+        let same = existing.as_ref().is_some_and(|e| {
+            e.image.as_str() == spec.image && e.labels.get(labels::SETTINGS_HASH) == Some(&hash)
+        });
+        if same && existing.as_ref().is_some_and(|e| e.running) {
+            return Ok((RunAction::Unchanged, existing.map(|e| e.image)));
+        }
+        if !retry
+            && let Some(f) = self.records.failed_start(&name)
+            && f.image_id.as_str() == spec.image
+            && f.settings_hash == hash
+        {
+            return Ok((
+                RunAction::NotRetried {
+                    message: format!(
+                        "{} with these settings did not become ready on its last start ({}{}); not tried again until the image or the settings change\n  help: fix it and run `dk up {name}`, or force another try with `dk up --retry {name}`",
+                        f.image_id.short(),
+                        f.reason,
+                        f.log
+                            .as_deref()
+                            .map(|l| format!("; log: {l}"))
+                            .unwrap_or_default()
+                    ),
+                },
+                existing.map(|e| e.image),
+            ));
+        }
+        let daemon = self.daemon().await?;
+        let Some(existing) = existing else {
+            self.reporter.start(&name, "start");
+            let t = Instant::now();
+            let id = daemon.create_container(&spec).await?;
+            if let Err(e) = self.start_ready(i, &id, &spec, &hash).await {
+                let _ = daemon.remove_container(&id).await;
+                return Err(e);
             }
-            daemon.start_container(&existing.id).await?;
+            self.reporter.finish(
+                &name,
+                "start",
+                "created and started",
+                true,
+                t.elapsed(),
+                None,
+            );
+            return Ok((RunAction::Created, None));
+        };
+        if same {
+            // Stopped, unchanged: start it again, through the same gate.
+            self.start_ready(i, &existing.id, &spec, &hash).await?;
             self.reporter
                 .finish(&name, "start", "started", true, Duration::ZERO, None);
-            return Ok(RunAction::Started);
+            return Ok((RunAction::Started, Some(existing.image)));
         }
-        let reason = if !same_image {
+        let reason = if existing.image.as_str() != spec.image {
             format!(
                 "image {} -> {}",
                 existing.image.short(),
@@ -305,8 +631,21 @@ impl Engine {
         } else {
             "settings changed".to_string()
         };
+        let order = self.ws.nodes[i]
+            .manifest
+            .run
+            .replace
+            .as_ref()
+            .map(|o| *o.get_ref())
+            .unwrap_or(ReplaceOrder::StopFirst);
         self.reporter.start(&name, "replace");
-        let downtime = self.replace(daemon, &existing, &spec).await?;
+        let downtime = match order {
+            ReplaceOrder::StopFirst => self.replace_stop_first(i, &existing, &spec, &hash).await?,
+            ReplaceOrder::StartFirst => {
+                self.replace_start_first(i, &existing, &spec, &hash).await?;
+                Duration::ZERO
+            }
+        };
         self.reporter.finish(
             &name,
             "replace",
@@ -315,19 +654,93 @@ impl Engine {
             downtime,
             None,
         );
-        Ok(RunAction::Replaced {
-            downtime_ms: downtime.as_millis() as u64,
-            reason,
-        })
+        Ok((
+            RunAction::Replaced {
+                downtime_ms: downtime.as_millis() as u64,
+                reason,
+                order,
+            },
+            Some(existing.image),
+        ))
     }
 
-    /// New container first; then stop the old, start the new; on failure, restore the old.
-    async fn replace(
+    /// Start container `id` (of `spec`) and wait until it is ready. On success the node's
+    /// failed-start memory is cleared; on failure it is recorded, the container stopped,
+    /// its logs kept, and the error says what failed.
+    async fn start_ready(
         &self,
-        daemon: &Daemon,
+        i: usize,
+        id: &str,
+        spec: &ContainerSpec,
+        hash: &str,
+    ) -> Result<crate::ready::Ready> {
+        let daemon = self.daemon().await?;
+        let name = self.name(i);
+        let readiness = self.live_readiness(i);
+        let started = daemon.start_container(id).await;
+        let verdict = match started {
+            Ok(()) => {
+                self.reporter.step(name, "waiting until ready");
+                crate::ready::wait(daemon, id, &readiness).await?
+            }
+            Err(e) => Err(crate::ready::NotReady {
+                reason: format!("it did not start: {}", e.render()),
+                health_log: None,
+                exit_code: None,
+            }),
+        };
+        match verdict {
+            Ok(ready) => {
+                self.records.clear_failed_start(name)?;
+                Ok(ready)
+            }
+            Err(why) => {
+                let logs = daemon.logs_tail(id, 1000).await.unwrap_or_default();
+                let _ = daemon.stop_container(id, Duration::from_secs(2)).await;
+                let log_path = self.ws.state.new_log(name, "failed-start")?;
+                std::fs::write(&log_path, &logs).map_err(|e| Error::io("write", &log_path, e))?;
+                let log_rel = self.ws.rel(&log_path).to_string();
+                self.records.put_failed_start(&FailedStart {
+                    node: name.to_string(),
+                    image_id: ImageId::new(spec.image.clone()),
+                    settings_hash: hash.to_string(),
+                    at: crate::records::now_unix(),
+                    reason: why.reason.clone(),
+                    log: Some(log_rel.clone()),
+                })?;
+                let mut message = format!("the new container did not become ready: {why}");
+                if let Some(code) = why.exit_code {
+                    message.push_str(&format!(" (exit code {code})"));
+                }
+                let lines: Vec<&str> = logs.lines().collect();
+                if !lines.is_empty() {
+                    message.push_str("\n  its last lines of output:");
+                    for l in &lines[lines.len().saturating_sub(20)..] {
+                        message.push_str(&format!("\n    | {l}"));
+                    }
+                }
+                message.push_str(&format!("\n  full log: {log_rel}"));
+                Err(Error::Container {
+                    name: spec.name.clone(),
+                    message,
+                    help: None,
+                })
+            }
+        }
+    }
+
+    /// Stop the old container, start the new one; keep the old one until the new one is
+    /// ready, and put it back (started again) when it is not. Returns the downtime: from
+    /// the old one stopping to the new one answering its probe (healthy, or its `ready`
+    /// port), or, without a probe, to its being ready.
+    async fn replace_stop_first(
+        &self,
+        i: usize,
         old: &ContainerInfo,
         spec: &ContainerSpec,
+        hash: &str,
     ) -> Result<Duration> {
+        let daemon = self.daemon().await?;
         let next_name = format!("{}-next", spec.name);
         let old_name = format!("{}-old", spec.name);
         daemon.remove_container(&next_name).await?;
@@ -341,30 +754,60 @@ impl Engine {
             .await?;
         daemon.rename_container(&old.id, &old_name).await?;
         daemon.rename_container(&new_id, &spec.name).await?;
-        if let Err(e) = daemon.start_container(&new_id).await {
-            // Put the old one back as it was.
-            let _ = daemon.remove_container(&new_id).await;
-            daemon.rename_container(&old.id, &spec.name).await?;
-            if old.running {
-                daemon.start_container(&old.id).await?;
+        match self.start_ready(i, &new_id, spec, hash).await {
+            Ok(ready) => {
+                let downtime = ready.answered.unwrap_or_else(Instant::now) - down_from;
+                daemon.remove_container(&old.id).await?;
+                Ok(downtime)
             }
-            return Err(Error::Container {
-                name: spec.name.clone(),
-                message: format!(
-                    "the new container failed to start, the old one {}: {}",
-                    if old.running {
-                        "was restarted"
-                    } else {
-                        "was kept"
-                    },
-                    e.render()
-                ),
-                help: None,
-            });
+            Err(e) => {
+                // Put the old one back as it was.
+                daemon.remove_container(&new_id).await?;
+                daemon.rename_container(&old.id, &spec.name).await?;
+                let back = if old.running {
+                    daemon.start_container(&old.id).await?;
+                    match crate::ready::wait(daemon, &old.id, &self.live_readiness(i)).await? {
+                        Ok(_) => "the old container was put back and runs again".to_string(),
+                        Err(why) => format!(
+                            "the old container was put back, but it is not ready either: {why}"
+                        ),
+                    }
+                } else {
+                    "the old container (stopped before) was put back".to_string()
+                };
+                Err(with_restore(e, &back))
+            }
         }
-        let downtime = down_from.elapsed();
+    }
+
+    /// Start the new container beside the old one (both answer to the node's name on the
+    /// live network), wait until it is ready, then remove the old one. When the new one is
+    /// not ready, it goes and the old one never stopped.
+    async fn replace_start_first(
+        &self,
+        i: usize,
+        old: &ContainerInfo,
+        spec: &ContainerSpec,
+        hash: &str,
+    ) -> Result<()> {
+        let daemon = self.daemon().await?;
+        let next_name = format!("{}-next", spec.name);
+        daemon.remove_container(&next_name).await?;
+        let mut next = spec.clone();
+        next.name = next_name.clone();
+        let new_id = daemon.create_container(&next).await?;
+        if let Err(e) = self.start_ready(i, &new_id, spec, hash).await {
+            daemon.remove_container(&new_id).await?;
+            return Err(with_restore(e, "the old container kept running throughout"));
+        }
+        // Then the old one stops (its connections close, and its address leaves the name
+        // when it is gone); a request that meets it on its way out is the proxy's to try
+        // again (docs/manifest.md).
+        daemon
+            .stop_container(&old.id, stop_grace(old.stop_timeout))
+            .await?;
         daemon.remove_container(&old.id).await?;
-        Ok(downtime)
+        daemon.rename_container(&new_id, &spec.name).await
     }
 
     /// Wait until node `i`'s live container is running, and healthy if it has a healthcheck.
@@ -379,7 +822,7 @@ impl Engine {
             one_shot: false,
         };
         match crate::ready::wait(self.reads()?, &name, &readiness).await? {
-            Ok(()) => Ok(()),
+            Ok(_) => Ok(()),
             Err(why) => Err(Error::Container {
                 name: name.clone(),
                 message: format!("{name}: {why}; later start waves were not started"),
@@ -397,7 +840,12 @@ impl Engine {
 
     /// Start stopped (or missing) live containers of the selection.
     pub async fn start_live(&self, selected: &[usize]) -> Result<Vec<RunReport>> {
-        self.run_step(selected, &HashMap::new()).await
+        // An explicit start is a new try, whatever failed before.
+        let opts = RunStepOptions {
+            retry: true,
+            hooks: false,
+        };
+        self.run_step(selected, &HashMap::new(), opts).await
     }
 
     /// Stop live containers (with their stop timeout).
@@ -450,7 +898,32 @@ impl Engine {
                     .map(|r| if r.passed { "passed" } else { "failed" }.to_string())
             });
             let (container, c) = self.live_container(i).await?;
+            // What `:live` passed: under the current spec, or (a rollback) an older one.
+            let spec = self.test_spec_hash(i);
+            let live_tested = live.map(|id| {
+                let tests = self.records.tests_of_image(&name, id);
+                if tests.iter().any(|t| t.passed && t.spec_hash == spec) {
+                    "passed (current spec)".to_string()
+                } else if let Some(t) = tests.iter().find(|t| t.passed) {
+                    format!(
+                        "passed when it went live (spec {}, since changed)",
+                        t.spec_hash
+                    )
+                } else {
+                    "no test record here".to_string()
+                }
+            });
+            let failed_start = self.records.failed_start(&name).map(|f| {
+                format!(
+                    "{} at {}: {}",
+                    f.image_id.short(),
+                    crate::units::human_time(f.at),
+                    f.reason
+                )
+            });
             let mut row = StatusRow {
+                live_tested,
+                failed_start,
                 name: name.clone(),
                 latest: latest.map(|s| s.short().to_string()),
                 live: live.map(|s| s.short().to_string()),
@@ -479,6 +952,22 @@ impl Engine {
     }
 }
 
+/// Add what happened to the old container to a failed start's error.
+fn with_restore(e: Error, what: &str) -> Error {
+    match e {
+        Error::Container {
+            name,
+            message,
+            help,
+        } => Error::Container {
+            name,
+            message: format!("{message}\n  {what}"),
+            help,
+        },
+        other => other,
+    }
+}
+
 /// How long a container gets to stop before it is killed (its `stop_timeout`, else 10 s).
 fn stop_grace(stop_timeout: Option<i64>) -> Duration {
     Duration::from_secs(stop_timeout.unwrap_or(10).max(0) as u64)
@@ -491,6 +980,11 @@ pub struct StatusRow {
     pub live: Option<String>,
     /// Test result of the current `:latest` for the current spec.
     pub tested: String,
+    /// What the `:live` image passed: the current test spec, or the spec of the time it
+    /// went live (after a rollback).
+    pub live_tested: Option<String>,
+    /// The last live start that did not become ready (not retried until something changes).
+    pub failed_start: Option<String>,
     pub container: String,
     pub state: String,
     pub health: Option<String>,

@@ -40,6 +40,10 @@ pub struct Manifest {
     pub lint: LintSection,
     #[serde(default)]
     pub audit: AuditSection,
+    #[serde(default)]
+    pub deploy: DeploySection,
+    #[serde(default)]
+    pub hooks: HooksSection,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
@@ -185,6 +189,62 @@ pub struct RunSettings {
     pub command: Option<Vec<String>>,
     /// Required (with the reason) for a container whose process would run as root.
     pub allow_root: Option<Spanned<String>>,
+    /// When a new live container counts as ready (without a healthcheck): a port that
+    /// accepts connections, optionally answering an HTTP GET; and the bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<ReadySettings>,
+    /// How a live container is replaced: `stop-first` (default) or `start-first`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace: Option<Spanned<ReplaceOrder>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadySettings {
+    /// A port of the container that must accept a connection (on the live network).
+    pub port: Option<u16>,
+    /// With `port`: a path that must answer an HTTP GET with a status below 500.
+    pub http: Option<String>,
+    /// How long the new container may take to be ready (default 60s).
+    pub timeout: Option<DurationText>,
+    /// How long it must stay up, at least (default 2s).
+    pub grace: Option<DurationText>,
+}
+
+/// The order of a replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplaceOrder {
+    /// Stop the old container, then start the new one (the default: ports and exclusive
+    /// data are never held twice).
+    StopFirst,
+    /// Start the new one beside the old one, wait until it is ready, then remove the old
+    /// one: no downtime behind a proxy on the live network.
+    StartFirst,
+}
+
+/// `[deploy]`: what dk keeps of releases.
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySection {
+    /// How many live images (releases) are kept for rollback (default 3; dk.toml's
+    /// `[deploy] keep_releases` otherwise).
+    pub keep_releases: Option<u32>,
+}
+
+/// `[hooks]`: commands on the host around `dk up`, each bounded by `timeout`.
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksSection {
+    /// After the live container was created, replaced or rolled back and is ready.
+    pub after_up: Option<Vec<String>>,
+    /// After a replacement failed (the old container was put back).
+    pub on_failure: Option<Vec<String>>,
+    /// A failing `after_up` rolls the container back to the image it replaced.
+    #[serde(default)]
+    pub rollback_on_failure: bool,
+    /// Bound on each hook (default 60s).
+    pub timeout: Option<DurationText>,
 }
 
 /// The eight mount kinds of the old system. See docs/manifest.md for live vs test behaviour.
@@ -501,6 +561,51 @@ impl Manifest {
             );
         }
         let run = &self.run;
+        if let Some(order) = &run.replace
+            && *order.get_ref() == ReplaceOrder::StartFirst
+        {
+            if !run.ports.is_empty() {
+                out.push(
+                    at(
+                        order.span(),
+                        "run.replace: start-first runs two containers at once, and both cannot hold the same published host port".into(),
+                    )
+                    .with_help("publish the port from a proxy container on the live network that reaches this one by its name, or use stop-first"),
+                );
+            }
+            if run.ip.is_some() {
+                out.push(
+                    at(
+                        order.span(),
+                        "run.replace: start-first runs two containers at once, and both cannot hold the same static address".into(),
+                    )
+                    .with_help("reach it by its name on the live network instead of `ip`, or use stop-first"),
+                );
+            }
+        }
+        if let Some(r) = &run.ready
+            && r.http.is_some()
+            && r.port.is_none()
+        {
+            out.push(
+                Diagnostic::new(path, "run.ready.http needs run.ready.port")
+                    .with_help("e.g. `ready = { port = 8080, http = \"/health\" }`"),
+            );
+        }
+        for (key, cmd) in [
+            ("hooks.after_up", &self.hooks.after_up),
+            ("hooks.on_failure", &self.hooks.on_failure),
+        ] {
+            if cmd.as_ref().is_some_and(|c| c.is_empty()) {
+                out.push(Diagnostic::new(path, format!("{key} is an empty command")));
+            }
+        }
+        if self.hooks.rollback_on_failure && self.hooks.after_up.is_none() {
+            out.push(Diagnostic::new(
+                path,
+                "hooks.rollback_on_failure needs an `after_up` hook to fail",
+            ));
+        }
         if let Some(r) = &run.restart {
             validate_restart(r, "run.restart", path, &mut out);
         }

@@ -118,13 +118,8 @@ impl Engine {
                 }
                 None => {
                     self.move_tags(&name, &latest_id, live.as_ref()).await?;
-                    self.records.put_promotion(&PromotionRecord {
-                        node: name.clone(),
-                        image_id: latest_id.clone(),
-                        previous: live.clone(),
-                        promoted_at: now_unix(),
-                        action: "promote".into(),
-                    })?;
+                    self.record_release(i, &latest_id, live.as_ref(), "promote")
+                        .await?;
                     reports.push(report(PromoteStatus::Promoted {
                         image_id: latest_id.clone(),
                         previous: live,
@@ -234,35 +229,233 @@ impl Engine {
         daemon.tag(new.as_str(), &repo, "live").await
     }
 
-    /// `:prev` back to `:live` (the old live becomes `:prev`, so a second rollback undoes
-    /// the first). Returns (new live, new prev).
-    pub async fn rollback_tags(&self, i: usize) -> Result<(ImageId, ImageId)> {
+    /// Undo a rollback's tag move: `live` back to `:live`, `undone` to `:prev`.
+    pub(crate) async fn move_tags_back(
+        &self,
+        name: &str,
+        live: &ImageId,
+        undone: &ImageId,
+    ) -> Result<()> {
+        self.move_tags(name, live, Some(undone)).await
+    }
+
+    /// How many live images of node `i` are kept for rollback.
+    pub fn keep_releases(&self, i: usize) -> usize {
+        self.ws.nodes[i]
+            .manifest
+            .deploy
+            .keep_releases
+            .or(self.ws.deploy.keep_releases)
+            .unwrap_or(3)
+            .max(1) as usize
+    }
+
+    /// Append a promotion or rollback to node `i`'s release history, and keep the last
+    /// `keep_releases` live images (tagged `release-<id>` in its repository, which protects
+    /// them from pruning); older ones lose that tag.
+    pub(crate) async fn record_release(
+        &self,
+        i: usize,
+        image: &ImageId,
+        previous: Option<&ImageId>,
+        action: &str,
+    ) -> Result<()> {
         let name = self.name(i).to_string();
-        let ids = self.tag_ids(&[i], "prev").await?;
-        let prev = ids.get(&i).cloned().ok_or_else(|| Error::MissingImage {
-            node: name.clone(),
-            image: self.ws.image(&name, "prev"),
-            message: format!("{name} has no :prev image to roll back to"),
-            help: "a :prev appears when a promotion replaces a live image".into(),
-        })?;
-        let live = self
-            .tag_ids(&[i], "live")
-            .await?
-            .remove(&i)
-            .ok_or_else(|| Error::MissingImage {
-                node: name.clone(),
-                image: self.ws.image(&name, "live"),
-                message: format!("{name} has no :live image"),
-                help: format!("promote one first: `dk up {name}`"),
-            })?;
-        self.move_tags(&name, &prev, Some(&live)).await?;
+        let tested = self
+            .records
+            .tests_of_image(&name, image)
+            .into_iter()
+            .find(|r| r.passed);
         self.records.put_promotion(&PromotionRecord {
             node: name.clone(),
-            image_id: prev.clone(),
-            previous: Some(live.clone()),
+            image_id: image.clone(),
+            previous: previous.cloned(),
             promoted_at: now_unix(),
-            action: "rollback".into(),
+            action: action.into(),
+            test_spec: tested.as_ref().map(|t| t.spec_hash.clone()),
+            tested_at: tested.as_ref().map(|t| t.tested_at),
+            revision: self.build_record_of(i, image).and_then(|b| b.revision),
         })?;
-        Ok((prev, live))
+        let daemon = self.daemon().await?;
+        let repo = self.ws.repo(&name);
+        let history = self.records.promotions(&name);
+        let mut kept: Vec<&ImageId> = Vec::new();
+        for r in &history {
+            if !kept.contains(&&r.image_id) {
+                kept.push(&r.image_id);
+            }
+        }
+        let (keep, drop) = kept.split_at(kept.len().min(self.keep_releases(i)));
+        for id in keep {
+            if daemon.image_id(id.as_str()).await?.is_some() {
+                daemon.tag(id.as_str(), &repo, &release_tag(id)).await?;
+            }
+        }
+        for id in drop {
+            daemon.untag(&format!("{repo}:{}", release_tag(id))).await?;
+        }
+        Ok(())
     }
+
+    /// Node `i`'s release history, newest first, numbered from 1, with whether each image
+    /// is still kept.
+    pub async fn history(&self, i: usize) -> Result<Vec<Release>> {
+        let name = self.name(i);
+        let reads = self.reads()?;
+        let live = reads.image_id(&self.ws.image(name, "live")).await?;
+        let spec = self.test_spec_hash(i);
+        let repo = self.ws.repo(name);
+        let mut out = Vec::new();
+        for (n, record) in self.records.promotions(name).into_iter().enumerate() {
+            let kept = reads
+                .image_id(&format!("{repo}:{}", release_tag(&record.image_id)))
+                .await?
+                .is_some();
+            out.push(Release {
+                number: n + 1,
+                live: live.as_ref() == Some(&record.image_id),
+                kept,
+                current_spec: record.test_spec.as_deref() == Some(spec.as_str()),
+                record,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Put a kept release back as `:live` (the current live becomes `:prev`). Returns
+    /// (new live, old live). The target must still exist and must have passed its tests
+    /// when it went live (under the test spec of that time).
+    pub async fn rollback_tags(&self, i: usize, to: &RollbackTarget) -> Result<(ImageId, ImageId)> {
+        let name = self.name(i).to_string();
+        let reads = self.reads()?;
+        let missing = |message: String, help: String| Error::MissingImage {
+            node: name.clone(),
+            image: self.ws.image(&name, "live"),
+            message,
+            help,
+        };
+        let live = reads
+            .image_id(&self.ws.image(&name, "live"))
+            .await?
+            .ok_or_else(|| {
+                missing(
+                    format!("{name} has no :live image"),
+                    format!("promote one first: `dk up {name}`"),
+                )
+            })?;
+        let target = match to {
+            RollbackTarget::Prev => reads
+                .image_id(&self.ws.image(&name, "prev"))
+                .await?
+                .ok_or_else(|| {
+                    missing(
+                        format!("{name} has no :prev image to roll back to"),
+                        format!("see what is kept: `dk history {name}`"),
+                    )
+                })?,
+            RollbackTarget::Entry(n) => {
+                let history = self.history(i).await?;
+                let r = history.iter().find(|r| r.number == *n).ok_or_else(|| {
+                    missing(
+                        format!(
+                            "{name} has no release #{n} ({} in its history)",
+                            history.len()
+                        ),
+                        format!("see them: `dk history {name}`"),
+                    )
+                })?;
+                r.record.image_id.clone()
+            }
+            RollbackTarget::Image(prefix) => {
+                let p = prefix.strip_prefix("sha256:").unwrap_or(prefix);
+                let history = self.records.promotions(&name);
+                let mut ids: Vec<&ImageId> = history
+                    .iter()
+                    .map(|r| &r.image_id)
+                    .filter(|id| id.hex().starts_with(p))
+                    .collect();
+                ids.dedup();
+                match ids.as_slice() {
+                    [one] => (*one).clone(),
+                    [] => {
+                        return Err(missing(
+                            format!("no release of {name} has an image id starting with {p}"),
+                            format!("see them: `dk history {name}`"),
+                        ));
+                    }
+                    _ => {
+                        return Err(Error::usage(format!(
+                            "`{p}` matches several releases of {name}; give more digits"
+                        )));
+                    }
+                }
+            }
+        };
+        if target == live {
+            return Err(Error::usage(format!(
+                "{} is already live for {name}",
+                target.short()
+            )));
+        }
+        if reads.image_id(target.as_str()).await?.is_none() {
+            return Err(missing(
+                format!(
+                    "{name} {} is no longer in the daemon (not a kept release)",
+                    target.short()
+                ),
+                format!("choose a kept one: `dk history {name}`"),
+            ));
+        }
+        if !self
+            .records
+            .tests_of_image(&name, &target)
+            .iter()
+            .any(|r| r.passed)
+        {
+            return Err(Error::Container {
+                name: name.clone(),
+                message: format!(
+                    "{name} {} never passed its tests here; only tested images go live",
+                    target.short()
+                ),
+                help: Some(format!(
+                    "test it first, or roll back to another: `dk history {name}`"
+                )),
+            });
+        }
+        self.move_tags(&name, &target, Some(&live)).await?;
+        self.record_release(i, &target, Some(&live), "rollback")
+            .await?;
+        Ok((target, live))
+    }
+}
+
+/// Which release `dk rollback` goes back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackTarget {
+    /// `:prev`.
+    Prev,
+    /// Entry N of `dk history` (1 is the newest).
+    Entry(usize),
+    /// An image id (a unique prefix) among the node's releases.
+    Image(String),
+}
+
+/// One entry of a node's release history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    pub number: usize,
+    #[serde(flatten)]
+    pub record: PromotionRecord,
+    /// Is this the image `:live` points at now?
+    pub live: bool,
+    /// Is the image still kept (tagged `release-…`)?
+    pub kept: bool,
+    /// Was it tested under the node's current test spec?
+    pub current_spec: bool,
+}
+
+/// The tag that keeps a release image: `release-<12 hex>`.
+fn release_tag(id: &ImageId) -> String {
+    format!("release-{}", id.short())
 }

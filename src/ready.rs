@@ -29,6 +29,14 @@ pub struct Readiness {
     pub one_shot: bool,
 }
 
+/// A container that became ready.
+#[derive(Debug, Clone, Copy)]
+pub struct Ready {
+    /// When it first answered its probe (healthy, or its port), when it has one: from then
+    /// on it served, even while the grace period ran.
+    pub answered: Option<Instant>,
+}
+
 /// Why a container did not become ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotReady {
@@ -54,10 +62,11 @@ pub async fn wait(
     reads: &Lookup,
     id: &str,
     r: &Readiness,
-) -> Result<std::result::Result<(), NotReady>> {
+) -> Result<std::result::Result<Ready, NotReady>> {
     let started = Instant::now();
     let deadline = started + r.timeout.max(r.grace);
     let mut port_ready = r.port.is_none();
+    let mut answered = None;
     loop {
         let c = reads
             .inspect_container(id)
@@ -65,7 +74,7 @@ pub async fn wait(
             .ok_or_else(|| Error::container(id, format!("container {id} disappeared")))?;
         if !c.running && !c.restarting {
             if r.one_shot && c.exit_code == 0 {
-                return Ok(Ok(()));
+                return Ok(Ok(Ready { answered }));
             }
             return Ok(Err(NotReady {
                 reason: format!(
@@ -94,9 +103,13 @@ pub async fn wait(
         }
         // A container has a health state exactly when it has a healthcheck.
         let health_ready = c.health.is_none() || health == Health::Healthy;
+        let probed = c.health.is_some() || r.port.is_some();
+        if c.running && health_ready && port_ready && probed && answered.is_none() {
+            answered = Some(Instant::now());
+        }
         let graced = started.elapsed() >= r.grace;
         if c.running && health_ready && port_ready && graced && !r.one_shot {
-            return Ok(Ok(()));
+            return Ok(Ok(Ready { answered }));
         }
         if Instant::now() >= deadline {
             let what = if !health_ready {

@@ -126,6 +126,27 @@ pub struct PromotionRecord {
     pub promoted_at: u64,
     /// `promote` or `rollback`.
     pub action: String,
+    /// The test spec hash the image passed when it went live, and when it was tested.
+    #[serde(default)]
+    pub test_spec: Option<String>,
+    #[serde(default)]
+    pub tested_at: Option<u64>,
+    /// The VCS revision its build recorded.
+    #[serde(default)]
+    pub revision: Option<String>,
+}
+
+/// A live start that did not become ready: dk does not try the same image with the same
+/// settings again until one of them changes (or `--retry`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailedStart {
+    pub node: String,
+    pub image_id: ImageId,
+    pub settings_hash: String,
+    pub at: u64,
+    pub reason: String,
+    /// Workspace-relative path of the kept log.
+    pub log: Option<String>,
 }
 
 /// The record store under `<state_dir>/records`.
@@ -225,9 +246,52 @@ impl Records {
         write_json(&dir.join(format!("{}-{n:06}.json", rec.promoted_at)), rec)
     }
 
+    /// Promotions and rollbacks of a node, newest first: its release history. (Files are
+    /// named `<time>-<sequence>`, so their names order them, within a second too.)
+    pub fn promotions(&self, node: &str) -> Vec<PromotionRecord> {
+        let dir = self.dir.join("promotions").join(node);
+        let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        paths.iter().rev().filter_map(|p| read_json(p)).collect()
+    }
+
+    fn failure_path(&self, node: &str) -> PathBuf {
+        self.dir.join("failures").join(format!("{node}.json"))
+    }
+
+    /// The last live start of `node` that did not become ready, if any.
+    pub fn failed_start(&self, node: &str) -> Option<FailedStart> {
+        read_json(&self.failure_path(node))
+    }
+
+    pub fn put_failed_start(&self, rec: &FailedStart) -> Result<()> {
+        write_json(&self.failure_path(&rec.node), rec)
+    }
+
+    /// Forget a failed start (after a successful one).
+    pub fn clear_failed_start(&self, node: &str) -> Result<()> {
+        let p = self.failure_path(node);
+        match fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove", &p, e)),
+        }
+    }
+
     /// Remove every record of `node`. Returns how many files were removed.
     pub fn clean(&self, node: &str) -> Result<usize> {
         let mut n = 0;
+        let failure = self.failure_path(node);
+        if failure.exists() {
+            fs::remove_file(&failure).map_err(|e| Error::io("remove", &failure, e))?;
+            n += 1;
+        }
         for kind in ["builds", "tests", "promotions"] {
             let dir = self.dir.join(kind).join(node);
             if dir.exists() {

@@ -225,6 +225,28 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
+/// `2026-11-23 12:34:56 UTC` for a unix time.
+pub fn human_time(unix: u64) -> String {
+    let days = (unix / 86400) as i64;
+    let secs = unix % 86400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
 /// `3 built, 5 fresh in 1.2s`: the non-zero counts, in the order given.
 pub fn summary_line(counts: &[(&str, usize)], elapsed: Duration) -> String {
     let parts: Vec<String> = counts
@@ -247,6 +269,13 @@ mod tests {
         assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
         assert!(parse_duration("10 parsecs").is_err());
         assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(human_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(human_time(951_868_800), "2000-03-01 00:00:00 UTC");
+        assert_eq!(human_time(1_795_435_148), "2026-11-23 11:59:08 UTC");
     }
 
     #[test]

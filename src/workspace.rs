@@ -57,6 +57,8 @@ pub struct Workspace {
     pub test_network: NetworkConfig,
     pub defaults: RunDefaults,
     pub jobs: Option<usize>,
+    /// dk.toml's `[deploy]`: what is kept of releases, by default.
+    pub deploy: crate::manifest::DeploySection,
     /// Nodes sorted by name, the baseline first.
     pub nodes: Vec<Node>,
 }
@@ -278,6 +280,7 @@ impl Workspace {
             test_network,
             defaults: ws_file.defaults,
             jobs: ws_file.build.jobs,
+            deploy: ws_file.deploy,
             nodes,
         })
     }

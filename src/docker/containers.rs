@@ -51,6 +51,8 @@ pub struct ContainerSpec {
     pub hostname: Option<String>,
     /// Network name and optional static IPv4 address.
     pub network: Option<(String, Option<String>)>,
+    /// Names other containers on that network reach it by (besides its own name).
+    pub aliases: Vec<String>,
     /// (container port "8080/tcp", host ip, host port) — host port 0 means "any free one".
     pub ports: Vec<(String, String, u16)>,
     pub binds: Vec<Bind>,
@@ -171,6 +173,7 @@ impl ContainerSpec {
                         ipv4_address: Some(ip.clone()),
                         ..Default::default()
                     }),
+                    aliases: (!self.aliases.is_empty()).then(|| self.aliases.clone()),
                     ..Default::default()
                 },
             );

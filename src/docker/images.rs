@@ -183,6 +183,31 @@ impl Daemon {
             .map_err(|e| self.err(format!("tagging {image} as {repo}:{tag}"), e))
     }
 
+    /// Remove the tag `reference` (and the image, when that was its last name and nothing
+    /// uses it). A tag that is gone is not an error; an image still in use keeps existing.
+    pub async fn untag(&self, reference: &str) -> Result<()> {
+        match self
+            .api
+            .remove_image(
+                reference,
+                Some(bollard::query_parameters::RemoveImageOptions {
+                    force: false,
+                    noprune: false,
+                    ..Default::default()
+                }),
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(e) => Err(self.err(format!("removing the tag {reference}"), e)),
+        }
+    }
+
     /// Try to pull `reference`; the error says what the daemon said.
     pub async fn pull(&self, reference: &str) -> Result<()> {
         let mut stream = self.long.create_image(

@@ -184,7 +184,14 @@ fn the_example_audits_clean_because_of_the_baselines_hardening_and_agrees_with_c
     let out = ws.dk().args(["build"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let engine = ws.engine();
-    for node in ["baseline", "filewatch", "web", "site", "unhardened"] {
+    for node in [
+        "baseline",
+        "filewatch",
+        "web",
+        "site",
+        "proxy",
+        "unhardened",
+    ] {
         let i = engine.ws.nodes.iter().position(|n| n.name == node).unwrap();
         let image = ws.image(node, "latest");
         let id = ws.image_id(&image).unwrap();

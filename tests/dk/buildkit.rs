@@ -218,7 +218,7 @@ fn the_classic_opt_out_still_builds_the_example() {
         &format!("{toml}\n[build]\nbuilder = \"classic\"\n"),
     );
     let out = ws.ok(&["build"]);
-    assert!(out.contains("5 built") && !out.contains("failed"), "{out}");
+    assert!(out.contains("6 built") && !out.contains("failed"), "{out}");
     // The classic builder adds the labels as one step of its own.
     let out = docker(&[
         "history",

@@ -520,3 +520,20 @@ fn every_bad_run_setting_is_exit_2_at_its_line_before_anything_runs() {
         assert_eq!(out.status.code(), Some(2), "{verb}");
     }
 }
+
+#[test]
+fn start_first_with_a_published_port_or_a_static_address_is_refused_at_its_line() {
+    let ws = good();
+    ws.write(
+        "containers/web/container.toml",
+        "[run]\nports = [\"8080:80\"]\nip = \"172.30.0.9\"\nreplace = \"start-first\"\n",
+    );
+    fails_with(
+        &ws,
+        &[
+            "containers/web/container.toml:4:11: run.replace: start-first runs two containers at once, and both cannot hold the same published host port",
+            "both cannot hold the same static address",
+            "publish the port from a proxy container",
+        ],
+    );
+}

@@ -9,6 +9,7 @@ mod buildkit;
 mod common;
 mod context;
 mod definitions;
+mod deploy;
 mod ignore_diff;
 mod lint;
 mod test_promote;

@@ -15,7 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    busybox_workspace, dk_bin, machine, median_of, ms, remove_images, root, run, time, write,
+    ContextSink, busybox_workspace, dk_bin, machine, median_of, ms, remove_images, root, run, time,
+    write,
 };
 
 const RUNS: usize = 7;
@@ -305,6 +306,55 @@ fn run_peak(mut cmd: Command) -> (Duration, u64) {
     (t.elapsed(), peak)
 }
 
+/// A client asking an HTTP server for `/` every 20 ms in a thread of its own: counts the
+/// answers with status 200, the others (errors, timeouts after 10 s), and the slowest.
+struct Poller {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<(usize, usize, Duration)>,
+}
+
+impl Poller {
+    fn start(addr: &str) -> Poller {
+        use std::io::{Read, Write};
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let addr: std::net::SocketAddr = addr.parse().unwrap();
+        let thread = std::thread::spawn(move || {
+            let (mut ok, mut bad, mut slowest) = (0, 0, Duration::ZERO);
+            // Bounded: at most 15 minutes of polling.
+            for _ in 0..45_000 {
+                if s.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let t = Instant::now();
+                let answer = (|| -> std::io::Result<bool> {
+                    let mut c =
+                        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+                    c.set_read_timeout(Some(Duration::from_secs(10)))?;
+                    c.write_all(b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n")?;
+                    let mut buf = Vec::new();
+                    c.read_to_end(&mut buf)?;
+                    Ok(buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200"))
+                })();
+                slowest = slowest.max(t.elapsed());
+                if matches!(answer, Ok(true)) {
+                    ok += 1;
+                } else {
+                    bad += 1;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (ok, bad, slowest)
+        });
+        Poller { stop, thread }
+    }
+
+    fn stop(self) -> (usize, usize, Duration) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().unwrap()
+    }
+}
+
 fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
 }
@@ -486,48 +536,10 @@ pub fn main() {
             );
             report.verdict(format!("dk vs make on a real change: {:.2}×; vs compose: {:.1}× faster; on a touch dk does nothing ({}) while make rebuilds ({})", ratio(d, m), ratio(c, d), ms(dt), ms(mt)));
 
-            // Why dk's real rebuild trails make's: dk's Dockerfile carries one more step
-            // (the LABEL with the input hash, node path and revision), and every step of
-            // the classic builder commits a layer. Measured here on the same node, uncached.
-            let victim_dir = make_dir.join("containers").join(victim);
-            let dockerfile = std::fs::read_to_string(victim_dir.join("Dockerfile")).unwrap();
-            std::fs::write(
-                victim_dir.join("Dockerfile.label"),
-                format!("{dockerfile}LABEL dk.bench=\"one more step\"\n"),
-            )
-            .unwrap();
-            let uncached = |file: &str| {
-                let mut times = Vec::new();
-                let mut ids = Vec::new();
-                for _ in 0..RUNS {
-                    let t = Instant::now();
-                    let out = run(Command::new("docker")
-                        .env("DOCKER_BUILDKIT", "0")
-                        .args(["build", "-q", "--no-cache", "-f"])
-                        .arg(victim_dir.join(file))
-                        .arg(&victim_dir));
-                    times.push(t.elapsed());
-                    ids.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
-                }
-                let _ = Command::new("docker").arg("rmi").args(&ids).output();
-                med(times)
-            };
-            let plain = uncached("Dockerfile");
-            let labelled = uncached("Dockerfile.label");
-            report.row(
-                format!("uncached `docker build` of {victim} (FROM + COPY)"),
-                ms(plain),
-                "what make runs per node",
-            );
-            report.row(
-                "the same with one `LABEL` step more",
-                ms(labelled),
-                "dk's build of a node has this one step more",
-            );
             report.verdict(format!(
-                "one classic-builder step costs {} on this daemon: dk's {affected} rebuilt nodes carry {} more than make's (compare with the gap above)",
-                ms(labelled.saturating_sub(plain)),
-                ms(labelled.saturating_sub(plain) * affected as u32)
+                "real change: dk ≤ 1.1× make: {:.2}× ({})",
+                ratio(d, m),
+                verdict(d.as_secs_f64() <= m.as_secs_f64() * 1.1)
             ));
         }
         let _ = std::fs::remove_dir_all(&make_dir);
@@ -600,43 +612,143 @@ pub fn main() {
         "containers/big/Dockerfile",
         "FROM baseline\nRUN echo received\n",
     );
+    write(
+        &ws,
+        "containers/big/.dockerignore",
+        "container.toml\nDockerfile.cli\n",
+    );
     std::fs::File::create(ws.join("containers/big/blob.bin"))
         .unwrap()
         .set_len(1 << 30)
         .unwrap();
-    let (dk_time, dk_peak) = run_peak({
-        let mut c = dk(&ws, &["build", "--force", "big"]);
-        c.env("RUST_LOG", "off");
-        c
-    });
     // The CLI cannot resolve `FROM baseline`: give it the image name.
     write(
         &ws,
         "containers/big/Dockerfile.cli",
         &format!("FROM {ns}/baseline:latest\nRUN echo received\n"),
     );
+    let gib = 1024.0;
+    let rate = |d: Duration| gib / d.as_secs_f64();
+
+    // Sending alone: to a stand-in daemon that reads the context and drops it. The context
+    // for this is a node of its own, FROM scratch (no parent to look up there).
+    let send_ws = tmp("dk-bench-send");
+    write(
+        &send_ws,
+        "dk.toml",
+        &format!("namespace = \"{ns}s\"\n[build]\nbuilder = \"classic\"\n"),
+    );
+    write(
+        &send_ws,
+        "baseline/Dockerfile",
+        "FROM scratch\nCOPY . /ctx\n",
+    );
+    std::fs::File::create(send_ws.join("baseline/blob.bin"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let sink = ContextSink::start();
+    let send = |warm: bool| {
+        let mut c = dk(&send_ws, &["build", "baseline"]);
+        c.env("DOCKER_HOST", sink.host()).env("RUST_LOG", "off");
+        if !warm {
+            let _ = std::fs::remove_dir_all(send_ws.join(".dk"));
+        }
+        let t = Instant::now();
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "the sink refuses every build");
+        t.elapsed()
+    };
+    let dk_first = send(false);
+    let dk_send = {
+        let mut v: Vec<Duration> = (0..3).map(|_| send(true)).collect();
+        v.sort();
+        v[1]
+    };
+    let cli_send = {
+        let mut v: Vec<Duration> = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let out = Command::new("docker")
+                    .env("DOCKER_HOST", sink.host())
+                    .env("DOCKER_BUILDKIT", "0")
+                    .args(["build", "-q", "."])
+                    .current_dir(send_ws.join("baseline"))
+                    .output()
+                    .unwrap();
+                assert!(!out.status.success(), "the sink refuses every build");
+                t.elapsed()
+            })
+            .collect();
+        v.sort();
+        v[1]
+    };
+    drop(sink);
+    let _ = std::fs::remove_dir_all(&send_ws);
+    report.row(
+        "sending it: `dk build` (digests known: the usual case)",
+        ms(dk_send),
+        format!("{:.0} MiB/s (tar + re-hash while streaming)", rate(dk_send)),
+    );
+    report.row(
+        "sending it: `dk build`, first time (digests computed)",
+        ms(dk_first),
+        format!("{:.0} MiB/s", rate(dk_first)),
+    );
+    report.row(
+        "sending it: `docker build` (Docker CLI)",
+        ms(cli_send),
+        format!("{:.0} MiB/s", rate(cli_send)),
+    );
+    report.verdict(format!(
+        "sending throughput ≥ 0.9× the Docker CLI's: {:.2}× ({})",
+        cli_send.as_secs_f64() / dk_send.as_secs_f64(),
+        verdict(dk_send.as_secs_f64() <= cli_send.as_secs_f64() / 0.9)
+    ));
+
+    // Whole builds on the real daemon.
+    let (dk_time, dk_peak) = run_peak({
+        let mut c = dk(&ws, &["build", "--force", "big"]);
+        c.env("RUST_LOG", "off");
+        c
+    });
+    write(
+        &ws,
+        "containers/big/container.toml",
+        "[build]\nbuilder = \"classic\"\n",
+    );
+    run(&mut dk(&ws, &["build", "big"]));
+    let (dk_classic, _) = run_peak({
+        let mut c = dk(&ws, &["build", "--force", "big"]);
+        c.env("RUST_LOG", "off");
+        c
+    });
     let mut cli = Command::new("docker");
     cli.env("DOCKER_BUILDKIT", "0")
         .args(["build", "-q", "-t", &format!("{ns}/cli:big"), "-f"])
         .arg(ws.join("containers/big/Dockerfile.cli"))
         .arg(ws.join("containers/big"));
     let (cli_time, cli_peak) = run_peak(cli);
-    let gib = 1024.0;
     report.row(
-        "`dk build --force` (hash, tar, stream)",
+        "whole build: `dk build --force` (BuildKit)",
         ms(dk_time),
         format!(
-            "{:.0} MiB/s, peak RSS {} MiB",
-            gib / dk_time.as_secs_f64(),
+            "{:.0} MiB/s, peak RSS {} MiB; BuildKit copies the received context into a snapshot",
+            rate(dk_time),
             dk_peak / 1024
         ),
     );
     report.row(
-        "`docker build` (Docker CLI, classic builder)",
+        "whole build: `dk build --force` (classic builder)",
+        ms(dk_classic),
+        format!("{:.0} MiB/s", rate(dk_classic)),
+    );
+    report.row(
+        "whole build: `docker build` (Docker CLI, classic builder)",
         ms(cli_time),
         format!(
             "{:.0} MiB/s, peak RSS {} MiB",
-            gib / cli_time.as_secs_f64(),
+            rate(cli_time),
             cli_peak / 1024
         ),
     );
@@ -651,48 +763,143 @@ pub fn main() {
     report.section("`dk up` on the example workspace");
     let ns = format!("dkbenchu{pid}");
     namespaces.push(ns.clone());
+    namespaces.push(format!("{ns}c"));
     let ws = example_copy(&ns);
     run(&mut dk(&ws, &["prep"]));
+    write(&ws, "data/web/www/index.html", "<p>served</p>\n");
     let first = time(&mut dk(&ws, &["up"]));
     let noop = median_of(RUNS, || dk(&ws, &["up"]));
     let page = ws.join("containers/web/files/srv/www/index.html");
-    let mut replace = Vec::new();
-    let mut downtime = Vec::new();
+    // Rounds of `dk up web` after a change, with a client asking the proxy (Caddy, which
+    // publishes the site on 127.0.0.1:28080) for the page every 20 ms.
+    let rounds = |label: &str, n: usize| {
+        let mut times = Vec::new();
+        let mut downtimes = Vec::new();
+        let (mut total, mut failed, mut slowest) = (0usize, 0usize, Duration::ZERO);
+        for round in 0..n {
+            std::fs::write(&page, format!("<p>{label} {round}</p>\n")).unwrap();
+            let poll = Poller::start("127.0.0.1:28080");
+            std::thread::sleep(Duration::from_millis(300));
+            let t = Instant::now();
+            let out = run(&mut dk(&ws, &["up", "--json", "web"]));
+            times.push(t.elapsed());
+            std::thread::sleep(Duration::from_millis(300));
+            let (ok, bad, worst) = poll.stop();
+            total += ok + bad;
+            failed += bad;
+            slowest = slowest.max(worst);
+            let last: serde_json::Value =
+                serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap())
+                    .unwrap();
+            let d = last["summary"]["runs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == "web")
+                .and_then(|r| r["downtime_ms"].as_u64())
+                .expect("web was replaced");
+            downtimes.push(Duration::from_millis(d));
+        }
+        times.sort();
+        downtimes.sort();
+        (times[n / 2], downtimes[n / 2], total, failed, slowest)
+    };
+    let (start_first, _, sf_total, sf_failed, sf_slowest) = rounds("start-first", 5);
+    let web_manifest = ws.join("containers/web/container.toml");
+    let m = std::fs::read_to_string(&web_manifest).unwrap();
+    std::fs::write(
+        &web_manifest,
+        m.replace("replace = \"start-first\"", "replace = \"stop-first\""),
+    )
+    .unwrap();
+    let (stop_first, sf_down, st_total, st_failed, st_slowest) = rounds("stop-first", 3);
+
+    // The same replacement by docker-compose (1.29): build and recreate, no readiness gate.
+    let compose_dir = ws.join("compose-web");
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(ws.join("containers/web"))
+        .arg(&compose_dir));
+    let df = std::fs::read_to_string(compose_dir.join("Dockerfile")).unwrap();
+    std::fs::write(
+        compose_dir.join("Dockerfile"),
+        df.replace("FROM baseline", &format!("FROM {ns}/baseline:live")),
+    )
+    .unwrap();
+    write(
+        &compose_dir,
+        "docker-compose.yml",
+        &format!(
+            "version: \"2.4\"\nservices:\n  web:\n    build: .\n    image: {ns}c/web:compose\n"
+        ),
+    );
+    let compose_up = || {
+        let mut c = Command::new("docker-compose");
+        c.args([
+            "-p",
+            &format!("{ns}c"),
+            "up",
+            "-d",
+            "--build",
+            "--quiet-pull",
+        ])
+        .env("DOCKER_BUILDKIT", "0")
+        .env("COMPOSE_DOCKER_CLI_BUILD", "0")
+        .current_dir(&compose_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        c
+    };
+    run(&mut compose_up());
+    let mut compose_times = Vec::new();
     for round in 0..3 {
-        std::fs::write(&page, format!("<p>round {round}</p>\n")).unwrap();
-        let t = Instant::now();
-        let out = run(&mut dk(&ws, &["up", "--json", "web"]));
-        replace.push(t.elapsed());
-        let last: serde_json::Value =
-            serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap())
-                .unwrap();
-        let d = last["summary"]["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == "web")
-            .and_then(|r| r["downtime_ms"].as_u64())
-            .expect("web was replaced");
-        downtime.push(Duration::from_millis(d));
+        write(
+            &compose_dir,
+            "files/srv/www/index.html",
+            &format!("<p>compose {round}</p>\n"),
+        );
+        compose_times.push(time(&mut compose_up()));
     }
-    replace.sort();
-    downtime.sort();
+    compose_times.sort();
+    let _ = Command::new("docker-compose")
+        .args(["-p", &format!("{ns}c"), "down"])
+        .current_dir(&compose_dir)
+        .output();
+
     report.row(
-        "first `dk up` (build, test, promote, start 3 containers)",
+        "first `dk up` (build, test, promote, start 4 containers)",
         ms(first),
         "",
     );
     report.row("`dk up` with nothing changed", ms(noop), "touches nothing");
     report.row(
-        "`dk up web` after a change to web's page",
-        ms(replace[1]),
-        "build + test + promote + replace",
+        "`dk up web` after a change, start-first (median of 5)",
+        ms(start_first),
+        format!(
+            "build + test + promote + ready replacement; through the proxy every 20 ms: {sf_total} requests, {sf_failed} failed, slowest {}",
+            ms(sf_slowest)
+        ),
     );
     report.row(
-        "downtime of the replacement",
-        ms(downtime[1]),
-        "old stopped → new started",
+        "`dk up web` after a change, stop-first (median of 3)",
+        ms(stop_first),
+        format!(
+            "down for {} (old stopped → new answering); through the proxy: {st_total} requests, {st_failed} failed, slowest {} (Caddy holds them while web is down)",
+            ms(sf_down),
+            ms(st_slowest)
+        ),
     );
+    report.row(
+        "`docker-compose up -d --build` after the same change to web (median of 3)",
+        ms(compose_times[1]),
+        "build + recreate, no test, no readiness gate",
+    );
+    report.verdict(format!(
+        "start-first through the proxy: 0 failed requests: {sf_failed} ({}); stop-first outage ≤ 600 ms: {} ({})",
+        verdict(sf_failed == 0),
+        ms(sf_down),
+        verdict(sf_down <= Duration::from_millis(600))
+    ));
     run(&mut dk(&ws, &["down", "--all"]));
     let _ = Command::new("docker")
         .args([

@@ -152,3 +152,114 @@ pub fn busybox_workspace(dir: &Path, ns: &str, net: u8, slot: u8, baseline_tail:
     );
     write(dir, "baseline/.dockerignore", "container.toml\n");
 }
+
+/// A daemon stand-in on 127.0.0.1 that answers the version handshake and reads each build
+/// context to the end, then refuses the build: it measures what a client takes to send a
+/// context, without what a builder does with it.
+pub struct ContextSink {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ContextSink {
+    pub fn start() -> ContextSink {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                let Ok((conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                std::thread::spawn(move || {
+                    conn.set_nonblocking(false).unwrap();
+                    let mut out = conn.try_clone().unwrap();
+                    let mut r = BufReader::with_capacity(1 << 20, conn);
+                    for _ in 0..64 {
+                        let mut line = String::new();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let (method, path) = {
+                            let mut p = line.split_whitespace();
+                            (
+                                p.next().unwrap_or("").to_string(),
+                                p.next().unwrap_or("").to_string(),
+                            )
+                        };
+                        let (mut length, mut chunked) = (0u64, false);
+                        loop {
+                            let mut h = String::new();
+                            if r.read_line(&mut h).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let h = h.trim_end().to_ascii_lowercase();
+                            if h.is_empty() {
+                                break;
+                            }
+                            if let Some(v) = h.strip_prefix("content-length:") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                            chunked |= h.starts_with("transfer-encoding:") && h.contains("chunked");
+                        }
+                        let mut sink = std::io::sink();
+                        if chunked {
+                            loop {
+                                let mut size = String::new();
+                                r.read_line(&mut size).unwrap();
+                                let n =
+                                    u64::from_str_radix(size.trim().split(';').next().unwrap(), 16)
+                                        .unwrap_or(0);
+                                std::io::copy(&mut (&mut r).take(n + 2), &mut sink).unwrap();
+                                if n == 0 {
+                                    break;
+                                }
+                            }
+                        } else {
+                            std::io::copy(&mut (&mut r).take(length), &mut sink).unwrap();
+                        }
+                        let route = path.split('?').next().unwrap_or("");
+                        let (status, body) = if route.ends_with("/_ping") {
+                            ("200 OK", "OK")
+                        } else if route.ends_with("/version") {
+                            (
+                                "200 OK",
+                                r#"{"Version":"20.10.24","ApiVersion":"1.41","MinAPIVersion":"1.12"}"#,
+                            )
+                        } else if method == "POST" && route.ends_with("/build") {
+                            (
+                                "200 OK",
+                                "{\"error\":\"read and dropped\",\"errorDetail\":{\"message\":\"read and dropped\"}}\n",
+                            )
+                        } else {
+                            ("404 Not Found", r#"{"message":"not here"}"#)
+                        };
+                        let shown = if method == "HEAD" { "" } else { body };
+                        let _ = write!(
+                            out,
+                            "HTTP/1.1 {status}\r\nApi-Version: 1.41\r\nOstype: linux\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{shown}",
+                            body.len()
+                        );
+                        let _ = out.flush();
+                    }
+                });
+            }
+        });
+        ContextSink { port, stop }
+    }
+
+    pub fn host(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ContextSink {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
