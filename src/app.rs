@@ -159,6 +159,7 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Promote(args) => promote(&cli, args).await,
         Command::Rollback { name, to } => rollback(&cli, name, to.as_deref()).await,
         Command::History { name, json } => history(&cli, name, *json).await,
+        Command::Config { names, json } => config(&cli, names, *json),
         Command::Up(args) => up(&cli, args).await,
         Command::Start(args) => launcher(&cli, "start", args).await,
         Command::Stop(args) => launcher(&cli, "stop", args).await,
@@ -280,6 +281,35 @@ async fn rollback(cli: &Cli, name: &str, to: Option<&str>) -> Result<i32> {
     } else {
         0
     })
+}
+
+fn config(cli: &Cli, names: &[String], json: bool) -> Result<i32> {
+    let engine = load(cli, reporter(json, cli.verbose))?;
+    let selected: Vec<&str> = engine
+        .select(names)?
+        .selected
+        .iter()
+        .map(|&i| engine.name(i))
+        .collect();
+    let entries: Vec<crate::local::ConfigEntry> = crate::local::config_entries(&engine.ws)
+        .into_iter()
+        .filter(|e| {
+            names.is_empty() || selected.iter().any(|n| e.key.starts_with(&format!("{n}.")))
+        })
+        .collect();
+    if json {
+        print_json(&entries);
+        return Ok(0);
+    }
+    let rows: Vec<[String; 3]> = entries
+        .iter()
+        .map(|e| [e.key.clone(), e.value.clone(), e.origin.clone()])
+        .collect();
+    print!("{}", render::table(&["KEY", "VALUE", "FROM"], &rows));
+    if !engine.ws.has_local {
+        println!("(no {} here)", crate::local::LOCAL_FILE);
+    }
+    Ok(0)
 }
 
 async fn history(cli: &Cli, name: &str, json: bool) -> Result<i32> {

@@ -26,6 +26,30 @@ pub struct AuditFinding {
     /// The file it is about, when there is one.
     pub path: Option<String>,
     pub waived: Option<String>,
+    /// How to fix it, and the `[[audit.waive]]` that would waive it instead.
+    pub help: String,
+}
+
+/// How to fix a finding of `rule` (about `path`), then how to waive it.
+pub fn help_for(rule: &str, path: Option<&str>) -> String {
+    let p = path.unwrap_or("the file");
+    let fix = match rule {
+        "root" => "set a non-root USER in the Dockerfile (the baseline's `USER app`) or `[run] user = \"1000:1000\"`; if it must run as root, `[run] allow_root = \"<why>\"`".to_string(),
+        "setuid" => format!("clear the bits in the Dockerfile (`RUN chmod u-s,g-s {p}`), or run the baseline's /prep, which removes setuid files"),
+        "world-writable" => format!("`RUN chmod o-w {p}` in the Dockerfile (a shared scratch directory wants the sticky bit: chmod 1777), or run the baseline's /prep"),
+        "package-manager" => format!("remove it once the packages are in (`RUN rm -f {p}`, or `apk del apk-tools`), or run the baseline's /prep (`USER 0`, `RUN [\"/prep\"]`, `USER app`), which deletes package managers"),
+        "hardening" => "run the baseline's /prep in the Dockerfile (`USER 0`, `RUN [\"/prep\"]`, `USER app`); to keep a tool, allow it in the node's files/prep-local".to_string(),
+        "size" => "make the image smaller (a multi-stage build, copying only what runs), or raise `[audit] max_size`".to_string(),
+        "entrypoint-form" => "use the exec form, which gets signals: `CMD [\"httpd\", \"-f\"]` rather than `CMD httpd -f`".to_string(),
+        _ => "see docs/manifest.md, [audit]".to_string(),
+    };
+    let waive_rule = match path {
+        Some(p) => format!("{rule}:{p}"),
+        None => rule.to_string(),
+    };
+    format!(
+        "{fix}; or waive it in container.toml: [[audit.waive]] rule = \"{waive_rule}\" reason = \"<why>\""
+    )
 }
 
 /// Directories where executables are looked for.
@@ -118,6 +142,7 @@ impl Engine {
         let mut out = Vec::new();
         let mut add = |rule: &str, message: String, path: Option<String>| {
             out.push(AuditFinding {
+                help: help_for(rule, path.as_deref()),
                 rule: rule.into(),
                 message,
                 path,

@@ -206,6 +206,18 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         to: Option<String>,
     },
 
+    /// The effective configuration: dk.toml, dk.local.toml and the manifests, with where each value comes from
+    #[command(
+        long_about = "Print the values a site may change, as dk uses them: namespace, data root, state directory, networks and subnets, build args, and each container's env, ports and mount sources, each with where it comes from (dk.toml:LINE, dk.local.toml:LINE, a container.toml, DK_NAMESPACE, or the default).\n\ndk.local.toml, beside dk.toml and git-ignored by convention, holds what a site must not commit; see docs/manifest.md."
+    )]
+    Config {
+        /// Only these containers' values (unique prefixes work)
+        names: Vec<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+
     /// The release history of a container: what went live when, tested under which spec
     History {
         name: String,
@@ -270,6 +282,7 @@ impl Command {
             Command::Down(_) => "down",
             Command::Rollback { .. } => "rollback",
             Command::History { .. } => "history",
+            Command::Config { .. } => "config",
             Command::Status(_) => "status",
             Command::Logs { .. } => "logs",
             Command::Shell { .. } => "shell",

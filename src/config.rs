@@ -87,11 +87,10 @@ pub struct StageDefaults {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkConfig {
     pub name: String,
-    pub subnet: Subnet,
+    /// The subnet dk.toml names; `None`: Docker chooses a free one when it creates the
+    /// network (two workspaces on one host never collide).
+    pub subnet: Option<Subnet>,
 }
-
-pub const DEFAULT_LIVE_SUBNET: &str = "172.30.0.0/24";
-pub const DEFAULT_TEST_SUBNET: &str = "172.31.0.0/24";
 
 impl WorkspaceFile {
     /// Resolve the network definitions with their defaults, validating the subnets.
@@ -102,29 +101,32 @@ impl WorkspaceFile {
         path: &str,
     ) -> Result<(NetworkConfig, NetworkConfig), Vec<Diagnostic>> {
         let mut diags = Vec::new();
-        let mut resolve = |net: &Option<NetworkFile>, role: &str, default: &str| {
+        let mut resolve = |net: &Option<NetworkFile>, role: &str| {
             let name = net
                 .as_ref()
                 .and_then(|n| n.name.clone())
                 .unwrap_or_else(|| format!("{namespace}-{role}"));
             let subnet = match net.as_ref().and_then(|n| n.subnet.as_ref()) {
                 Some(s) => match s.get_ref().parse::<Subnet>() {
-                    Ok(v) => v,
+                    Ok(v) => Some(v),
                     Err(e) => {
                         diags.push(
                             Diagnostic::new(path, format!("key `network.{role}.subnet`: {e}"))
                                 .at_offset(text, s.span().start),
                         );
-                        default.parse().expect("default subnet parses")
+                        None
                     }
                 },
-                None => default.parse().expect("default subnet parses"),
+                None => None,
             };
             NetworkConfig { name, subnet }
         };
-        let live = resolve(&self.network.live, "live", DEFAULT_LIVE_SUBNET);
-        let test = resolve(&self.network.test, "test", DEFAULT_TEST_SUBNET);
-        if diags.is_empty() && live.subnet.overlaps(&test.subnet) {
+        let live = resolve(&self.network.live, "live");
+        let test = resolve(&self.network.test, "test");
+        if diags.is_empty()
+            && let (Some(l), Some(t)) = (&live.subnet, &test.subnet)
+            && l.overlaps(t)
+        {
             let at = self
                 .network
                 .test
@@ -135,10 +137,7 @@ impl WorkspaceFile {
             diags.push(
                 Diagnostic::new(
                     path,
-                    format!(
-                        "the test subnet {} overlaps the live subnet {}",
-                        test.subnet, live.subnet
-                    ),
+                    format!("the test subnet {t} overlaps the live subnet {l}"),
                 )
                 .at_offset(text, at)
                 .help("give the test network a subnet of its own, e.g. 172.31.0.0/24"),

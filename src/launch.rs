@@ -85,9 +85,12 @@ impl Effective<'_> {
     fn log(&self) -> LogSettings {
         let mut l = self.defaults.log.clone().unwrap_or_default();
         if let Some(o) = &self.run.log {
-            if o.driver.is_some() {
+            if o.driver.is_some() && o.driver != l.driver {
+                // Another driver: the defaults' options were for the old one.
                 l.driver = o.driver.clone();
+                l.options.clear();
             }
+            l.options.extend(o.options.clone());
             if o.max_size.is_some() {
                 l.max_size = o.max_size.clone();
             }
@@ -114,7 +117,7 @@ fn log_config(l: &LogSettings) -> (String, BTreeMap<String, String>) {
         "json" => "json-file",
         other => other,
     };
-    let mut opts = BTreeMap::new();
+    let mut opts = l.options.clone();
     if driver == "json-file" || driver == "local" {
         opts.insert(
             "max-size".into(),
@@ -164,9 +167,18 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         ));
     }
 
-    let labels = labels::container(&ws.id, input.role, &node.name, &input.image.id);
+    let mut labels = labels::container(&ws.id, input.role, &node.name, &input.image.id);
+    for (k, v) in &run.labels {
+        labels.entry(k.clone()).or_insert_with(|| v.clone());
+    }
 
     let mut env: Vec<String> = run.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut binds = input.binds;
+    if let Some(tz) = &run.tz {
+        let (bind, var) = time_zone(tz)?;
+        binds.push(bind);
+        env.push(var);
+    }
     if input.role == Role::Test {
         env.extend(test.env.iter().map(|(k, v)| format!("{k}={v}")));
     }
@@ -176,13 +188,16 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         None | Some("live") => {
             let ip = run.ip.as_ref().map(|s| *s.get_ref().get());
             match input.role {
+                // A static address needs both subnets (checked when the workspace loads).
                 Role::Test => Some((
                     ws.test_network.name.clone(),
-                    ip.map(|ip| {
-                        live_net
-                            .subnet
-                            .mirror(ip, &ws.test_network.subnet)
-                            .to_string()
+                    ip.and_then(|ip| {
+                        Some(
+                            live_net
+                                .subnet?
+                                .mirror(ip, &ws.test_network.subnet?)
+                                .to_string(),
+                        )
                     }),
                 )),
                 _ => Some((live_net.name.clone(), ip.map(|ip| ip.to_string()))),
@@ -279,6 +294,7 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
                 driver: Some("json".into()),
                 max_size: Some(crate::units::Text::parse("1m").expect("a valid size")),
                 max_files: Some(1),
+                options: Default::default(),
             })),
         ),
     };
@@ -294,16 +310,29 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         env,
         cmd,
         user: run.user.clone(),
-        hostname: run.hostname.clone(),
+        // The old system's behaviour: a container's hostname is its name.
+        hostname: Some(
+            run.hostname
+                .clone()
+                .unwrap_or_else(|| container_name(ws, &node.name, input.role)),
+        ),
         // On the live network a container is reached by its node's name, so that a new one
         // started beside it (start-first) answers to the same name.
         aliases: match (input.role, &network) {
-            (Role::Live, Some((net, _))) if *net == ws.live_network.name => vec![node.name.clone()],
+            (Role::Live, Some((net, _))) if *net == ws.live_network.name => {
+                std::iter::once(node.name.clone())
+                    .chain(run.network_aliases.iter().cloned())
+                    .collect()
+            }
             _ => Vec::new(),
+        },
+        extra_networks: match input.role {
+            Role::Test => Vec::new(),
+            _ => run.networks.clone(),
         },
         network,
         ports,
-        binds: input.binds,
+        binds,
         tmpfs,
         cap_add: run.cap_add.clone(),
         read_only,
@@ -321,7 +350,48 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         healthcheck,
         devices: run.devices.clone(),
         extra_hosts: run.extra_hosts.clone(),
+        security_opt: run.security_opt.clone(),
+        userns_mode: run.userns.clone(),
+        sysctls: run.sysctls.clone(),
+        ulimits: run
+            .ulimits
+            .iter()
+            .map(|(name, l)| {
+                let (soft, hard) = l.soft_hard();
+                (name.clone(), soft, hard)
+            })
+            .collect(),
+        dns: run.dns.clone(),
+        dns_search: run.dns_search.clone(),
+        entrypoint: run.entrypoint.clone(),
+        working_dir: run.working_dir.clone(),
+        group_add: run.group_add.clone(),
+        shm_size: run.shm_size.as_ref().map(|s| s.get().0 as i64),
+        tty: run.tty,
+        stdin_open: run.stdin_open,
     })
+}
+
+/// `[run] tz`: the host's zoneinfo, read-only, and `TZ`. The zone must exist on the host.
+fn time_zone(tz: &str) -> Result<(Bind, String)> {
+    let zoneinfo = std::path::Path::new("/usr/share/zoneinfo");
+    if !zoneinfo.join(tz).is_file() {
+        return Err(crate::error::Error::host(
+            format!(
+                "the time zone {tz} is not in the host's {}",
+                zoneinfo.display()
+            ),
+            Some("install the tzdata package on the host, or check `[run] tz`".into()),
+        ));
+    }
+    Ok((
+        Bind {
+            host: zoneinfo.display().to_string(),
+            target: zoneinfo.display().to_string(),
+            read_only: true,
+        },
+        format!("TZ={tz}"),
+    ))
 }
 
 /// Hash of everything that decides how a live container runs; stored as the

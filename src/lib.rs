@@ -24,6 +24,7 @@ mod labels;
 mod launch;
 pub mod lint;
 mod live;
+mod local;
 mod lock;
 pub mod manifest;
 mod mounts;

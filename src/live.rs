@@ -162,6 +162,9 @@ impl Engine {
     /// waves. Each step takes the previous step's result.
     pub async fn up(&self, names: &[String], opts: &RunOptions) -> Result<UpReport> {
         let sel = self.up_selection(names)?;
+        for &i in &sel.selected {
+            crate::mounts::check_host_paths(&self.ws, &self.ws.nodes[i])?;
+        }
         let built = self.build_step(&sel, opts).await?;
         let tests = self.test_step(&sel, &built, &sel.order, opts).await?;
         if !tests.ok() {
@@ -228,6 +231,7 @@ impl Engine {
             }
         }
         self.ensure_network(Role::Live).await?;
+        self.ensure_volumes(selected).await?;
         let mut reports = Vec::new();
         for (w, wave) in waves.iter().enumerate() {
             let results = futures_util::future::join_all(wave.iter().map(|&i| {
@@ -302,6 +306,36 @@ impl Engine {
             }
         }
         Ok(reports)
+    }
+
+    /// The named volumes the selected containers mount, created (labelled by dk) when they
+    /// do not exist, with the mount's declared owner, group and mode. `down` never removes
+    /// them.
+    async fn ensure_volumes(&self, selected: &[usize]) -> Result<()> {
+        let mut remap = None;
+        for &i in selected {
+            let node = &self.ws.nodes[i];
+            for m in node.manifest.mounts.iter().map(|m| m.get_ref()) {
+                if let crate::mounts::Live::Volume(v) =
+                    crate::mounts::live_source(&self.ws, node, m)
+                {
+                    let mut l = labels::owned(&self.ws.id, Role::Live);
+                    l.insert(labels::NODE.into(), node.name.clone());
+                    let daemon = self.daemon().await?;
+                    if let Some(path) = daemon.ensure_volume(&v, l).await?
+                        && (m.owner.is_some() || m.group.is_some() || m.mode.is_some())
+                    {
+                        let r = match remap {
+                            Some(r) => r,
+                            None => *remap
+                                .insert(crate::userns::detect(daemon.userns_remapped().await?)?),
+                        };
+                        crate::mounts::own_new_volume(&v, &path, m, r)?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The node's hooks for what `report` says happened: `after_up` after a change that

@@ -130,13 +130,158 @@ pub struct RestartSettings {
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
-    /// `json` (json-file), `local`, `syslog` or `none`.
+    /// A log driver of the daemon (`json` for json-file, `local`, `syslog`, `journald`,
+    /// `gelf`, `fluentd`, `awslogs`, `splunk`, `gcplogs`, `logentries`, `none`).
     pub driver: Option<String>,
-    /// Rotation size per file, e.g. "5m".
+    /// Rotation size per file, e.g. "5m" (json-file, local).
     pub max_size: Option<SizeText>,
-    /// Number of rotated files kept.
+    /// Number of rotated files kept (json-file, local).
     pub max_files: Option<u32>,
+    /// The driver's own options (`syslog-address`, `tag`, …), checked against what it takes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
+
+/// The log drivers dk knows and the options each takes (Docker's documentation).
+pub const LOG_DRIVER_OPTIONS: &[(&str, &[&str])] = &[
+    (
+        "json",
+        &[
+            "max-size",
+            "max-file",
+            "compress",
+            "labels",
+            "labels-regex",
+            "env",
+            "env-regex",
+            "tag",
+        ],
+    ),
+    ("local", &["max-size", "max-file", "compress"]),
+    (
+        "syslog",
+        &[
+            "syslog-address",
+            "syslog-facility",
+            "syslog-tls-ca-cert",
+            "syslog-tls-cert",
+            "syslog-tls-key",
+            "syslog-tls-skip-verify",
+            "tag",
+            "syslog-format",
+            "labels",
+            "labels-regex",
+            "env",
+            "env-regex",
+        ],
+    ),
+    (
+        "journald",
+        &["tag", "labels", "labels-regex", "env", "env-regex"],
+    ),
+    (
+        "gelf",
+        &[
+            "gelf-address",
+            "gelf-compression-type",
+            "gelf-compression-level",
+            "gelf-tcp-max-reconnect",
+            "gelf-tcp-reconnect-delay",
+            "tag",
+            "labels",
+            "labels-regex",
+            "env",
+            "env-regex",
+        ],
+    ),
+    (
+        "fluentd",
+        &[
+            "fluentd-address",
+            "fluentd-async",
+            "fluentd-buffer-limit",
+            "fluentd-retry-wait",
+            "fluentd-max-retries",
+            "fluentd-sub-second-precision",
+            "fluentd-request-ack",
+            "tag",
+            "labels",
+            "labels-regex",
+            "env",
+            "env-regex",
+        ],
+    ),
+    (
+        "awslogs",
+        &[
+            "awslogs-region",
+            "awslogs-endpoint",
+            "awslogs-group",
+            "awslogs-stream",
+            "awslogs-create-group",
+            "awslogs-datetime-format",
+            "awslogs-multiline-pattern",
+            "awslogs-credentials-endpoint",
+            "awslogs-force-flush-interval-seconds",
+            "awslogs-max-buffered-events",
+            "mode",
+            "max-buffer-size",
+            "tag",
+        ],
+    ),
+    (
+        "splunk",
+        &[
+            "splunk-token",
+            "splunk-url",
+            "splunk-source",
+            "splunk-sourcetype",
+            "splunk-index",
+            "splunk-capath",
+            "splunk-caname",
+            "splunk-insecureskipverify",
+            "splunk-format",
+            "splunk-verify-connection",
+            "splunk-gzip",
+            "splunk-gzip-level",
+            "tag",
+            "labels",
+            "labels-regex",
+            "env",
+            "env-regex",
+        ],
+    ),
+    (
+        "gcplogs",
+        &[
+            "gcp-project",
+            "gcp-log-cmd",
+            "gcp-meta-zone",
+            "gcp-meta-name",
+            "gcp-meta-id",
+            "labels",
+            "labels-regex",
+            "env",
+            "env-regex",
+        ],
+    ),
+    ("logentries", &["logentries-token", "line-only", "tag"]),
+    ("none", &[]),
+];
+
+/// Options a driver cannot do without.
+const LOG_DRIVER_REQUIRED: &[(&str, &str)] = &[
+    ("gelf", "gelf-address"),
+    ("awslogs", "awslogs-group"),
+    ("splunk", "splunk-url"),
+    ("splunk", "splunk-token"),
+    ("logentries", "logentries-token"),
+];
+
+pub const SYSLOG_FACILITIES: [&str; 20] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+];
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -196,7 +341,86 @@ pub struct RunSettings {
     /// How a live container is replaced: `stop-first` (default) or `start-first`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replace: Option<Spanned<ReplaceOrder>>,
+    /// Security options: `apparmor=<profile>`, `seccomp=<file>`, `label=…`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    /// `host` opts this container out of the daemon's user-namespace remapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns: Option<String>,
+    /// Kernel parameters (`net.core.somaxconn = "1024"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    /// Resource limits: `nofile = 4096` or `nofile = { soft = 1024, hard = 4096 }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, Ulimit>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    /// More names on the live network (besides the node's name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_aliases: Vec<String>,
+    /// Other existing networks to join (live only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<String>,
+    /// Override the image's ENTRYPOINT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Extra groups of the process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    /// Size of /dev/shm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<SizeText>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stdin_open: bool,
+    /// Labels of the container (`dk.*` are dk's own).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Time zone (`Europe/Paris`): the host's zoneinfo, read-only, and `TZ`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
 }
+
+/// A ulimit: one number for both limits, or `{ soft, hard }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum Ulimit {
+    Both(i64),
+    Pair { soft: i64, hard: i64 },
+}
+
+impl Ulimit {
+    pub fn soft_hard(&self) -> (i64, i64) {
+        match *self {
+            Ulimit::Both(n) => (n, n),
+            Ulimit::Pair { soft, hard } => (soft, hard),
+        }
+    }
+}
+
+/// The ulimits Docker knows.
+pub const ULIMITS: [&str; 15] = [
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
 
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -266,13 +490,86 @@ pub enum MountKind {
 pub struct Mount {
     pub kind: MountKind,
     /// Relative to `<data_root>/<name>/` (for `test_only`: relative to the node directory).
-    pub source: String,
+    /// Exactly one of `source`, `host`, `from` and `volume` names where the data is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// An absolute host path (dk never creates it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Another container's data: `web:www` is `<data_root>/web/www`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// A named Docker volume (`<namespace>-<name>`, labelled by dk, never removed by dk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    /// The source is one file, not a directory.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file: bool,
     /// Absolute path inside the container.
     pub target: String,
     /// Owner and group (numeric, container ids) and octal mode that `dk prep` sets.
     pub owner: Option<u32>,
     pub group: Option<u32>,
     pub mode: Option<String>,
+    /// Why a host path that exposes the host (`/`, `/etc`, the Docker socket…) is mounted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<String>,
+}
+
+/// Host paths a container may only mount with a reason (`allow`): they expose the host.
+pub const SENSITIVE_HOST_PATHS: [&str; 11] = [
+    "/etc",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/boot",
+    "/root",
+    "/var/lib/docker",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd",
+    "/var/run",
+];
+
+/// Is mounting `host` exposing the host? One of SENSITIVE_HOST_PATHS, anything below one,
+/// or anything above one (`/`, `/var`, `/run` hold the Docker socket); the time zone files
+/// are fine.
+pub fn exposes_host(host: &str) -> bool {
+    let p = crate::ignore::clean(host);
+    if p == "/etc/localtime" || p == "/etc/timezone" {
+        return false;
+    }
+    let p = p.trim_end_matches('/');
+    SENSITIVE_HOST_PATHS
+        .iter()
+        .any(|s| p == *s || p.starts_with(&format!("{s}/")) || s.starts_with(&format!("{p}/")))
+}
+
+/// Where a mount's data comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountSource<'a> {
+    /// `<data_root>/<node>/<path>` (test_only: node-relative).
+    Data(&'a str),
+    Host(&'a str),
+    /// (other node, path under its data directory).
+    From(&'a str, &'a str),
+    Volume(&'a str),
+}
+
+impl Mount {
+    /// The one source the manifest names (validated when it is loaded).
+    pub fn source(&self) -> MountSource<'_> {
+        if let Some(h) = &self.host {
+            MountSource::Host(h)
+        } else if let Some(f) = &self.from {
+            let (node, path) = f.split_once(':').unwrap_or((f, ""));
+            MountSource::From(node, path)
+        } else if let Some(v) = &self.volume {
+            MountSource::Volume(v)
+        } else {
+            MountSource::Data(self.source.as_deref().unwrap_or(""))
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
@@ -461,7 +758,6 @@ pub struct Waiver {
 }
 
 pub const RESTART_POLICIES: [&str; 4] = ["no", "on-failure", "unless-stopped", "always"];
-pub const LOG_DRIVERS: [&str; 4] = ["json", "local", "syslog", "none"];
 
 impl Manifest {
     /// Semantic checks beyond the schema. `text` and `path` locate the diagnostics.
@@ -561,6 +857,77 @@ impl Manifest {
             );
         }
         let run = &self.run;
+        if let Some(u) = &run.userns
+            && u != "host"
+        {
+            out.push(Diagnostic::new(
+                path,
+                format!("run.userns: `{u}`: the only choice is \"host\" (opting out of the daemon's remapping)"),
+            ));
+        }
+        for (name, limit) in &run.ulimits {
+            if !ULIMITS.contains(&name.as_str()) {
+                let mut d = Diagnostic::new(path, format!("run.ulimits: `{name}` is not a ulimit"));
+                if let Some(near) = crate::tomlfile::suggest(name, ULIMITS.iter().copied()) {
+                    d = d.help(format!("did you mean `{near}`?"));
+                }
+                out.push(d);
+            }
+            let (soft, hard) = limit.soft_hard();
+            if soft > hard {
+                out.push(Diagnostic::new(
+                    path,
+                    format!("run.ulimits.{name}: soft {soft} is above hard {hard}"),
+                ));
+            }
+        }
+        for k in run.sysctls.keys() {
+            if !(k.starts_with("net.") || k.starts_with("kernel.") || k.starts_with("fs.mqueue.")) {
+                out.push(
+                    Diagnostic::new(
+                        path,
+                        format!("run.sysctls: `{k}` is not a namespaced kernel parameter Docker can set per container"),
+                    )
+                    .help("Docker takes kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* and net.*"),
+                );
+            }
+        }
+        for k in run.labels.keys() {
+            if k.starts_with("dk.") {
+                out.push(Diagnostic::new(
+                    path,
+                    format!("run.labels: `{k}`: labels under `dk.` are dk's own"),
+                ));
+            }
+        }
+        for s in &run.security_opt {
+            let key = s.split(['=', ':']).next().unwrap_or("");
+            if ![
+                "apparmor",
+                "seccomp",
+                "label",
+                "no-new-privileges",
+                "systempaths",
+            ]
+            .contains(&key)
+            {
+                out.push(
+                    Diagnostic::new(
+                        path,
+                        format!("run.security_opt: `{s}` is not a security option"),
+                    )
+                    .help("use apparmor=<profile>, seccomp=<file or unconfined>, label=…"),
+                );
+            }
+        }
+        if let Some(tz) = &run.tz
+            && (tz.is_empty() || tz.starts_with('/') || tz.contains(".."))
+        {
+            out.push(Diagnostic::new(
+                path,
+                format!("run.tz: `{tz}` is not a time zone name like Europe/Paris"),
+            ));
+        }
         if let Some(order) = &run.replace
             && *order.get_ref() == ReplaceOrder::StartFirst
         {
@@ -623,8 +990,77 @@ impl Manifest {
 
         for m in &self.mounts {
             let mr = m.get_ref();
-            if let Err(e) = check_relative(&mr.source) {
+            let given = [&mr.source, &mr.host, &mr.from, &mr.volume]
+                .iter()
+                .filter(|s| s.is_some())
+                .count();
+            if given != 1 {
+                out.push(
+                    at(
+                        m.span(),
+                        format!(
+                            "mount {}: give exactly one of `source`, `host`, `from` or `volume`",
+                            mr.target
+                        ),
+                    )
+                    .with_help("`source` is under <data_root>/<name>/, `host` an absolute host path, `from` another container's data (\"web:www\"), `volume` a named Docker volume"),
+                );
+            }
+            if let Some(s) = &mr.source
+                && let Err(e) = check_relative(s)
+            {
                 out.push(at(m.span(), format!("mount.source: {e}")));
+            }
+            if let Some(h) = &mr.host {
+                if !h.starts_with('/') {
+                    out.push(at(
+                        m.span(),
+                        format!("mount.host: `{h}` must be an absolute host path"),
+                    ));
+                } else if exposes_host(h) && mr.allow.as_deref().is_none_or(|a| a.trim().is_empty())
+                {
+                    out.push(
+                        at(
+                            m.span(),
+                            format!("mount.host: `{h}` exposes the host to the container"),
+                        )
+                        .with_help("if it must, say why: `allow = \"<reason>\"`"),
+                    );
+                }
+            }
+            if let Some(f) = &mr.from {
+                match f.split_once(':') {
+                    Some((node, path)) if !node.is_empty() && check_relative(path).is_ok() => {}
+                    _ => out.push(
+                        at(
+                            m.span(),
+                            format!("mount.from: `{f}` is not `<container>:<path>`"),
+                        )
+                        .with_help("e.g. `from = \"web:www\"` for <data_root>/web/www"),
+                    ),
+                }
+            }
+            if let Some(v) = &mr.volume
+                && (v.is_empty()
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
+            {
+                out.push(at(
+                    m.span(),
+                    format!(
+                        "mount.volume: `{v}` is not a volume name (letters, digits, `_`, `-`, `.`)"
+                    ),
+                ));
+            }
+            if mr.kind == MountKind::TestOnly && mr.source.is_none() {
+                out.push(at(
+                    m.span(),
+                    "mount: a test_only mount takes `source` (a directory of the node)".into(),
+                ));
+            }
+            if mr.file && mr.volume.is_some() {
+                out.push(at(m.span(), "mount: a volume is not a file".into()));
             }
             if !mr.target.starts_with('/') {
                 out.push(at(
@@ -755,16 +1191,80 @@ pub fn validate_restart(r: &RestartSettings, key: &str, path: &str, out: &mut Ve
 }
 
 pub fn validate_log(l: &LogSettings, key: &str, path: &str, out: &mut Vec<Diagnostic>) {
-    if let Some(d) = &l.driver
-        && !LOG_DRIVERS.contains(&d.as_str())
+    let driver = l.driver.as_deref().unwrap_or("json");
+    let driver = if driver == "json-file" {
+        "json"
+    } else {
+        driver
+    };
+    let Some((_, allowed)) = LOG_DRIVER_OPTIONS.iter().find(|(d, _)| *d == driver) else {
+        let names: Vec<&str> = LOG_DRIVER_OPTIONS.iter().map(|(d, _)| *d).collect();
+        let mut d = Diagnostic::new(
+            path,
+            format!(
+                "{key}.driver: `{driver}` is not a log driver ({})",
+                names.join(", ")
+            ),
+        );
+        if let Some(near) = crate::tomlfile::suggest(driver, names.iter().copied()) {
+            d = d.help(format!("did you mean `{near}`?"));
+        }
+        out.push(d);
+        return;
+    };
+    for opt in l.options.keys() {
+        if !allowed.contains(&opt.as_str()) {
+            let mut d = Diagnostic::new(
+                path,
+                format!("{key}.options: the {driver} log driver takes no option `{opt}`"),
+            );
+            d = match crate::tomlfile::suggest(opt, allowed.iter().copied()) {
+                Some(near) => d.help(format!("did you mean `{near}`?")),
+                None if allowed.is_empty() => d.help(format!("{driver} takes no options")),
+                None => d.help(format!("it takes: {}", allowed.join(", "))),
+            };
+            out.push(d);
+        }
+    }
+    for (d, required) in LOG_DRIVER_REQUIRED {
+        if *d == driver && !l.options.contains_key(*required) {
+            out.push(Diagnostic::new(
+                path,
+                format!("{key}.options: the {driver} log driver needs `{required}`"),
+            ));
+        }
+    }
+    if (l.max_size.is_some() || l.max_files.is_some()) && driver != "json" && driver != "local" {
+        out.push(Diagnostic::new(
+            path,
+            format!(
+                "{key}: max_size and max_files rotate json and local logs; {driver} keeps none"
+            ),
+        ));
+    }
+    if let Some(f) = l.options.get("syslog-facility")
+        && !SYSLOG_FACILITIES.contains(&f.as_str())
     {
         out.push(Diagnostic::new(
             path,
             format!(
-                "{key}.driver: `{d}` is not one of {}",
-                LOG_DRIVERS.join(", ")
+                "{key}.options.syslog-facility: `{f}` is not one of {}",
+                SYSLOG_FACILITIES.join(", ")
             ),
         ));
+    }
+    if let Some(a) = l.options.get("syslog-address")
+        && !["udp://", "tcp://", "tcp+tls://", "unix://", "unixgram://"]
+            .iter()
+            .any(|p| a.starts_with(p))
+    {
+        out.push(
+            Diagnostic::new(
+                path,
+                format!("{key}.options.syslog-address: `{a}` is not an address Docker takes"),
+            )
+            .help("use udp://host:port, tcp://host:port, tcp+tls://host:port, unix:///path or unixgram:///path"),
+        );
     }
 }
 
@@ -844,6 +1344,17 @@ impl PortMapping {
             Some((_, p)) => return Err(format!("`{s}`: protocol `{p}` must be tcp or udp")),
             None => (s, "tcp".to_string()),
         };
+        // `[::1]:8080:80`: an IPv6 host address in brackets.
+        if let Some(rest) = main.strip_prefix('[') {
+            let (ip, ports) = rest.split_once("]:").ok_or_else(|| {
+                format!("`{s}`: an IPv6 address is written `[addr]:host:container`")
+            })?;
+            ip.parse::<std::net::Ipv6Addr>()
+                .map_err(|_| format!("`{s}`: `{ip}` is not an IPv6 address"))?;
+            let mut m = PortMapping::parse(&format!("{ports}/{proto}"))?;
+            m.host_ip = Some(ip.to_string());
+            return Ok(m);
+        }
         let parts: Vec<&str> = main.split(':').collect();
         let port = |p: &str| -> Result<u16, String> {
             p.parse::<u16>()
@@ -973,5 +1484,31 @@ expect = "pass"
         );
         assert!(PortMapping::parse("80").is_err());
         assert!(PortMapping::parse("x:80").is_err());
+    }
+
+    #[test]
+    fn host_paths_that_expose_the_host() {
+        for p in [
+            "/",
+            "/etc",
+            "/etc/",
+            "/etc/ssl",
+            "/var",
+            "/run",
+            "/var/run/docker.sock",
+            "/var/lib/docker/volumes",
+            "//proc",
+        ] {
+            assert!(exposes_host(p), "{p}");
+        }
+        for p in [
+            "/srv/media",
+            "/etc/localtime",
+            "/var/lib/postgres",
+            "/home/me",
+            "/runner",
+        ] {
+            assert!(!exposes_host(p), "{p}");
+        }
     }
 }

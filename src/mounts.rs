@@ -11,6 +11,11 @@
 //! | persistent_test_copy_files | read-write bind | a full copy of the source |
 //! | logs | read-write bind | a fresh empty directory, kept when the test fails |
 //! | test_only | not mounted | a fresh copy of a node directory (fixtures); replaces other mounts on its target |
+//!
+//! The source is `<data_root>/<name>/<source>` (dk's: `dk prep` creates it), a host path
+//! (`host`), another container's data (`from`), or a named Docker volume (`volume`). Whatever
+//! the source, the test variant is read-only or a copy, never the live data writable. A
+//! volume's test variant is always an empty directory (its data lives inside the daemon).
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -18,44 +23,102 @@ use std::path::{Path, PathBuf};
 
 use crate::docker::Bind;
 use crate::error::{Error, Result};
-use crate::manifest::{Mount, MountKind, parse_mode};
+use crate::manifest::{Mount, MountKind, MountSource, parse_mode};
 use crate::userns::Remap;
 use crate::workspace::{Node, Workspace};
 
-/// Host directory of a mount's live source.
-pub fn live_source(ws: &Workspace, node: &Node, m: &Mount) -> PathBuf {
-    ws.data_root.join(&node.name).join(&m.source)
+/// Where a mount's live data is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Live {
+    Path(PathBuf),
+    /// A named Docker volume (its Docker name).
+    Volume(String),
 }
 
-/// Live binds. A missing source is an error that says how to create it.
+/// The Docker name of a node's named volume: `<namespace>-<name>`.
+pub fn volume_name(ws: &Workspace, name: &str) -> String {
+    format!("{}-{name}", ws.namespace.replace('/', "-"))
+}
+
+/// Where a mount's live source is.
+pub fn live_source(ws: &Workspace, node: &Node, m: &Mount) -> Live {
+    match m.source() {
+        MountSource::Data(rel) => Live::Path(ws.data_root.join(&node.name).join(rel)),
+        MountSource::Host(p) => Live::Path(PathBuf::from(p)),
+        MountSource::From(other, rel) => Live::Path(ws.data_root.join(other).join(rel)),
+        MountSource::Volume(v) => Live::Volume(volume_name(ws, v)),
+    }
+}
+
+/// Live binds. A missing source is an error that says how to create it, before anything
+/// starts.
 pub fn live_binds(ws: &Workspace, node: &Node) -> Result<Vec<Bind>> {
     let mut out = Vec::new();
     for m in node.manifest.mounts.iter().map(|m| m.get_ref()) {
         if m.kind == MountKind::TestOnly {
             continue;
         }
-        let src = live_source(ws, node, m);
-        if !src.exists() {
-            return Err(Error::host(
-                format!(
-                    "{}: the data directory {} for {} does not exist",
-                    node.name,
-                    src.display(),
-                    m.target,
-                ),
-                Some(format!(
-                    "run `dk prep {}` to create the data directories with their owners and modes",
-                    node.name
-                )),
-            ));
-        }
+        let host = match live_source(ws, node, m) {
+            Live::Volume(v) => v,
+            Live::Path(src) => {
+                if !src.exists() {
+                    return Err(missing_source(node, m, &src));
+                }
+                src.to_string_lossy().to_string()
+            }
+        };
         out.push(Bind {
-            host: src.to_string_lossy().to_string(),
+            host,
             target: m.target.clone(),
             read_only: m.kind == MountKind::Ro,
         });
     }
     Ok(out)
+}
+
+/// Every host path (`host = …`) the node mounts exists: dk never creates one, and neither
+/// may the daemon (it would make a missing bind source as an empty root-owned directory).
+pub fn check_host_paths(ws: &Workspace, node: &Node) -> Result<()> {
+    for m in node.manifest.mounts.iter().map(|m| m.get_ref()) {
+        if let (MountSource::Host(_), Live::Path(p)) = (m.source(), live_source(ws, node, m))
+            && !p.exists()
+        {
+            return Err(missing_source(node, m, &p));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a live source that does not exist, with what creates it.
+fn missing_source(node: &Node, m: &Mount, src: &Path) -> Error {
+    let what = if m.file { "file" } else { "directory" };
+    let help = match m.source() {
+        MountSource::Data(_) if m.file => format!(
+            "put the file there (`dk prep {}` creates directories, not files)",
+            node.name
+        ),
+        MountSource::Data(_) => format!(
+            "run `dk prep {}` to create the data directories with their owners and modes",
+            node.name
+        ),
+        MountSource::Host(_) => {
+            "create it on the host, or change `host` in the mount (dk never creates host paths)"
+                .to_string()
+        }
+        MountSource::From(other, _) => {
+            format!("it is {other}'s data: run `dk prep {other}`, or check `from` in the mount")
+        }
+        MountSource::Volume(_) => unreachable!("volumes are not paths"),
+    };
+    Error::host(
+        format!(
+            "{}: the {what} {} for {} does not exist",
+            node.name,
+            src.display(),
+            m.target
+        ),
+        Some(help),
+    )
 }
 
 /// The test variants, prepared under `root` (created fresh). Returns the binds and the
@@ -66,6 +129,7 @@ pub fn test_binds(
     root: &Path,
     remap: Remap,
 ) -> Result<(Vec<Bind>, Vec<PathBuf>)> {
+    check_host_paths(ws, node)?;
     let mounts: Vec<&Mount> = node.manifest.mounts.iter().map(|m| m.get_ref()).collect();
     let overridden: Vec<&str> = mounts
         .iter()
@@ -80,55 +144,57 @@ pub fn test_binds(
         }
         let fresh = root.join(format!("m{i}"));
         let live = live_source(ws, node, m);
+        let live_path = match &live {
+            Live::Path(p) => Some(p.clone()),
+            Live::Volume(_) => None,
+        };
         let (host, read_only) = match m.kind {
-            MountKind::Ro | MountKind::PersistentTestRo => {
-                if live.exists() {
-                    (live, true)
-                } else {
-                    // Never create anything in the live data root from a test.
-                    make_dir(&fresh, m, remap)?;
-                    (fresh, true)
-                }
-            }
+            MountKind::Ro | MountKind::PersistentTestRo => match &live {
+                Live::Path(p) if p.exists() => (p.clone(), true),
+                // Never create anything in live data from a test (not even a volume: the
+                // daemon would make one, unlabelled, on first use).
+                _ => (make_fresh(&fresh, m, remap)?, true),
+            },
             MountKind::Persistent | MountKind::Logs => {
-                make_dir(&fresh, m, remap)?;
+                make_fresh(&fresh, m, remap)?;
                 if m.kind == MountKind::Logs {
                     keep.push(fresh.clone());
                 }
                 (fresh, false)
             }
             MountKind::PersistentTestCopy => {
-                make_dir(&fresh, m, remap)?;
-                if let Ok(meta) = fs::metadata(&live) {
+                make_fresh(&fresh, m, remap)?;
+                if let Some(meta) = live_path.as_ref().and_then(|p| fs::metadata(p).ok()) {
                     copy_owner_mode(&meta, &fresh)?;
                 }
                 (fresh, false)
             }
-            MountKind::PersistentTestCopyTree => {
-                if live.is_dir() {
-                    copy_tree(&live, &fresh, false)?;
-                } else {
-                    make_dir(&fresh, m, remap)?;
-                }
-                (fresh, false)
-            }
-            MountKind::PersistentTestCopyFiles => {
-                if live.is_dir() {
-                    copy_tree(&live, &fresh, true)?;
-                } else {
-                    make_dir(&fresh, m, remap)?;
+            MountKind::PersistentTestCopyTree | MountKind::PersistentTestCopyFiles => {
+                let files = m.kind == MountKind::PersistentTestCopyFiles;
+                match live_path.filter(|p| p.exists()) {
+                    Some(p) if p.is_file() && files => {
+                        fs::copy(&p, &fresh).map_err(|e| Error::io("copy", &p, e))?;
+                    }
+                    Some(p) if p.is_file() => {
+                        make_fresh(&fresh, m, remap)?;
+                    }
+                    Some(p) => copy_tree(&p, &fresh, files)?,
+                    None => {
+                        make_fresh(&fresh, m, remap)?;
+                    }
                 }
                 (fresh, false)
             }
             MountKind::TestOnly => {
-                let src = node.dir.join(&m.source);
+                let rel = m.source.as_deref().unwrap_or_default();
+                let src = node.dir.join(rel);
                 if !src.is_dir() {
                     return Err(Error::definition(
                         crate::error::Diagnostic::new(
                             node.manifest_path.clone().unwrap_or_default(),
                             format!(
-                                "mount.source: the test_only source {}/{} is not a directory",
-                                node.rel_dir, m.source
+                                "mount.source: the test_only source {}/{rel} is not a directory",
+                                node.rel_dir
                             ),
                         )
                         .help("test_only sources are directories inside the node directory"),
@@ -148,6 +214,17 @@ pub fn test_binds(
     Ok((binds, keep))
 }
 
+/// A fresh, empty test variant: a directory, or an empty file for a file mount.
+fn make_fresh(path: &Path, m: &Mount, remap: Remap) -> Result<PathBuf> {
+    if m.file {
+        fs::write(path, b"").map_err(|e| Error::io("create", path, e))?;
+        chown(path, m, remap)?;
+    } else {
+        make_dir(path, m, remap)?;
+    }
+    Ok(path.to_path_buf())
+}
+
 /// Create a directory with the mount's declared owner, group and mode (ids shifted by the
 /// user-namespace remap).
 fn make_dir(dir: &Path, m: &Mount, remap: Remap) -> Result<()> {
@@ -156,6 +233,23 @@ fn make_dir(dir: &Path, m: &Mount, remap: Remap) -> Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io("chmod", dir, e))?;
     chown(dir, m, remap)
+}
+
+/// Give a volume dk just created (its host `Mountpoint`) the mount's declared owner, group
+/// and mode. Docker copies the image's directory over an empty volume on first use, so an
+/// image that has the target directory decides instead.
+pub fn own_new_volume(volume: &str, path: &Path, m: &Mount, remap: Remap) -> Result<()> {
+    if !path.is_dir() {
+        return Err(Error::host(
+            format!("volume {volume} was created at {}, which dk cannot see", path.display()),
+            Some("owner, group and mode on a volume need the daemon on this host (with the `local` driver); drop them and create the directory in the Dockerfile instead".into()),
+        ));
+    }
+    if let Some(mode) = m.mode.as_deref().and_then(parse_mode) {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io("chmod", path, e))?;
+    }
+    chown(path, m, remap)
 }
 
 fn chown(path: &Path, m: &Mount, remap: Remap) -> Result<()> {

@@ -97,7 +97,18 @@ impl crate::engine::Engine {
             _ => &self.ws.live_network,
         };
         let all = self.reads()?.networks().await?;
-        let want = net.subnet.to_string();
+        let Some(subnet) = net.subnet else {
+            // No subnet named: whatever Docker chose for it is right.
+            if all.iter().any(|n| n.name == net.name) {
+                return Ok(());
+            }
+            return self
+                .daemon()
+                .await?
+                .create_network(&net.name, None, labels::owned(&self.ws.id, role))
+                .await;
+        };
+        let want = subnet.to_string();
         if let Some(existing) = all.iter().find(|n| n.name == net.name) {
             if !existing.subnets.contains(&want) {
                 return Err(Error::Network {
@@ -118,7 +129,7 @@ impl crate::engine::Engine {
         for other in &all {
             for s in &other.subnets {
                 if let Ok(sub) = s.parse::<Subnet>()
-                    && sub.overlaps(&net.subnet)
+                    && sub.overlaps(&subnet)
                 {
                     return Err(Error::Network {
                         name: net.name.clone(),
@@ -139,8 +150,7 @@ impl crate::engine::Engine {
             .await?
             .create_network(
                 &net.name,
-                &want,
-                &net.subnet.gateway().to_string(),
+                Some((want.as_str(), subnet.gateway().to_string().as_str())),
                 labels::owned(&self.ws.id, role),
             )
             .await

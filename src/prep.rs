@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::manifest::{MountKind, parse_mode};
+use crate::manifest::{MountKind, MountSource, parse_mode};
+use crate::mounts::Live;
 use crate::userns::Remap;
 
 #[derive(Debug, Clone, Serialize)]
@@ -36,8 +37,35 @@ fn prep_node(engine: &Engine, i: usize, fix: bool, remap: Remap) -> Result<Vec<P
         if m.kind == MountKind::TestOnly {
             continue;
         }
-        let path = crate::mounts::live_source(ws, node, m);
+        let Live::Path(path) = crate::mounts::live_source(ws, node, m) else {
+            // A named volume: created (labelled) when the container is.
+            continue;
+        };
         let shown = path.display().to_string();
+        // dk creates only what it owns: directories under <data_root>/<name>/. Host paths,
+        // other containers' data and files are expected to exist; prep says whether they do.
+        let owned = matches!(m.source(), MountSource::Data(_)) && !m.file;
+        if !owned {
+            let what = if m.file { "file" } else { "directory" };
+            let whose = match m.source() {
+                MountSource::From(other, _) => format!(" ({other}'s data: `dk prep {other}`)"),
+                _ => String::new(),
+            };
+            changes.push(if path.exists() {
+                PrepChange {
+                    path: shown,
+                    what: format!("expected {what}, present{whose}"),
+                    applied: true,
+                }
+            } else {
+                PrepChange {
+                    path: shown,
+                    what: format!("expected {what}, MISSING: create it{whose}"),
+                    applied: false,
+                }
+            });
+            continue;
+        }
         let mode = m.mode.as_deref().and_then(parse_mode);
         let uid = m.owner.map(|u| remap.uid(u));
         let gid = m.group.map(|g| remap.gid(g));

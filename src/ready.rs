@@ -32,8 +32,8 @@ pub struct Readiness {
 /// A container that became ready.
 #[derive(Debug, Clone, Copy)]
 pub struct Ready {
-    /// When it first answered its probe (healthy, or its port), when it has one: from then
-    /// on it served, even while the grace period ran.
+    /// When it first answered: its declared port when it has one, else its healthcheck
+    /// (healthy). From then on it served, even while the healthcheck or grace period ran.
     pub answered: Option<Instant>,
 }
 
@@ -103,8 +103,13 @@ pub async fn wait(
         }
         // A container has a health state exactly when it has a healthcheck.
         let health_ready = c.health.is_none() || health == Health::Healthy;
-        let probed = c.health.is_some() || r.port.is_some();
-        if c.running && health_ready && port_ready && probed && answered.is_none() {
+        // It serves from the moment its declared port answers (its healthcheck may run
+        // only every few seconds); without a port, from when it is healthy.
+        let serving = match r.port {
+            Some(_) => port_ready,
+            None => c.health.is_some() && health_ready,
+        };
+        if c.running && serving && answered.is_none() {
             answered = Some(Instant::now());
         }
         let graced = started.elapsed() >= r.grace;

@@ -554,7 +554,7 @@ impl Engine {
                 let open: Vec<String> = findings
                     .iter()
                     .filter(|f| f.waived.is_none())
-                    .map(|f| format!("{}: {}", f.rule, f.message))
+                    .map(|f| format!("{}: {}\n         help: {}", f.rule, f.message, f.help))
                     .collect();
                 let waived: Vec<String> = findings
                     .iter()

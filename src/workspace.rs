@@ -8,6 +8,7 @@ use crate::config::{NetworkConfig, RunDefaults, WORKSPACE_FILE, WorkspaceFile};
 use crate::docker::Builder;
 use crate::dockerfile::Dockerfile;
 use crate::error::{Diagnostic, Error, Result};
+use crate::local::{Local, Origins};
 use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::state::StateDir;
 use crate::tomlfile;
@@ -59,6 +60,10 @@ pub struct Workspace {
     pub jobs: Option<usize>,
     /// dk.toml's `[deploy]`: what is kept of releases, by default.
     pub deploy: crate::manifest::DeploySection,
+    /// Where the values dk.local.toml set come from (`dk config`).
+    pub origins: Origins,
+    /// Is there a dk.local.toml?
+    pub has_local: bool,
     /// Nodes sorted by name, the baseline first.
     pub nodes: Vec<Node>,
 }
@@ -133,10 +138,16 @@ impl Workspace {
             .map_err(|e| Error::io("open workspace", root, e))?;
         let mut diags = Vec::new();
         let ws_text = read_text(&root.join(WORKSPACE_FILE))?;
-        let ws_file: WorkspaceFile = match tomlfile::parse_all(&ws_text, WORKSPACE_FILE) {
+        let mut ws_file: WorkspaceFile = match tomlfile::parse_all(&ws_text, WORKSPACE_FILE) {
             Ok(f) => f,
             Err(d) => return Err(Error::Definition(d)),
         };
+        // The site's values (dk.local.toml) over dk.toml's.
+        let local = Local::load(&root).map_err(Error::Definition)?;
+        let mut origins = Origins::new();
+        if let Some(l) = &local {
+            l.apply_to_workspace(&mut ws_file, &mut origins);
+        }
 
         let namespace = match &opts.namespace {
             Some(n) => n.clone(),
@@ -257,10 +268,27 @@ impl Workspace {
                 );
                 continue;
             }
-            match load_node(&name, &rel, &dir, &ws_file.build) {
+            match load_node(
+                &name,
+                &rel,
+                &dir,
+                &ws_file.build,
+                local.as_ref(),
+                &mut origins,
+            ) {
                 Ok(node) => nodes.push(node),
                 Err(mut d) => diags.append(&mut d),
             }
+        }
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        if let Some(l) = &local {
+            diags.extend(l.unknown_containers(&names));
+        }
+        for node in &nodes {
+            check_mount_from(node, &names, &mut diags);
+        }
+        for node in &nodes {
+            check_static_ip(node, &live_network, &test_network, &mut diags);
         }
 
         if !diags.is_empty() {
@@ -281,6 +309,8 @@ impl Workspace {
             defaults: ws_file.defaults,
             jobs: ws_file.build.jobs,
             deploy: ws_file.deploy,
+            origins,
+            has_local: local.is_some(),
             nodes,
         })
     }
@@ -318,6 +348,61 @@ impl Workspace {
     }
 }
 
+/// A mount `from = "web:www"` must name a container of the workspace.
+fn check_mount_from(node: &Node, names: &[&str], diags: &mut Vec<Diagnostic>) {
+    for m in &node.manifest.mounts {
+        if let crate::manifest::MountSource::From(other, _) = m.get_ref().source()
+            && !names.contains(&other)
+        {
+            let path = node.manifest_path.clone().unwrap_or_default();
+            let text = std::fs::read_to_string(node.dir.join(MANIFEST_FILE)).unwrap_or_default();
+            let mut d = Diagnostic::new(
+                &path,
+                format!("mount.from: there is no container `{other}` in this workspace"),
+            )
+            .at_offset(&text, m.span().start);
+            if let Some(near) = tomlfile::suggest(other, names.iter().copied()) {
+                d = d.help(format!("did you mean `{near}`?"));
+            }
+            diags.push(d);
+        }
+    }
+}
+
+/// A static `ip` needs both subnets named in dk.toml (tests mirror it into the test subnet),
+/// and must be a usable address of the live one.
+fn check_static_ip(
+    node: &Node,
+    live: &NetworkConfig,
+    test: &NetworkConfig,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(ip) = &node.manifest.run.ip else {
+        return;
+    };
+    let path = node.manifest_path.clone().unwrap_or_default();
+    let text = std::fs::read_to_string(node.dir.join(MANIFEST_FILE)).unwrap_or_default();
+    let at = |msg: String, help: &str| {
+        Diagnostic::new(&path, msg)
+            .at_offset(&text, ip.span().start)
+            .help(help)
+    };
+    match (live.subnet, test.subnet) {
+        (Some(l), Some(_)) if !l.usable_host(*ip.get_ref().get()) => diags.push(at(
+            format!("run.ip: {} is not a usable address of the live subnet {l}", ip.get_ref()),
+            "choose a host address inside it (not the network, gateway or broadcast address)",
+        )),
+        (Some(_), Some(_)) => {}
+        _ => diags.push(at(
+            format!(
+                "run.ip: a static address ({}) needs the live and test subnets named in dk.toml",
+                ip.get_ref()
+            ),
+            "add [network.live] subnet = \"…\" and [network.test] subnet = \"…\" to dk.toml, or remove `ip` (containers reach each other by name)",
+        )),
+    }
+}
+
 fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))
 }
@@ -344,12 +429,14 @@ fn load_node(
     rel: &str,
     dir: &Path,
     ws_build: &crate::config::BuildDefaults,
+    local: Option<&Local>,
+    origins: &mut Origins,
 ) -> Result<Node, Vec<Diagnostic>> {
     let ws_args = &ws_build.args;
     let mut diags = Vec::new();
     let manifest_file = dir.join(MANIFEST_FILE);
     let manifest_rel = format!("{rel}/{MANIFEST_FILE}");
-    let (manifest, manifest_path) = if manifest_file.is_file() {
+    let (mut manifest, manifest_path) = if manifest_file.is_file() {
         let text = std::fs::read_to_string(&manifest_file)
             .map_err(|e| vec![Diagnostic::new(&manifest_rel, format!("cannot read: {e}"))])?;
         match tomlfile::parse_all::<Manifest>(&text, &manifest_rel) {
@@ -362,6 +449,9 @@ fn load_node(
     } else {
         (Manifest::default(), None)
     };
+    if let Some(l) = local {
+        diags.extend(l.apply_to_node(name, &mut manifest, origins));
+    }
 
     let mut build_args = ws_args.clone();
     build_args.extend(manifest.build.args.clone());

@@ -73,6 +73,23 @@ pub struct ContainerSpec {
     pub healthcheck: Option<Healthcheck>,
     pub devices: Vec<String>,
     pub extra_hosts: Vec<String>,
+    /// More security options (besides `no-new-privileges`).
+    pub security_opt: Vec<String>,
+    /// `host` to opt out of the daemon's user-namespace remapping.
+    pub userns_mode: Option<String>,
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// (name, soft, hard).
+    pub ulimits: Vec<(String, i64, i64)>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    /// Other networks it joins once created (with the same aliases).
+    pub extra_networks: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub working_dir: Option<String>,
+    pub group_add: Vec<String>,
+    pub shm_size: Option<i64>,
+    pub tty: bool,
+    pub stdin_open: bool,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -109,6 +126,7 @@ impl ContainerSpec {
         if self.no_new_privileges {
             security_opt.push("no-new-privileges:true".to_string());
         }
+        security_opt.extend(self.security_opt.iter().cloned());
         let host_config = HostConfig {
             binds: Some(
                 self.binds
@@ -159,6 +177,22 @@ impl ContainerSpec {
                     .collect()
             }),
             extra_hosts: (!self.extra_hosts.is_empty()).then(|| self.extra_hosts.clone()),
+            userns_mode: self.userns_mode.clone(),
+            sysctls: (!self.sysctls.is_empty()).then(|| self.sysctls.clone().into_iter().collect()),
+            ulimits: (!self.ulimits.is_empty()).then(|| {
+                self.ulimits
+                    .iter()
+                    .map(|(name, soft, hard)| bollard::models::ResourcesUlimits {
+                        name: Some(name.clone()),
+                        soft: Some(*soft),
+                        hard: Some(*hard),
+                    })
+                    .collect()
+            }),
+            dns: (!self.dns.is_empty()).then(|| self.dns.clone()),
+            dns_search: (!self.dns_search.is_empty()).then(|| self.dns_search.clone()),
+            group_add: (!self.group_add.is_empty()).then(|| self.group_add.clone()),
+            shm_size: self.shm_size,
             ..Default::default()
         };
         let networking_config = self.network.as_ref().and_then(|(name, ip)| {
@@ -192,6 +226,10 @@ impl ContainerSpec {
                 .then(|| self.ports.iter().map(|(p, _, _)| p.clone()).collect()),
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
+            entrypoint: self.entrypoint.clone(),
+            working_dir: self.working_dir.clone(),
+            tty: Some(self.tty),
+            open_stdin: Some(self.stdin_open),
             healthcheck: self.healthcheck.as_ref().map(|h| HealthConfig {
                 // An image's own test already starts with CMD or CMD-SHELL.
                 test: Some(
@@ -369,7 +407,32 @@ pub struct FileInfo {
 }
 
 impl Daemon {
+    /// Create the container, then join it to its extra networks (the create call takes one).
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        let id = self.create_bare(spec).await?;
+        for net in &spec.extra_networks {
+            let joined = self
+                .api
+                .connect_network(
+                    net,
+                    bollard::models::NetworkConnectRequest {
+                        container: id.clone(),
+                        endpoint_config: Some(EndpointSettings {
+                            aliases: (!spec.aliases.is_empty()).then(|| spec.aliases.clone()),
+                            ..Default::default()
+                        }),
+                    },
+                )
+                .await;
+            if let Err(e) = joined {
+                let _ = self.remove_container(&id).await;
+                return Err(self.err(format!("joining {} to network {net}", spec.name), e));
+            }
+        }
+        Ok(id)
+    }
+
+    async fn create_bare(&self, spec: &ContainerSpec) -> Result<String> {
         let r = self
             .api
             .create_container(

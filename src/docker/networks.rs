@@ -43,18 +43,46 @@ impl Lookup {
 }
 
 impl Daemon {
+    /// Make sure the named volume exists (created with `labels` when it does not; an
+    /// existing one is left as it is). Returns the host path of a volume it just created
+    /// (its `Mountpoint`), so the caller can give it an owner; `None` when it existed.
+    pub async fn ensure_volume(
+        &self,
+        name: &str,
+        labels: std::collections::BTreeMap<String, String>,
+    ) -> Result<Option<std::path::PathBuf>> {
+        match self.api.inspect_volume(name).await {
+            Ok(_) => return Ok(None),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => return Err(self.err(format!("inspecting volume {name}"), e)),
+        }
+        let created = self
+            .api
+            .create_volume(bollard::models::VolumeCreateRequest {
+                name: Some(name.to_string()),
+                labels: Some(labels.into_iter().collect()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| self.err(format!("creating volume {name}"), e))?;
+        Ok(Some(created.mountpoint.into()))
+    }
+
+    /// Create a bridge network; with `subnet` (and its gateway) fixed, else Docker picks a
+    /// free subnet.
     pub async fn create_network(
         &self,
         name: &str,
-        subnet: &str,
-        gateway: &str,
+        subnet: Option<(&str, &str)>,
         labels: std::collections::BTreeMap<String, String>,
     ) -> Result<()> {
         self.api
             .create_network(NetworkCreateRequest {
                 name: name.to_string(),
                 driver: Some("bridge".to_string()),
-                ipam: Some(Ipam {
+                ipam: subnet.map(|(subnet, gateway)| Ipam {
                     driver: Some("default".to_string()),
                     config: Some(vec![IpamConfig {
                         subnet: Some(subnet.to_string()),
@@ -67,7 +95,10 @@ impl Daemon {
                 ..Default::default()
             })
             .await
-            .map_err(|e| self.err(format!("creating network {name} ({subnet})"), e))?;
+            .map_err(|e| {
+                let what = subnet.map(|(s, _)| format!(" ({s})")).unwrap_or_default();
+                self.err(format!("creating network {name}{what}"), e)
+            })?;
         Ok(())
     }
 }

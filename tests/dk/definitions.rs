@@ -537,3 +537,59 @@ fn start_first_with_a_published_port_or_a_static_address_is_refused_at_its_line(
         ],
     );
 }
+
+#[test]
+fn bad_run_settings_of_real_servers_are_exit_2_at_their_file() {
+    let ws = good();
+    ws.write(
+        "containers/web/container.toml",
+        r#"[run]
+userns = "private"
+ulimits = { nofiles = 10 }
+sysctls = { "vm.swappiness" = "10" }
+labels = { "dk.node" = "x" }
+security_opt = ["privileged"]
+
+[run.log]
+driver = "syslgo"
+
+[[mount]]
+kind = "ro"
+host = "/etc"
+target = "/host-etc"
+
+[[mount]]
+kind = "ro"
+host = "relative/path"
+target = "/r"
+
+[[mount]]
+kind = "ro"
+from = "nowhere"
+target = "/n"
+
+[[mount]]
+kind = "ro"
+source = "a"
+volume = "b"
+target = "/two"
+"#,
+    );
+    fails_with(
+        &ws,
+        &[
+            "run.userns: `private`",
+            "run.ulimits: `nofiles` is not a ulimit",
+            "did you mean `nofile`?",
+            "run.sysctls: `vm.swappiness`",
+            "run.labels: `dk.node`",
+            "run.security_opt: `privileged`",
+            "run.log.driver: `syslgo` is not a log driver",
+            "did you mean `syslog`?",
+            "containers/web/container.toml:11:1: mount.host: `/etc` exposes the host",
+            "mount.host: `relative/path` must be an absolute host path",
+            "mount.from: `nowhere` is not `<container>:<path>`",
+            "mount /two: give exactly one of `source`, `host`, `from` or `volume`",
+        ],
+    );
+}

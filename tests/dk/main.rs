@@ -12,5 +12,6 @@ mod definitions;
 mod deploy;
 mod ignore_diff;
 mod lint;
+mod settings;
 mod test_promote;
 mod up;
