@@ -138,7 +138,14 @@ pub async fn wait(
                 exit_code: None,
             }));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Poll closely at first (a replaced service is down until its port answers), then
+        // back off: a slow starter is not worth more than five inspections a second.
+        let pause = if started.elapsed() < Duration::from_secs(3) {
+            50
+        } else {
+            200
+        };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
     }
 }
 
