@@ -292,6 +292,11 @@ impl Drop for TestWs {
         for n in String::from_utf8_lossy(&out.stdout).split_whitespace() {
             let _ = docker(&["network", "rm", n]);
         }
+        // Named volumes dk made for this workspace (dk itself never removes them).
+        let out = docker(&["volume", "ls", "-q", "--filter", &label]);
+        for v in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let _ = docker(&["volume", "rm", "-f", v]);
+        }
     }
 }
 

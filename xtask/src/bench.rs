@@ -15,8 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    ContextSink, busybox_workspace, dk_bin, machine, median_of, ms, remove_images, root, run, time,
-    write,
+    ContextSink, DaemonSnapshot, busybox_workspace, dk_bin, machine, median_of, ms, remove_images,
+    root, run, time, write,
 };
 
 const RUNS: usize = 7;
@@ -366,6 +366,7 @@ pub fn main() {
         .current_dir(root()));
     let machine = machine();
     println!("machine: {machine}");
+    let before = DaemonSnapshot::take();
     let pid = std::process::id();
     let mut report = Report::default();
     let mut namespaces = Vec::new();
@@ -862,7 +863,7 @@ pub fn main() {
     }
     compose_times.sort();
     let _ = Command::new("docker-compose")
-        .args(["-p", &format!("{ns}c"), "down"])
+        .args(["-p", &format!("{ns}c"), "down", "-v"])
         .current_dir(&compose_dir)
         .output();
 
@@ -914,6 +915,7 @@ pub fn main() {
     for ns in &namespaces {
         remove_images(ns);
     }
+    before.remove_new();
 
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");

@@ -263,3 +263,67 @@ impl Drop for ContextSink {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// What was on the daemon before a run (every image id, every volume), so that what the run
+/// left (the Docker CLI's and docker-compose's intermediate images, anonymous volumes of
+/// removed containers) can be removed afterwards without touching anything older.
+pub struct DaemonSnapshot {
+    images: std::collections::BTreeSet<String>,
+    volumes: std::collections::BTreeSet<String>,
+}
+
+fn docker_lines(args: &[&str]) -> std::collections::BTreeSet<String> {
+    let out = Command::new("docker").args(args).output().expect("docker");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+impl DaemonSnapshot {
+    pub fn take() -> DaemonSnapshot {
+        DaemonSnapshot {
+            images: docker_lines(&["images", "-a", "-q", "--no-trunc"]),
+            volumes: docker_lines(&["volume", "ls", "-q"]),
+        }
+    }
+
+    /// Remove the images and anonymous volumes that appeared since `take` and are no longer
+    /// used (children before parents: a few passes, bounded).
+    pub fn remove_new(&self) {
+        for _ in 0..5 {
+            // Untagged ones only: a tagged image is someone's (remove_images takes the run's).
+            let out = Command::new("docker")
+                .args([
+                    "images",
+                    "-a",
+                    "--no-trunc",
+                    "--format",
+                    "{{.ID}} {{.Repository}}",
+                ])
+                .output()
+                .expect("docker");
+            let new: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.strip_suffix(" <none>"))
+                .filter(|id| !self.images.contains(*id))
+                .map(String::from)
+                .collect();
+            if new.is_empty() {
+                break;
+            }
+            let _ = Command::new("docker").arg("rmi").args(&new).output();
+        }
+        let new: Vec<String> = docker_lines(&["volume", "ls", "-q", "--filter", "dangling=true"])
+            .difference(&self.volumes)
+            .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()))
+            .cloned()
+            .collect();
+        if !new.is_empty() {
+            let _ = Command::new("docker")
+                .args(["volume", "rm"])
+                .args(&new)
+                .output();
+        }
+    }
+}
