@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::cli::{
-    BuildArgs, CleanArgs, Cli, Command, GraphFormat, LauncherArgs, LintFormat, NamesArgs, TestArgs,
-    UpArgs,
+    BuildArgs, CleanArgs, Cli, Command, GraphFormat, LauncherArgs, LintFormat, NamesArgs,
+    StatusArgs, TestArgs, UpArgs,
 };
 use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
@@ -115,14 +115,19 @@ fn run_options(engine: &Engine, args: &BuildArgs, tests: bool) -> Result<RunOpti
         rebuild: args.force,
         retest: tests && args.force,
         retry: false,
+        keep_failed: false,
     })
 }
 
 async fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
-        Command::Ls { json } => {
+        Command::Ls { json, names } => {
             let engine = load(&cli, reporter(*json, cli.verbose))?;
-            if *json {
+            if *names {
+                for n in engine.ws.names() {
+                    println!("{n}");
+                }
+            } else if *json {
                 print_json(&render::ls_json(&engine.ws, &engine.graph));
             } else {
                 print!("{}", render::ls_text(&engine.ws, &engine.graph));
@@ -166,8 +171,39 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Restart(args) => launcher(&cli, "restart", args).await,
         Command::Down(args) => launcher(&cli, "down", args).await,
         Command::Status(args) => status(&cli, args).await,
-        Command::Logs { name, follow } => logs(&cli, name, *follow).await,
-        Command::Shell { name } => shell(&cli, name).await,
+        Command::Logs {
+            name,
+            follow,
+            since,
+            timestamps,
+            tail,
+        } => {
+            let opts = crate::docker::LogOptions {
+                follow: *follow,
+                since: since.as_deref().map(parse_since).transpose()?,
+                timestamps: *timestamps,
+                tail: tail.clone(),
+            };
+            logs(&cli, name, opts).await
+        }
+        Command::Shell {
+            name,
+            root,
+            image,
+            cmd,
+        } => shell(&cli, name, *root, image.as_deref(), cmd).await,
+        Command::Run {
+            target,
+            latest,
+            args,
+        } => run_job(&cli, target, *latest, args).await,
+        Command::Exec { name, root, cmd } => exec(&cli, name, *root, cmd).await,
+        Command::Prune { dry_run } => prune(&cli, *dry_run).await,
+        Command::Systemd { install, unit_dir } => systemd(&cli, *install, unit_dir),
+        Command::Completions { shell } => {
+            print!("{}", crate::completions::script(*shell));
+            Ok(0)
+        }
         Command::Prep { names, fix } => prep(&cli, names, *fix).await,
         Command::Lint { names, format } => lint(&cli, names, *format).await,
     }
@@ -193,7 +229,10 @@ async fn with_test_cleanup<T>(
 
 async fn test(cli: &Cli, args: &TestArgs) -> Result<i32> {
     let engine = load(cli, reporter(args.build.json, cli.verbose))?;
-    let opts = run_options(&engine, &args.build, true)?;
+    let opts = RunOptions {
+        keep_failed: args.keep,
+        ..run_options(&engine, &args.build, true)?
+    };
     let _lock = engine.lock("dk test", !cli.no_wait)?;
     let summary = with_test_cleanup(&engine, engine.test(&args.build.names, &opts)).await?;
     if let Some(path) = &args.junit {
@@ -455,7 +494,11 @@ async fn launcher(cli: &Cli, verb: &str, args: &LauncherArgs) -> Result<i32> {
         if !names.is_empty() {
             return Err(Error::usage("give names or --all, not both"));
         }
-        engine.nodes_with_live_containers().await?
+        if verb == "start" {
+            engine.nodes_to_boot().await?
+        } else {
+            engine.nodes_with_live_containers().await?
+        }
     } else if names.is_empty() {
         return Err(Error::usage_help(
             format!("`dk {verb}` needs the names of the containers"),
@@ -514,10 +557,41 @@ async fn launcher(cli: &Cli, verb: &str, args: &LauncherArgs) -> Result<i32> {
     Ok(code)
 }
 
-async fn status(cli: &Cli, args: &NamesArgs) -> Result<i32> {
-    let engine = load(cli, reporter(args.json, cli.verbose))?;
-    let rows = engine.status(&args.names).await?;
-    if args.json {
+async fn status(cli: &Cli, args: &StatusArgs) -> Result<i32> {
+    let (names, json) = (&args.names.names, args.names.json);
+    let engine = load(cli, reporter(json, cli.verbose))?;
+    let rows = engine.status(names).await?;
+    if args.check {
+        // The autostart containers (or the named ones) must run, healthy where they can say.
+        let problems: Vec<(&str, String)> = rows
+            .iter()
+            .filter(|r| r.autostart || !names.is_empty())
+            .filter_map(|r| r.problem().map(|p| (r.name.as_str(), p)))
+            .collect();
+        let checked = rows
+            .iter()
+            .filter(|r| r.autostart || !names.is_empty())
+            .count();
+        if json {
+            print_json(&serde_json::json!({
+                "ok": problems.is_empty(),
+                "checked": checked,
+                "problems": problems
+                    .iter()
+                    .map(|(n, p)| serde_json::json!({"name": n, "problem": p}))
+                    .collect::<Vec<_>>(),
+            }));
+        } else if problems.is_empty() {
+            println!("ok: {checked} container(s) up");
+        } else {
+            for (n, p) in &problems {
+                println!("{n}: {p}");
+            }
+            println!("{} of {checked} container(s) not up", problems.len());
+        }
+        return Ok(if problems.is_empty() { 0 } else { 1 });
+    }
+    if json {
         print_json(&rows);
         return Ok(0);
     }
@@ -588,7 +662,25 @@ async fn status(cli: &Cli, args: &NamesArgs) -> Result<i32> {
     Ok(0)
 }
 
-async fn logs(cli: &Cli, name: &str, follow: bool) -> Result<i32> {
+/// `--since`: a duration ago (`10m`) or a Unix time.
+fn parse_since(s: &str) -> Result<i64> {
+    if let Ok(t) = s.parse::<i64>() {
+        return Ok(t);
+    }
+    let ago = crate::units::parse_duration(s).map_err(|e| {
+        Error::usage_help(
+            format!("--since {s}: {e}"),
+            "give a duration (`10m`, `2h`, `1d`) or a Unix time (`1700000000`)",
+        )
+    })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Ok(now.saturating_sub(ago).as_secs() as i64)
+}
+
+async fn logs(cli: &Cli, name: &str, opts: crate::docker::LogOptions) -> Result<i32> {
+    let follow = opts.follow;
     let engine = load(cli, reporter(false, cli.verbose))?;
     let i = crate::names::resolve_one(name, &engine.ws.names())?;
     let (container, c) = engine.live_container(i).await?;
@@ -600,15 +692,11 @@ async fn logs(cli: &Cli, name: &str, follow: bool) -> Result<i32> {
         });
     }
     use std::io::Write;
-    let result = interruptible(
-        engine
-            .reads()?
-            .follow_logs(&container, follow, "all", |chunk| {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(chunk);
-                let _ = out.flush();
-            }),
-    )
+    let result = interruptible(engine.reads()?.follow_logs(&container, &opts, |chunk| {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(chunk);
+        let _ = out.flush();
+    }))
     .await;
     match result {
         // Ctrl-C is the normal way to stop following.
@@ -618,25 +706,139 @@ async fn logs(cli: &Cli, name: &str, follow: bool) -> Result<i32> {
     }
 }
 
-async fn shell(cli: &Cli, name: &str) -> Result<i32> {
+/// Are stdin and stdout both terminals (then a one-off gets a TTY and raw mode)?
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+async fn run_job(cli: &Cli, target: &str, latest: bool, args: &[String]) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let (node, job) = engine.resolve_job(target)?;
+    let tty = interactive();
+    let spec = engine
+        .job_spec(&crate::jobs::JobRequest {
+            node,
+            job,
+            args: args.to_vec(),
+            latest,
+            tty,
+        })
+        .await?;
+    run_one_off(&engine, &spec, Some(node), tty).await
+}
+
+/// Run a one-off container to its end (raw terminal when `tty`); on a signal, remove it.
+async fn run_one_off(
+    engine: &Engine,
+    spec: &crate::docker::ContainerSpec,
+    job_of: Option<usize>,
+    tty: bool,
+) -> Result<i32> {
+    let _raw = if tty { RawMode::enable() } else { None };
+    match interruptible(engine.run_one_off(spec, job_of)).await {
+        Ok(code) => Ok(code as i32),
+        Err(Error::Interrupted { signal }) => {
+            if let Err(e) = engine.remove_one_off(&spec.name).await {
+                eprintln!(
+                    "removing {} after the interrupt failed: {}",
+                    spec.name,
+                    e.render()
+                );
+            }
+            Err(Error::Interrupted { signal })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn exec(cli: &Cli, name: &str, root: bool, cmd: &[String]) -> Result<i32> {
     let engine = load(cli, reporter(false, cli.verbose))?;
     let i = crate::names::resolve_one(name, &engine.ws.names())?;
-    let (container, c) = engine.live_container(i).await?;
-    if !c.is_some_and(|c| c.running) {
-        return Err(Error::Container {
-            name: container.clone(),
-            message: format!("{} is not running ({container})", engine.name(i)),
-            help: Some(format!("start it: `dk start {}`", engine.name(i))),
-        });
-    }
-    let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let tty = interactive();
     let _raw = if tty { RawMode::enable() } else { None };
-    let code = engine
-        .daemon()
-        .await?
-        .exec_interactive(&container, &["/bin/sh".to_string()], tty)
-        .await?;
-    Ok(code as i32)
+    Ok(engine.exec_live(i, cmd, root, tty).await? as i32)
+}
+
+async fn shell(
+    cli: &Cli,
+    name: &str,
+    root: bool,
+    image: Option<&str>,
+    cmd: &[String],
+) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let i = crate::names::resolve_one(name, &engine.ws.names())?;
+    let tty = interactive();
+    match image {
+        Some(image) => {
+            let choice = crate::jobs::ImageChoice::parse(image);
+            let spec = engine.shell_spec(i, &choice, root, cmd, tty).await?;
+            run_one_off(&engine, &spec, None, tty).await
+        }
+        None => {
+            let cmd = if cmd.is_empty() {
+                vec!["/bin/sh".to_string()]
+            } else {
+                cmd.to_vec()
+            };
+            let _raw = if tty { RawMode::enable() } else { None };
+            Ok(engine.exec_live(i, &cmd, root, tty).await? as i32)
+        }
+    }
+}
+
+async fn prune(cli: &Cli, dry_run: bool) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let _lock = engine.lock("dk prune", !cli.no_wait)?;
+    let report = interruptible(engine.prune(dry_run)).await?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for p in &report.images {
+        let names = if p.tags.is_empty() {
+            "(untagged)".to_string()
+        } else {
+            p.tags.join(", ")
+        };
+        match &p.refused {
+            Some(why) => println!("kept    {} {names}: {why}", p.id),
+            None => println!(
+                "{verb} {} {names} ({})",
+                p.id,
+                crate::units::human_size(p.size)
+            ),
+        }
+    }
+    let removed = report.images.iter().filter(|p| p.refused.is_none()).count();
+    println!(
+        "{verb} {removed} image(s), up to {} (layers shared with the {} image(s) kept stay); kept {} image(s) that a tag (latest, live, prev, a release) or a container needs",
+        crate::units::human_size(report.image_bytes()),
+        report.kept,
+        report.kept
+    );
+    match report.build_cache {
+        Some(b) => println!(
+            "removed {} of dangling build cache",
+            crate::units::human_size(b)
+        ),
+        None => println!("would also remove the dangling build cache"),
+    }
+    Ok(0)
+}
+
+fn systemd(cli: &Cli, install: bool, unit_dir: &std::path::Path) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let dk = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| Error::io("find", "the dk executable", e))?;
+    if !install {
+        print!("{}", crate::boot::unit(&engine.ws, &dk));
+        return Ok(0);
+    }
+    let path = crate::boot::install(&engine.ws, &dk, unit_dir)?;
+    let name = crate::boot::unit_name(&engine.ws);
+    println!("wrote {}", path.display());
+    println!("enable it (starts at every boot, after docker.service):");
+    println!("  systemctl daemon-reload && systemctl enable {name}");
+    Ok(0)
 }
 
 /// The terminal in raw mode for an interactive shell, restored on drop.

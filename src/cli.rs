@@ -96,13 +96,18 @@ pub struct TestArgs {
     /// Also write the results as JUnit XML to FILE (written when checks fail too)
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Keep a failing test container and its mount copies to look into (the next `dk test`
+    /// removes them)
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct LauncherArgs {
     /// Container names (unique prefixes work)
     pub names: Vec<String>,
-    /// Every live container of this workspace (required by `down` when no names are given)
+    /// Every live container of this workspace; for `start`, also every autostart container
+    /// that has a :live image (what a boot runs: `dk systemd`)
     #[arg(long)]
     pub all: bool,
     /// How many containers to handle at once (default: the number of cores)
@@ -117,6 +122,22 @@ pub struct CleanArgs {
     /// Also prune the daemon's build cache (cache mounts, unused layers; never images)
     #[arg(long)]
     pub build_cache: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub names: NamesArgs,
+    /// Exit 1 unless every autostart container runs (and is healthy), naming what is not
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +169,9 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         /// Machine-readable output
         #[arg(long)]
         json: bool,
+        /// Only the names, one per line (for scripts and completions)
+        #[arg(long, conflicts_with = "json")]
+        names: bool,
     },
 
     /// Print the dependency graph (text tree, Graphviz dot, or Mermaid)
@@ -227,7 +251,10 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
     },
 
     /// Every node: stale or fresh, tested, promoted, running
-    Status(NamesArgs),
+    #[command(
+        long_about = "Every node (or the named ones): whether its image is stale or fresh, tested, promoted, and whether its live container runs, is healthy, and since when.\n\nWith --check, for monitoring: exit 0 when every autostart container runs (and is healthy where it has a healthcheck), else exit 1 naming each one that is not and why; --json gives the same as one JSON object."
+    )]
+    Status(StatusArgs),
 
     /// Logs of a live container
     Logs {
@@ -235,10 +262,94 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         /// Follow the log
         #[arg(short, long)]
         follow: bool,
+        /// Only output since this long ago (`10m`, `2h`, `1d`) or this Unix time
+        #[arg(long, value_name = "DURATION|UNIXTIME")]
+        since: Option<String>,
+        /// Prefix each line with its time (RFC 3339)
+        #[arg(short, long)]
+        timestamps: bool,
+        /// Only the last N lines ("all" for everything)
+        #[arg(long, value_name = "N", default_value = "all")]
+        tail: String,
     },
 
-    /// A shell in a live container, as its user
-    Shell { name: String },
+    /// Run a one-off job from :live with the live settings; its exit code is dk's
+    #[command(
+        long_about = "Run a one-off container of NAME's :live image (--latest: its :latest) with the live settings (mounts, env, network, limits, user), but none of the service's published ports, address, aliases or restart policy, so it never touches the service container. Its output is streamed, your terminal is attached, and dk exits with the job's exit code; the container is removed afterwards.\n\nNAME:JOB runs a job declared in container.toml (`[job.daily] command = [\"backup\"]`); arguments after `--` are appended to its command. Without a job, arguments after `--` replace the image's command.",
+        after_help = "Examples:\n  dk run db:backup                 the [job.backup] of db\n  dk run db:backup -- --full       with one more argument\n  dk run web -- ls -l /srv/www     any command, with web's live mounts"
+    )]
+    Run {
+        /// NAME or NAME:JOB (unique prefixes work for NAME)
+        target: String,
+        /// Run the :latest image instead of :live
+        #[arg(long)]
+        latest: bool,
+        /// The command (without a job) or more arguments (with one)
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+
+    /// Run a command in a live container (exit code passed through)
+    #[command(after_help = "Examples:\n  dk exec web -- ls /srv/www\n  dk exec --root db -- id")]
+    Exec {
+        name: String,
+        /// As root (uid 0) instead of the container's user
+        #[arg(long)]
+        root: bool,
+        /// The command
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+
+    /// A shell in a live container, or in a throwaway container of one of its images
+    #[command(
+        long_about = "Open /bin/sh in NAME's running live container, as its user (--root: as uid 0).\n\nWith --image latest|live|prev|ID, in a fresh throwaway container of that image instead, whatever its entrypoint: no network, read-only root filesystem, every capability dropped, removed on exit. Give a command after `--` to run it instead of /bin/sh; with input that is not a terminal, the shell reads its commands from it.",
+        after_help = "Examples:\n  dk shell web\n  dk shell --root web\n  dk shell web --image prev\n  echo 'ls /etc' | dk shell web --image latest"
+    )]
+    Shell {
+        name: String,
+        /// As root (uid 0) instead of the container's user
+        #[arg(long)]
+        root: bool,
+        /// A throwaway container of this image instead of the live container
+        #[arg(long, value_name = "latest|live|prev|ID")]
+        image: Option<String>,
+        /// A command instead of /bin/sh
+        #[arg(last = true)]
+        cmd: Vec<String>,
+    },
+
+    /// Remove this workspace's images nothing needs any more, and the dangling build cache
+    #[command(
+        long_about = "Remove this workspace's images (dk.workspace label) that are none of :latest, :live, :prev or a kept release, and that no container uses, then the daemon's dangling build cache. Prints each image and what is freed. Never touches data, volumes, containers, or another workspace's images."
+    )]
+    Prune {
+        /// Say what would be removed, remove nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+
+    /// A systemd unit that starts the workspace's containers at boot
+    #[command(
+        long_about = "Print a systemd unit that runs `dk start --all` for this workspace once docker.service is up: every autostart container and every live container that exists comes back in its start waves, each through the readiness gate. With --install, write it to /etc/systemd/system (or --unit-dir) and print the commands that enable it.\n\nWhy not only Docker's restart policies: after a daemon restart Docker starts containers in no particular order, and `on-failure` (dk's default) does not restart a container that was stopped cleanly."
+    )]
+    Systemd {
+        /// Write the unit instead of printing it
+        #[arg(long)]
+        install: bool,
+        /// Where --install writes it
+        #[arg(long, value_name = "DIR", default_value = "/etc/systemd/system")]
+        unit_dir: PathBuf,
+    },
+
+    /// Shell completions (with node names) for bash, zsh or fish
+    #[command(
+        after_help = "Install:\n  bash: dk completions bash > /etc/bash_completion.d/dk\n  zsh:  dk completions zsh > \"${fpath[1]}/_dk\"\n  fish: dk completions fish > ~/.config/fish/completions/dk.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
 
     /// Create the data directories a container declares, with owners and modes
     #[command(
@@ -286,6 +397,11 @@ impl Command {
             Command::Status(_) => "status",
             Command::Logs { .. } => "logs",
             Command::Shell { .. } => "shell",
+            Command::Run { .. } => "run",
+            Command::Exec { .. } => "exec",
+            Command::Prune { .. } => "prune",
+            Command::Systemd { .. } => "systemd",
+            Command::Completions { .. } => "completions",
             Command::Prep { .. } => "prep",
             Command::Lint { .. } => "lint",
         }

@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub retest: bool,
     /// Start an (image, settings) pair again that failed its live start before.
     pub retry: bool,
+    /// Leave a failing test container and its mount copies in place (`dk test --keep`).
+    pub keep_failed: bool,
 }
 
 impl RunOptions {
@@ -54,6 +56,7 @@ impl RunOptions {
             rebuild: false,
             retest: false,
             retry: false,
+            keep_failed: false,
         }
     }
 }

@@ -27,6 +27,8 @@ pub enum Role {
     Test,
     /// Live containers and the live network.
     Live,
+    /// One-off containers: `dk run` jobs and `dk shell --image` shells, removed on exit.
+    Job,
 }
 
 impl Role {
@@ -35,6 +37,7 @@ impl Role {
             Role::Build => "build",
             Role::Test => "test",
             Role::Live => "live",
+            Role::Job => "job",
         }
     }
 }

@@ -19,6 +19,7 @@ pub fn container_name(ws: &Workspace, node: &str, role: Role) -> String {
     let ns = ws.namespace.replace('/', "-");
     match role {
         Role::Test => format!("{ns}-test-{node}"),
+        Role::Job => format!("{ns}-job-{node}"),
         _ => format!("{ns}-{node}"),
     }
 }
@@ -200,6 +201,8 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
                         )
                     }),
                 )),
+                // A job runs beside the service: never on its address.
+                Role::Job => Some((live_net.name.clone(), None)),
                 _ => Some((live_net.name.clone(), ip.map(|ip| ip.to_string()))),
             }
         }
@@ -216,6 +219,8 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
             .iter()
             .map(|p| (format!("{p}/tcp"), "127.0.0.1".to_string(), 0))
             .collect(),
+        // The service holds its ports.
+        Role::Job => Vec::new(),
         _ => run
             .ports
             .iter()
@@ -288,6 +293,8 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
                 Some(log_config(&eff.log())),
             )
         }
+        // A job's output is streamed to the caller, and logged like the service's.
+        Role::Job => (None, Some(log_config(&eff.log()))),
         Role::Test => (
             None,
             Some(log_config(&LogSettings {
@@ -369,6 +376,7 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         shm_size: run.shm_size.as_ref().map(|s| s.get().0 as i64),
         tty: run.tty,
         stdin_open: run.stdin_open,
+        stdin_once: false,
     })
 }
 

@@ -6,9 +6,11 @@
 
 pub mod app;
 pub mod audit;
+mod boot;
 pub mod build;
 mod checks;
 pub mod cli;
+mod completions;
 pub mod config;
 mod context;
 mod docker;
@@ -19,6 +21,7 @@ mod freshness;
 mod graph;
 pub mod ids;
 pub mod ignore;
+mod jobs;
 mod junit;
 mod labels;
 mod launch;
@@ -33,6 +36,7 @@ mod net;
 pub mod plan;
 mod prep;
 mod promote;
+mod prune;
 mod ready;
 mod records;
 mod render;

@@ -311,7 +311,7 @@ impl Engine {
     /// The named volumes the selected containers mount, created (labelled by dk) when they
     /// do not exist, with the mount's declared owner, group and mode. `down` never removes
     /// them.
-    async fn ensure_volumes(&self, selected: &[usize]) -> Result<()> {
+    pub(crate) async fn ensure_volumes(&self, selected: &[usize]) -> Result<()> {
         let mut remap = None;
         for &i in selected {
             let node = &self.ws.nodes[i];
@@ -902,6 +902,19 @@ impl Engine {
     }
 
     /// Every node that has a live container in this workspace.
+    /// What `dk start --all` (a boot) starts: every live container that exists and every
+    /// autostart container that has a `:live` image, in graph order.
+    pub async fn nodes_to_boot(&self) -> Result<Vec<usize>> {
+        let mut out = self.nodes_with_live_containers().await?;
+        let autostart: Vec<usize> = (0..self.ws.nodes.len())
+            .filter(|&i| self.ws.nodes[i].manifest.autostart)
+            .collect();
+        out.extend(self.tag_ids(&autostart, "live").await?.into_keys());
+        out.sort_by_key(|i| self.graph.position(*i));
+        out.dedup();
+        Ok(out)
+    }
+
     pub async fn nodes_with_live_containers(&self) -> Result<Vec<usize>> {
         let list = self
             .reads()?
@@ -956,6 +969,8 @@ impl Engine {
                 )
             });
             let mut row = StatusRow {
+                autostart: self.ws.nodes[i].manifest.autostart,
+                running: false,
                 live_tested,
                 failed_start,
                 name: name.clone(),
@@ -975,6 +990,7 @@ impl Engine {
                 row.health = c.health.map(|h| h.label().to_string());
                 row.runs_live = Some(Some(&c.image) == live);
                 row.restarts = Some(c.restart_count);
+                row.running = c.running;
                 if c.running {
                     row.uptime_s = c.started_at.as_deref().and_then(uptime_secs);
                     row.started_at = c.started_at.clone();
@@ -1010,6 +1026,9 @@ fn stop_grace(stop_timeout: Option<i64>) -> Duration {
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusRow {
     pub name: String,
+    /// Started by a bare `dk up` (and expected up by `dk status --check`).
+    pub autostart: bool,
+    pub running: bool,
     pub latest: Option<String>,
     pub live: Option<String>,
     /// Test result of the current `:latest` for the current spec.
@@ -1030,6 +1049,37 @@ pub struct StatusRow {
 }
 
 /// Seconds since an RFC 3339 timestamp (`2026-11-22T05:26:06.123456789Z`).
+impl StatusRow {
+    /// What `dk status --check` says is wrong with this container: not there, not
+    /// running, or not healthy where it has a healthcheck.
+    pub fn problem(&self) -> Option<String> {
+        if self.state == "absent" {
+            return Some(match &self.live {
+                Some(_) => format!("no live container: `dk start {}`", self.name),
+                None => format!("never went live: `dk up {}`", self.name),
+            });
+        }
+        if !self.running {
+            let why = self
+                .failed_start
+                .as_ref()
+                .map(|f| format!("; last failed start: {f}"))
+                .unwrap_or_default();
+            return Some(format!(
+                "{} ({}){why}: `dk start {}`, `dk logs {}`",
+                self.state, self.container, self.name, self.name
+            ));
+        }
+        match self.health.as_deref() {
+            Some(h) if h != "healthy" && h != "none" => Some(format!(
+                "running but {h} ({}): `dk logs {}`",
+                self.container, self.name
+            )),
+            _ => None,
+        }
+    }
+}
+
 fn uptime_secs(ts: &str) -> Option<u64> {
     let (date, time) = ts.split_once('T')?;
     let mut d = date.split('-').map(|p| p.parse::<i64>().ok());

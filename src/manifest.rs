@@ -44,6 +44,9 @@ pub struct Manifest {
     pub deploy: DeploySection,
     #[serde(default)]
     pub hooks: HooksSection,
+    /// Named one-off jobs (`[job.daily]`), run with `dk run NAME:JOB`.
+    #[serde(default, rename = "job", skip_serializing_if = "BTreeMap::is_empty")]
+    pub jobs: BTreeMap<String, Spanned<JobSettings>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
@@ -469,6 +472,19 @@ pub struct HooksSection {
     pub rollback_on_failure: bool,
     /// Bound on each hook (default 60s).
     pub timeout: Option<DurationText>,
+}
+
+/// `[job.NAME]`: a one-off command run from the node's image with its live settings.
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// What `dk run NAME:JOB` prints in its listing.
+    pub description: Option<String>,
+    /// The command (replaces the image's CMD; arguments after `--` are appended).
+    pub command: Vec<String>,
+    /// More environment, over `[run] env`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 /// The eight mount kinds of the old system. See docs/manifest.md for live vs test behaviour.
@@ -965,6 +981,24 @@ impl Manifest {
         ] {
             if cmd.as_ref().is_some_and(|c| c.is_empty()) {
                 out.push(Diagnostic::new(path, format!("{key} is an empty command")));
+            }
+        }
+        for (name, job) in &self.jobs {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                out.push(at(
+                    job.span(),
+                    format!("job.{name}: a job name is letters, digits, `-` and `_`"),
+                ));
+            }
+            if job.get_ref().command.is_empty() {
+                out.push(
+                    at(job.span(), format!("job.{name}.command is empty"))
+                        .with_help("e.g. `command = [\"backup\", \"--all\"]`"),
+                );
             }
         }
         if self.hooks.rollback_on_failure && self.hooks.after_up.is_none() {

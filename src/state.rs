@@ -94,6 +94,14 @@ impl StateDir {
     }
 
     /// Remove what test launches left under `tmp/` (an interrupted run's mount copies).
+    /// Is a test root left (a kept failing test, or a crashed run)?
+    pub fn has_test_roots(&self) -> bool {
+        std::fs::read_dir(self.tmp()).is_ok_and(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("test-"))
+        })
+    }
+
     pub fn sweep_test_roots(&self) {
         if let Ok(rd) = std::fs::read_dir(self.tmp()) {
             for e in rd.flatten() {

@@ -205,8 +205,11 @@ impl Engine {
                         .is_some_and(|r| r.passed)
             })
         });
-        if launches {
+        // What a kept failing test (or a killed run) left goes now.
+        if launches || self.ws.state.has_test_roots() {
             self.remove_test_leftovers().await?;
+        }
+        if launches {
             self.ensure_network(Role::Test).await?;
         }
         let graph = self.graph.clone();
@@ -224,6 +227,7 @@ impl Engine {
                     _ => "not built".to_string(),
                 });
                 let retest = opts.retest && sel.contains(n);
+                let keep = opts.keep_failed;
                 async move {
                     let Some(image) = image else {
                         return Ok(NodeTest::empty(
@@ -235,7 +239,7 @@ impl Engine {
                             },
                         ));
                     };
-                    let t = self.test_node(n, &image, retest, &cancel).await;
+                    let t = self.test_node(n, &image, retest, keep, &cancel).await;
                     if let Err(e) = &t
                         && !matches!(e, Error::Cancelled)
                     {
@@ -305,12 +309,14 @@ impl Engine {
 
     /// Test one image of one node. The container it launches is removed on every path:
     /// failure, cancellation (`--fail-fast`), or success; a signal leaves it to the next
-    /// run's sweep.
+    /// run's sweep. With `keep`, a failing one stays (with its mount copies) until the
+    /// next `dk test`.
     async fn test_node(
         &self,
         i: usize,
         image: &ImageId,
         retest: bool,
+        keep: bool,
         cancel: &Cancel,
     ) -> Result<NodeTest> {
         let node = &self.ws.nodes[i];
@@ -358,11 +364,27 @@ impl Engine {
         let result = self
             .launch_and_check(i, &facts, &root, remap, cancel, &mut launch)
             .await;
-        // Teardown, always, before anything else can return.
-        if let Some(id) = &launch.container {
-            let _ = daemon.stop_container(id, Duration::from_secs(2)).await;
-            daemon.remove_container(id).await?;
-        }
+        // A failure the user wants to look into stays; anything else is torn down, always,
+        // before anything else can return.
+        let fatal = matches!(
+            result,
+            Err(Error::Daemon { .. } | Error::Cancelled | Error::Definition(_))
+        );
+        let failed = !audit.passed
+            || match &result {
+                Ok(checks) => checks.iter().any(|c| !c.passed),
+                Err(_) => true,
+            };
+        let keep = keep && failed && !fatal;
+        let kept_container = match &launch.container {
+            Some(id) if keep => Some(id.clone()),
+            Some(id) => {
+                let _ = daemon.stop_container(id, Duration::from_secs(2)).await;
+                daemon.remove_container(id).await?;
+                None
+            }
+            None => None,
+        };
         let mut checks = match result {
             Ok(checks) => checks,
             // Not a verdict on the image: no record (exit 3, cancelled, or exit 2).
@@ -380,7 +402,7 @@ impl Engine {
         checks.insert(0, audit);
         let passed = checks.iter().all(|c| c.passed);
         let mut kept = Vec::new();
-        if !passed {
+        if !passed && kept_container.is_none() {
             for dir in &launch.keep {
                 let dest = self.ws.state.kept(&name, "test-logs");
                 if let Some(parent) = dest.parent() {
@@ -391,7 +413,32 @@ impl Engine {
                 }
             }
         }
-        let _ = std::fs::remove_dir_all(&root);
+        if let Some(id) = &kept_container {
+            let reach = match daemon.inspect_container(id).await? {
+                Some(c) if c.running => format!(
+                    "`docker exec -it {} sh`{}",
+                    c.name,
+                    c.ips
+                        .values()
+                        .next()
+                        .map(|ip| format!(", address {ip}"))
+                        .unwrap_or_default()
+                ),
+                Some(c) => format!("{} has exited: `docker logs {}`", c.name, c.name),
+                None => "the container is gone".to_string(),
+            };
+            checks.push(CheckResult {
+                name: "kept for inspection (the next `dk test` removes it)".into(),
+                passed: true,
+                duration_ms: 0,
+                detail: Some(format!(
+                    "container: {reach}; mount copies: {}",
+                    self.ws.rel(&root)
+                )),
+            });
+        } else {
+            let _ = std::fs::remove_dir_all(&root);
+        }
         if !kept.is_empty() {
             checks.push(CheckResult {
                 name: "logs mounts kept for inspection".into(),
@@ -416,7 +463,7 @@ impl Engine {
             let mark = if c.passed { "ok  " } else { "FAIL" };
             detail.push_str(&format!("{mark} {} ({}ms)", c.name, c.duration_ms));
             if let Some(d) = &c.detail
-                && (!c.passed || c.name.starts_with("logs mounts"))
+                && (!c.passed || c.name.starts_with("logs mounts") || c.name.starts_with("kept"))
             {
                 detail.push_str(&format!("\n       {d}"));
             }

@@ -155,7 +155,7 @@ fn number_and_unit(text: &str) -> Option<(f64, &str)> {
     Some((num.parse().ok()?, unit.trim()))
 }
 
-/// Parse `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds.
+/// Parse `500ms`, `10s`, `2m`, `1h`, `1d`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (value, unit) = number_and_unit(text)
         .ok_or_else(|| format!("`{text}` is not a duration (examples: 500ms, 10s, 2m, 1h)"))?;
@@ -164,9 +164,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" | "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
+        "d" => value * 86400.0,
         other => {
             return Err(format!(
-                "unknown duration unit `{other}` in `{text}` (use ms, s, m or h)"
+                "unknown duration unit `{other}` in `{text}` (use ms, s, m, h or d)"
             ));
         }
     };

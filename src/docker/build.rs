@@ -392,10 +392,20 @@ impl Daemon {
     /// Remove the daemon's build cache (BuildKit's cache mounts and layers no image uses);
     /// never images. Returns the bytes freed.
     pub async fn prune_build_cache(&self) -> crate::error::Result<u64> {
+        self.prune_build(true).await
+    }
+
+    /// Remove the dangling build cache only (what no image or cache mount refers to).
+    /// Returns the bytes freed.
+    pub async fn prune_dangling_build_cache(&self) -> crate::error::Result<u64> {
+        self.prune_build(false).await
+    }
+
+    async fn prune_build(&self, all: bool) -> crate::error::Result<u64> {
         let r = self
             .long
             .prune_build(Some(bollard::query_parameters::PruneBuildOptions {
-                all: Some(true),
+                all: Some(all),
                 ..Default::default()
             }))
             .await

@@ -74,22 +74,38 @@ pub struct ContainerSpec {
     pub devices: Vec<String>,
     pub extra_hosts: Vec<String>,
     /// More security options (besides `no-new-privileges`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub security_opt: Vec<String>,
     /// `host` to opt out of the daemon's user-namespace remapping.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sysctls: std::collections::BTreeMap<String, String>,
     /// (name, soft, hard).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ulimits: Vec<(String, i64, i64)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns_search: Vec<String>,
     /// Other networks it joins once created (with the same aliases).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_networks: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_add: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<i64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub tty: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stdin_open: bool,
+    /// Close stdin when the attached client disconnects (one-off containers).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stdin_once: bool,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -230,6 +246,10 @@ impl ContainerSpec {
             working_dir: self.working_dir.clone(),
             tty: Some(self.tty),
             open_stdin: Some(self.stdin_open),
+            stdin_once: Some(self.stdin_once),
+            attach_stdin: Some(self.stdin_once),
+            attach_stdout: Some(self.stdin_once),
+            attach_stderr: Some(self.stdin_once),
             healthcheck: self.healthcheck.as_ref().map(|h| HealthConfig {
                 // An image's own test already starts with CMD or CMD-SHELL.
                 test: Some(
@@ -573,12 +593,11 @@ impl Lookup {
         Ok(out)
     }
 
-    /// Follow a container's output, calling `on_chunk` with each piece.
+    /// A container's output by `opts`, calling `on_chunk` with each piece.
     pub async fn follow_logs(
         &self,
         id: &str,
-        follow: bool,
-        tail: &str,
+        opts: &LogOptions,
         mut on_chunk: impl FnMut(&[u8]),
     ) -> Result<()> {
         let mut stream = self.long.logs(
@@ -586,8 +605,10 @@ impl Lookup {
             Some(LogsOptions {
                 stdout: true,
                 stderr: true,
-                follow,
-                tail: tail.to_string(),
+                follow: opts.follow,
+                tail: opts.tail.clone(),
+                since: opts.since.unwrap_or(0).clamp(0, i32::MAX as i64) as i32,
+                timestamps: opts.timestamps,
                 ..Default::default()
             }),
         );
@@ -597,6 +618,18 @@ impl Lookup {
         }
         Ok(())
     }
+}
+
+/// Which part of a container's output `follow_logs` reads.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    pub follow: bool,
+    /// Unix time: only output after it.
+    pub since: Option<i64>,
+    /// Prefix each line with its RFC 3339 time.
+    pub timestamps: bool,
+    /// The last N lines, or `all`.
+    pub tail: String,
 }
 
 impl Daemon {
@@ -710,9 +743,14 @@ impl Daemon {
     }
 
     /// Run `cmd` in a container with the caller's stdin and stdout attached (a TTY when
-    /// `tty`). Returns the exit code.
-    pub async fn exec_interactive(&self, id: &str, cmd: &[String], tty: bool) -> Result<i64> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// `tty`), as `user` (default: the container's). Returns the exit code.
+    pub async fn exec_interactive(
+        &self,
+        id: &str,
+        cmd: &[String],
+        user: Option<&str>,
+        tty: bool,
+    ) -> Result<i64> {
         let created = self
             .long
             .create_exec(
@@ -723,10 +761,8 @@ impl Daemon {
                     attach_stderr: Some(true),
                     tty: Some(tty),
                     cmd: Some(cmd.to_vec()),
-                    env: Some(vec![format!(
-                        "TERM={}",
-                        std::env::var("TERM").unwrap_or_else(|_| "xterm".into())
-                    )]),
+                    user: user.map(String::from),
+                    env: Some(vec![term()]),
                     ..Default::default()
                 },
             )
@@ -744,42 +780,8 @@ impl Daemon {
             )
             .await
             .map_err(|e| self.err(format!("exec in {id}"), e))?;
-        if let bollard::exec::StartExecResults::Attached {
-            mut output,
-            mut input,
-        } = started
-        {
-            let pump = tokio::spawn(async move {
-                let mut stdin = tokio::io::stdin();
-                let mut buf = [0u8; 1024];
-                loop {
-                    match stdin.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if input.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                            let _ = input.flush().await;
-                        }
-                    }
-                }
-                let _ = input.shutdown().await;
-            });
-            let mut stdout = tokio::io::stdout();
-            let mut stderr = tokio::io::stderr();
-            while let Some(item) = output.next().await {
-                match item.map_err(|e| self.err(format!("exec in {id}"), e))? {
-                    bollard::container::LogOutput::StdErr { message } => {
-                        let _ = stderr.write_all(&message).await;
-                        let _ = stderr.flush().await;
-                    }
-                    other => {
-                        let _ = stdout.write_all(&other.into_bytes()).await;
-                        let _ = stdout.flush().await;
-                    }
-                }
-            }
-            pump.abort();
+        if let bollard::exec::StartExecResults::Attached { output, input } = started {
+            self.pump(id, output, input).await?;
         }
         let inspect = self
             .api
@@ -788,4 +790,109 @@ impl Daemon {
             .map_err(|e| self.err(format!("exec in {id}"), e))?;
         Ok(inspect.exit_code.unwrap_or(-1))
     }
+
+    /// Create a container from `spec` (which must have `stdin_open`), attach the caller's
+    /// stdin, stdout and stderr, start it, and wait for it to exit. Returns its exit code.
+    /// The container is removed on every path that returns (a signal is the caller's to
+    /// handle: the container carries `spec.name`).
+    pub async fn run_attached(&self, spec: &ContainerSpec) -> Result<i64> {
+        let id = self.create_container(spec).await?;
+        let result = self.attach_start_wait(&id, &spec.name).await;
+        let removed = self.remove_container(&id).await;
+        let code = result?;
+        removed?;
+        Ok(code)
+    }
+
+    async fn attach_start_wait(&self, id: &str, name: &str) -> Result<i64> {
+        let attached = self
+            .long
+            .attach_container(
+                id,
+                Some(bollard::query_parameters::AttachContainerOptions {
+                    stdin: true,
+                    stdout: true,
+                    stderr: true,
+                    stream: true,
+                    logs: false,
+                    detach_keys: None,
+                }),
+            )
+            .await
+            .map_err(|e| self.err(format!("attaching to {name}"), e))?;
+        self.start_container(id).await?;
+        self.pump(name, attached.output, attached.input).await?;
+        let mut wait = self
+            .long
+            .wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>);
+        match wait.next().await {
+            Some(Ok(r)) => Ok(r.status_code),
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(self.err(format!("waiting for {name}"), e)),
+            None => Err(Error::Docker {
+                context: format!("waiting for {name}"),
+                detail: "the daemon ended the wait without an exit code".into(),
+            }),
+        }
+    }
+
+    /// Copy the caller's stdin to `input` (closing it at end of input) while `output` goes
+    /// to stdout and stderr, until the output ends.
+    async fn pump(
+        &self,
+        what: &str,
+        mut output: std::pin::Pin<
+            Box<
+                dyn Stream<
+                        Item = std::result::Result<
+                            bollard::container::LogOutput,
+                            bollard::errors::Error,
+                        >,
+                    > + Send,
+            >,
+        >,
+        mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    ) -> Result<()> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let feed = tokio::spawn(async move {
+            let mut stdin = tokio::io::stdin();
+            let mut buf = [0u8; 4096];
+            loop {
+                match stdin.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if input.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        let _ = input.flush().await;
+                    }
+                }
+            }
+            let _ = input.shutdown().await;
+        });
+        let mut stdout = tokio::io::stdout();
+        let mut stderr = tokio::io::stderr();
+        while let Some(item) = output.next().await {
+            match item.map_err(|e| self.err(format!("reading the output of {what}"), e))? {
+                bollard::container::LogOutput::StdErr { message } => {
+                    let _ = stderr.write_all(&message).await;
+                    let _ = stderr.flush().await;
+                }
+                other => {
+                    let _ = stdout.write_all(&other.into_bytes()).await;
+                    let _ = stdout.flush().await;
+                }
+            }
+        }
+        feed.abort();
+        Ok(())
+    }
+}
+
+/// `TERM` for an interactive process: the caller's.
+fn term() -> String {
+    format!(
+        "TERM={}",
+        std::env::var("TERM").unwrap_or_else(|_| "xterm".into())
+    )
 }

@@ -168,7 +168,109 @@ impl Lookup {
     }
 }
 
+/// One image of a listing.
+#[derive(Debug, Clone)]
+pub struct ImageEntry {
+    pub id: ImageId,
+    /// `repo:tag` names (none for a dangling image).
+    pub tags: Vec<String>,
+    /// Bytes, counting layers it shares with other images.
+    pub size: u64,
+    /// Unix time.
+    pub created: i64,
+}
+
+/// What removing one image reference did.
+#[derive(Debug, Clone, Default)]
+pub struct Removal {
+    /// Image ids deleted (the image and parents nothing else needs).
+    pub deleted: Vec<ImageId>,
+    /// Why the daemon refused (in use, has dependent child images), when it did.
+    pub refused: Option<String>,
+}
+
+impl Lookup {
+    /// Every image (dangling ones too) carrying `label=value`.
+    pub async fn images_labelled(&self, label: &str, value: &str) -> Result<Vec<ImageEntry>> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let list = self
+            .api
+            .list_images(Some(ListImagesOptions {
+                all: false,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| self.err("listing images", e))?;
+        Ok(list
+            .into_iter()
+            .map(|img| ImageEntry {
+                id: ImageId::new(img.id),
+                tags: img
+                    .repo_tags
+                    .into_iter()
+                    .filter(|t| t != "<none>:<none>")
+                    .collect(),
+                size: img.size.max(0) as u64,
+                created: img.created,
+            })
+            .collect())
+    }
+
+    /// The image ids any container on the daemon (running or not, anyone's) was made from.
+    pub async fn images_in_use(&self) -> Result<HashSet<ImageId>> {
+        let list = self
+            .api
+            .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+                all: true,
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| self.err("listing containers", e))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| c.image_id.map(ImageId::new))
+            .collect())
+    }
+}
+
 impl Daemon {
+    /// Remove an image reference (a tag, or an id) without force: the daemon refuses an
+    /// image a container uses or another image builds on, and says so in `refused`.
+    pub async fn remove_image(&self, reference: &str) -> Result<Removal> {
+        match self
+            .api
+            .remove_image(
+                reference,
+                Some(bollard::query_parameters::RemoveImageOptions {
+                    force: false,
+                    noprune: false,
+                    ..Default::default()
+                }),
+                None,
+            )
+            .await
+        {
+            Ok(items) => Ok(Removal {
+                deleted: items
+                    .into_iter()
+                    .filter_map(|i| i.deleted.map(ImageId::new))
+                    .collect(),
+                refused: None,
+            }),
+            Err(e) if is_not_found(&e) => Ok(Removal::default()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message,
+            }) => Ok(Removal {
+                deleted: Vec::new(),
+                refused: Some(message),
+            }),
+            Err(e) => Err(self.err(format!("removing image {reference}"), e)),
+        }
+    }
+
     /// Point `repo:tag` at `image` (an id or reference).
     pub async fn tag(&self, image: &str, repo: &str, tag: &str) -> Result<()> {
         self.api
@@ -186,26 +288,7 @@ impl Daemon {
     /// Remove the tag `reference` (and the image, when that was its last name and nothing
     /// uses it). A tag that is gone is not an error; an image still in use keeps existing.
     pub async fn untag(&self, reference: &str) -> Result<()> {
-        match self
-            .api
-            .remove_image(
-                reference,
-                Some(bollard::query_parameters::RemoveImageOptions {
-                    force: false,
-                    noprune: false,
-                    ..Default::default()
-                }),
-                None,
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 409, ..
-            }) => Ok(()),
-            Err(e) => Err(self.err(format!("removing the tag {reference}"), e)),
-        }
+        self.remove_image(reference).await.map(|_| ())
     }
 
     /// Try to pull `reference`; the error says what the daemon said.

@@ -15,8 +15,8 @@ mod images;
 mod networks;
 
 pub use build::{BuildError, BuildEvent, BuildRequest, Builder, SecretFrom};
-pub use containers::{Bind, ContainerInfo, ContainerSpec, Health, Healthcheck};
-pub use images::{ImageFacts, ImageSet};
+pub use containers::{Bind, ContainerInfo, ContainerSpec, Health, Healthcheck, LogOptions};
+pub use images::{ImageEntry, ImageFacts, ImageSet};
 
 use std::time::Duration;
 

@@ -406,3 +406,164 @@ impl Drop for RecordingProxy {
         self.stop.store(true, Ordering::SeqCst);
     }
 }
+
+/// A Docker daemon of the test's own, in a network namespace of its own (never the host's:
+/// a second daemon there takes the main daemon's bridge away), with its own data and exec
+/// roots. `restart` stops and starts it like a reboot would; the guard kills it and removes
+/// the namespace and its files, even when the test fails.
+pub struct SecondDaemon {
+    pub dir: tempfile::TempDir,
+    netns: String,
+    child: Option<std::process::Child>,
+}
+
+impl SecondDaemon {
+    pub fn start() -> SecondDaemon {
+        require_daemon();
+        for tool in ["ip", "nsenter", "dockerd"] {
+            assert!(
+                Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("command -v {tool}"))
+                    .output()
+                    .is_ok_and(|o| o.status.success()),
+                "the boot test runs a second Docker daemon and needs `{tool}`: apt-get install -y iproute2 util-linux docker.io"
+            );
+        }
+        let dir = tempfile::Builder::new().prefix("dkd-").tempdir().unwrap();
+        let netns = unique("dkns");
+        let out = Command::new("ip")
+            .args(["netns", "add", &netns])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ip netns add: {}", stderr(&out));
+        // Loopback up, so that the daemon's containers' published ports answer in there.
+        let _ = Command::new("nsenter")
+            .args([
+                &format!("--net=/run/netns/{netns}"),
+                "ip",
+                "link",
+                "set",
+                "lo",
+                "up",
+            ])
+            .output();
+        std::fs::write(
+            dir.path().join("daemon.json"),
+            "{\"storage-driver\": \"fuse-overlayfs\", \"log-driver\": \"json-file\"}\n",
+        )
+        .unwrap();
+        let mut d = SecondDaemon {
+            dir,
+            netns,
+            child: None,
+        };
+        d.launch();
+        d
+    }
+
+    /// `unix://…/docker.sock`, for DOCKER_HOST.
+    pub fn host(&self) -> String {
+        format!("unix://{}/docker.sock", self.dir.path().display())
+    }
+
+    fn launch(&mut self) {
+        let p = self.dir.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p.join("dockerd.log"))
+            .unwrap();
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.netns))
+            .arg("dockerd")
+            .arg("--config-file")
+            .arg(p.join("daemon.json"))
+            .arg("-H")
+            .arg(self.host())
+            .arg("--data-root")
+            .arg(p.join("data"))
+            .arg("--exec-root")
+            .arg(p.join("exec"))
+            .arg("--pidfile")
+            .arg(p.join("pid"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start a second dockerd");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let out = Command::new("docker")
+                .args(["-H", &self.host(), "info", "--format", "{{.ServerVersion}}"])
+                .output()
+                .unwrap();
+            if out.status.success() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the second daemon did not answer within 60 s; its log:\n{}",
+                std::fs::read_to_string(p.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Stop the daemon (SIGTERM: it stops its containers, as at a shutdown) and wait.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // nsenter execs dockerd: the child is the daemon.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while child.try_wait().ok().flatten().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Stop and start again, like a reboot of the machine would.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// The docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for SecondDaemon {
+    fn drop(&mut self) {
+        // Its containers first, so that nothing of it outlives the daemon.
+        let out = self.docker(&["ps", "-aq"]);
+        for id in stdout(&out).split_whitespace() {
+            let _ = self.docker(&["rm", "-f", "-v", id]);
+        }
+        self.stop();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .output();
+        // Whatever the daemon left mounted under its roots.
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
+                self.dir.path().display()
+            ))
+            .output();
+    }
+}

@@ -4,10 +4,12 @@
 
 mod architecture;
 mod audit;
+mod boot;
 mod build;
 mod buildkit;
 mod common;
 mod context;
+mod day_two;
 mod definitions;
 mod deploy;
 mod ignore_diff;

@@ -1,9 +1,10 @@
 //! Developer tasks: `cargo xtask test`, `cargo xtask bench`, `cargo xtask chaos`,
-//! `cargo xtask fuzz`.
+//! `cargo xtask fuzz`, `cargo xtask man`.
 
 mod bench;
 mod chaos;
 mod fuzz;
+mod man;
 mod test;
 mod util;
 
@@ -14,9 +15,10 @@ fn main() {
         Some("chaos") => chaos::main(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("test") => test::main(&args[1..]),
+        Some("man") => man::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench                      benchmarks side by side; writes BENCHMARKS.md\n  chaos [--runs N] [--seed S]  fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md"
+                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench                      benchmarks side by side; writes BENCHMARKS.md\n  chaos [--runs N] [--seed S]  fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
             );
             std::process::exit(2);
         }
