@@ -15,6 +15,15 @@ use crate::graph::{EdgeKind, Graph, node_ref};
 use crate::manifest::{CheckKind, MountKind};
 use crate::workspace::Workspace;
 
+/// The Hadolint ids dk implements: `hadolint.rs`'s, with Hadolint's semantics, and the
+/// three whose dk version sees more (DL3002, DL3006, DL3007).
+pub fn hadolint_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&str> = crate::hadolint::RULES.to_vec();
+    ids.extend(["DL3002", "DL3006", "DL3007"]);
+    ids.sort();
+    ids
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub rule: String,
@@ -127,94 +136,14 @@ impl<'a> Linter<'a> {
             }
         }
 
+        // The Hadolint rules, with Hadolint's semantics.
+        for h in crate::hadolint::check(df) {
+            add(h.rule, h.line, h.message.to_string(), h.help.to_string());
+        }
         let final_stage = df
             .final_stage(node.manifest.build.target.as_deref())
             .map(|s| s.index)
             .unwrap_or(0);
-        let secret = secret_name_regex();
-        for ins in &df.instructions {
-            let in_final = ins.stage == Some(final_stage);
-            match ins.keyword.as_str() {
-                "ADD" => {
-                    let (_, rest) = ins.flags();
-                    let sources = add_sources(rest);
-                    if let Some(local) = sources.iter().find(|s| !is_url(s) && !is_archive(s)) {
-                        add(
-                            "DL3020",
-                            ins.line,
-                            format!("ADD of the local file `{local}`"),
-                            "use COPY: ADD's URL and archive magic is not wanted here".into(),
-                        );
-                    }
-                }
-                "RUN" if in_final => {
-                    let cmd = &ins.args;
-                    if has_word_pair(cmd, &["apt-get", "apt"], "install") {
-                        if !cmd.contains("/var/lib/apt/lists") {
-                            add(
-                                "DL3009",
-                                ins.line,
-                                "apt-get install leaves the package lists in the image".into(),
-                                "end the same RUN with `&& rm -rf /var/lib/apt/lists/*`".into(),
-                            );
-                        }
-                        if !cmd.contains("--no-install-recommends") {
-                            add(
-                                "DL3015",
-                                ins.line,
-                                "apt-get install pulls in recommended packages".into(),
-                                "add `--no-install-recommends`".into(),
-                            );
-                        }
-                    }
-                    if has_word_pair(cmd, &["apk"], "add") && !cmd.contains("--no-cache") {
-                        add(
-                            "DL3019",
-                            ins.line,
-                            "apk add keeps its cache in the image".into(),
-                            "use `apk add --no-cache`".into(),
-                        );
-                    }
-                    if has_word_pair(cmd, &["pip", "pip3"], "install")
-                        && !cmd.contains("--no-cache-dir")
-                    {
-                        add(
-                            "DL3042",
-                            ins.line,
-                            "pip install keeps its cache in the image".into(),
-                            "use `pip install --no-cache-dir`".into(),
-                        );
-                    }
-                }
-                "ENV" | "ARG" => {
-                    for name in declared_names(&ins.keyword, &ins.args) {
-                        if secret.is_match(&name) {
-                            add(
-                                "DL3064",
-                                ins.line,
-                                format!("{} `{name}` looks like a secret; it stays in the image's history", ins.keyword),
-                                "pass secrets at run time (env in [run], a mounted file), never at build time".into(),
-                            );
-                        }
-                    }
-                }
-                "CMD" | "ENTRYPOINT" if in_final && !ins.is_exec_form() => {
-                    add(
-                        "DL3025",
-                        ins.line,
-                        format!(
-                            "{} in shell form: the process does not get signals (it runs under /bin/sh -c)",
-                            ins.keyword
-                        ),
-                        format!(
-                            "use the exec form: {} [\"executable\", \"arg\"]",
-                            ins.keyword
-                        ),
-                    );
-                }
-                _ => {}
-            }
-        }
 
         // The final image's user, ports, volumes and stop signal.
         let facts = self.node_facts(i);
@@ -260,6 +189,15 @@ impl<'a> Linter<'a> {
         }
         out.extend(self.manifest_findings(i, &facts));
 
+        // `# hadolint ignore=…` on the line before, and `# hadolint global ignore=…`.
+        let pragmas = Pragmas::read(&df.text);
+        for f in out.iter_mut().filter(|f| f.path == path) {
+            if f.waived.is_none()
+                && let Some(why) = pragmas.ignores(&f.rule, f.line)
+            {
+                f.waived = Some(why);
+            }
+        }
         // Waivers.
         for f in &mut out {
             if f.waived.is_some() {
@@ -469,84 +407,59 @@ fn key_line(text: &str, key: &str) -> usize {
         .unwrap_or(1)
 }
 
-fn secret_name_regex() -> regex::Regex {
-    regex::Regex::new(
-        r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)",
-    )
-    .expect("regex")
+/// The ignore comments Hadolint honours: `# hadolint ignore=DL3008,DL3015` for the
+/// instruction on the next line, `# hadolint global ignore=…` for the whole file.
+struct Pragmas {
+    lines: HashMap<usize, Vec<String>>,
+    global: Vec<(usize, String)>,
 }
 
-/// Names declared by ENV (`K=v …` or legacy `K v`) or ARG (`NAME[=default]`).
-fn declared_names(keyword: &str, args: &str) -> Vec<String> {
-    let args = args.trim();
-    if keyword == "ENV" && !args.split_whitespace().next().unwrap_or("").contains('=') {
-        return args
-            .split_whitespace()
-            .next()
-            .map(|s| vec![s.to_string()])
-            .unwrap_or_default();
-    }
-    let mut names = Vec::new();
-    let mut rest = args;
-    while !rest.is_empty() {
-        let end = rest.find(['=', ' ', '\t']).unwrap_or(rest.len());
-        names.push(rest[..end].to_string());
-        rest = &rest[end..];
-        if let Some(after) = rest.strip_prefix('=') {
-            // Skip the value, quoted or not.
-            rest = if let Some(q) = after.strip_prefix('"') {
-                q.find('"').map(|e| &q[e + 1..]).unwrap_or("")
-            } else {
-                after
-                    .find(char::is_whitespace)
-                    .map(|e| &after[e..])
-                    .unwrap_or("")
+impl Pragmas {
+    fn read(text: &str) -> Pragmas {
+        let mut p = Pragmas {
+            lines: HashMap::new(),
+            global: Vec::new(),
+        };
+        for (i, line) in text.lines().enumerate() {
+            let Some(c) = line.trim_start().strip_prefix('#') else {
+                continue;
             };
+            let mut words = c.split_whitespace();
+            if words.next() != Some("hadolint") {
+                continue;
+            }
+            let (global, rest) = match words.next() {
+                Some("global") => (true, words.next()),
+                other => (false, other),
+            };
+            let Some(list) = rest.and_then(|r| r.strip_prefix("ignore=")) else {
+                continue;
+            };
+            for rule in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+                if global {
+                    p.global.push((i + 1, rule.to_string()));
+                } else {
+                    p.lines.entry(i + 2).or_default().push(rule.to_string());
+                }
+            }
         }
-        rest = rest.trim_start();
+        p
     }
-    names
-}
 
-fn add_sources(rest: &str) -> Vec<String> {
-    let r = rest.trim();
-    let parts: Vec<String> = if r.starts_with('[') {
-        serde_json::from_str(r).unwrap_or_default()
-    } else {
-        r.split_whitespace().map(String::from).collect()
-    };
-    if parts.len() < 2 {
-        return Vec::new();
-    }
-    parts[..parts.len() - 1].to_vec()
-}
-
-fn is_url(s: &str) -> bool {
-    s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@")
-}
-
-fn is_archive(s: &str) -> bool {
-    let s = s.to_ascii_lowercase();
-    [
-        ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst",
-    ]
-    .iter()
-    .any(|e| s.ends_with(e))
-}
-
-/// Does `cmd` contain one of `tools` followed (as a later word) by `sub`?
-fn has_word_pair(cmd: &str, tools: &[&str], sub: &str) -> bool {
-    for segment in cmd.split(['&', ';', '|']) {
-        let words: Vec<&str> = segment.split_whitespace().collect();
-        if let Some(t) = words.iter().position(|w| {
-            let base = w.rsplit('/').next().unwrap_or(w);
-            tools.contains(&base)
-        }) && words[t + 1..].contains(&sub)
+    /// Why `rule` at `line` is ignored, if it is.
+    fn ignores(&self, rule: &str, line: usize) -> Option<String> {
+        if self
+            .lines
+            .get(&line)
+            .is_some_and(|r| r.iter().any(|x| x == rule))
         {
-            return true;
+            return Some(format!("`# hadolint ignore={rule}` on line {}", line - 1));
         }
+        self.global
+            .iter()
+            .find(|(_, r)| r == rule)
+            .map(|(l, _)| format!("`# hadolint global ignore={rule}` on line {l}"))
     }
-    false
 }
 
 pub fn render_text(findings: &[Finding]) -> String {
@@ -603,40 +516,4 @@ pub fn render_sarif(findings: &[Finding]) -> serde_json::Value {
             }).collect::<Vec<_>>(),
         }],
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_and_arg_names() {
-        assert_eq!(declared_names("ENV", "A=1 B=\"x y\" C=3"), ["A", "B", "C"]);
-        assert_eq!(declared_names("ENV", "LEGACY some value"), ["LEGACY"]);
-        assert_eq!(declared_names("ARG", "API_TOKEN"), ["API_TOKEN"]);
-        assert_eq!(declared_names("ARG", "V=1"), ["V"]);
-    }
-
-    #[test]
-    fn word_pairs() {
-        assert!(has_word_pair(
-            "apt-get update && apt-get install -y x",
-            &["apt-get", "apt"],
-            "install"
-        ));
-        assert!(!has_word_pair(
-            "echo apt-get; install",
-            &["apt-get"],
-            "install"
-        ));
-        assert!(has_word_pair("/sbin/apk add x", &["apk"], "add"));
-    }
-
-    #[test]
-    fn add_sources_and_archives() {
-        assert_eq!(add_sources("a.txt b /dst/"), ["a.txt", "b"]);
-        assert_eq!(add_sources("[\"x.tar.gz\", \"/\"]"), ["x.tar.gz"]);
-        assert!(is_archive("rootfs.TAR.GZ"));
-        assert!(is_url("https://example.com/x"));
-    }
 }

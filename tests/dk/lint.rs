@@ -131,37 +131,40 @@ fn add_of_a_local_file() {
 fn package_caches() {
     assert_eq!(
         lint(
-            "FROM baseline\nUSER 0\nRUN apt-get update \\\n  && apt-get install -y --no-install-recommends curl\nUSER 1000\n",
+            "FROM baseline\nUSER 0\nRUN apt-get update \\\n  && apt-get install -y --no-install-recommends curl=7.88.1-10\nUSER 1000\n",
             ""
         ),
         [df("DL3009", 3)]
     );
     assert_eq!(
         lint(
-            "FROM baseline\nUSER 0\nRUN apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nUSER 1000\n",
+            "FROM baseline\nUSER 0\nRUN apt-get install -y curl=7.88.1-10 && rm -rf /var/lib/apt/lists/*\nUSER 1000\n",
             ""
         ),
         [df("DL3015", 3)]
     );
     assert_eq!(
         lint(
-            "FROM baseline\nUSER 0\nRUN apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\nUSER 1000\n",
+            "FROM baseline\nUSER 0\nRUN apt-get install -y --no-install-recommends curl=7.88.1-10 && rm -rf /var/lib/apt/lists/*\nUSER 1000\n",
             ""
         ),
         []
     );
     assert_eq!(
-        lint("FROM baseline\nRUN apk add curl\n", ""),
+        lint("FROM baseline\nRUN apk add curl=8.5.0-r0\n", ""),
         [df("DL3019", 2)]
     );
-    assert_eq!(lint("FROM baseline\nRUN apk add --no-cache curl\n", ""), []);
     assert_eq!(
-        lint("FROM baseline\nRUN pip3 install requests\n", ""),
+        lint("FROM baseline\nRUN apk add --no-cache curl=8.5.0-r0\n", ""),
+        []
+    );
+    assert_eq!(
+        lint("FROM baseline\nRUN pip3 install requests==2.31.0\n", ""),
         [df("DL3042", 2)]
     );
     assert_eq!(
         lint(
-            "FROM baseline\nRUN pip install --no-cache-dir requests\n",
+            "FROM baseline\nRUN pip install --no-cache-dir requests==2.31.0\n",
             ""
         ),
         []
@@ -226,16 +229,17 @@ fn manifest_ports_mounts_and_stop_signal_must_be_in_the_image() {
 }
 
 #[test]
-fn multi_stage_files_are_judged_by_their_final_stage() {
+fn stages_as_hadolint_judges_them_and_the_user_of_the_final_image() {
+    // Package rules and the shell form apply in every stage, as Hadolint has them.
     let dockerfile = format!(
         "FROM alpine:3.20@{DIGEST} AS build\nUSER root\nRUN apk add gcc\nCMD make\nFROM baseline\nCOPY --from=build /out /out\nCMD [\"/out\"]\n"
     );
     assert_eq!(
         lint(&dockerfile, ""),
-        [],
-        "caches, root and shell form in a build stage do not matter"
+        [df("DL3018", 3), df("DL3019", 3), df("DL3025", 4)],
+        "a build stage's user does not reach the image (dk's DL3002)"
     );
-    let dockerfile = "FROM alpine:latest AS build\nRUN apk add gcc\nFROM baseline\nCOPY --from=build /out /out\n";
+    let dockerfile = "FROM alpine:latest AS build\nRUN apk add --no-cache gcc=13.2.1-r0\nFROM baseline\nCOPY --from=build /out /out\n";
     assert_eq!(
         lint(dockerfile, ""),
         [df("DL3007", 1)],
@@ -247,6 +251,9 @@ fn multi_stage_files_are_judged_by_their_final_stage() {
         [df("DL3002", 3)],
         "the final stage inherits USER 0 from the stage it builds on"
     );
+    // Hadolint's inline ignore comments are honoured.
+    let dockerfile = "FROM baseline\n# hadolint ignore=DL3018,DL3019\nRUN apk add gcc\n";
+    assert_eq!(lint(dockerfile, ""), []);
 }
 
 fn ws_with(dockerfile: &str, manifest: &str) -> TestWs {

@@ -12,6 +12,7 @@ mod context;
 mod day_two;
 mod definitions;
 mod deploy;
+mod hadolint_diff;
 mod ignore_diff;
 mod lint;
 mod settings;

