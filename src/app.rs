@@ -205,7 +205,16 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Prep { names, fix } => prep(&cli, names, *fix).await,
-        Command::Lint { names, format } => lint(&cli, names, *format).await,
+        Command::Lint {
+            names,
+            format,
+            fix: true,
+            dry_run,
+        } => {
+            let _ = format;
+            lint_fix(&cli, names, *dry_run)
+        }
+        Command::Lint { names, format, .. } => lint(&cli, names, *format).await,
     }
 }
 
@@ -926,6 +935,16 @@ async fn lint(cli: &Cli, names: &[String], format: LintFormat) -> Result<i32> {
         }
     }
     let mut linter = crate::lint::Linter::new(&engine.ws, &engine.graph, digests);
+    let tmp = engine
+        .ws
+        .state
+        .tmp()
+        .join(format!("shellcheck-{}", std::process::id()));
+    if !linter.check_shell(&selected, &tmp)? {
+        eprintln!(
+            "note: the shell checks of RUN lines were skipped: shellcheck is not installed (apt-get install shellcheck)"
+        );
+    }
     let mut findings = Vec::new();
     for i in engine
         .graph
@@ -955,6 +974,76 @@ async fn lint(cli: &Cli, names: &[String], format: LintFormat) -> Result<i32> {
         LintFormat::Sarif => print_json(&crate::lint::render_sarif(&findings)),
     }
     Ok(if open > 0 { 1 } else { 0 })
+}
+
+/// `dk lint --fix [--dry-run]`: every fix applies cleanly, or nothing is written.
+fn lint_fix(cli: &Cli, names: &[String], dry_run: bool) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    let _lock = engine.lock("dk lint --fix", !cli.no_wait)?;
+    let selected = engine.select(names)?.selected;
+    let mut planned = Vec::new();
+    let mut refused = Vec::new();
+    for i in selected {
+        let node = &engine.ws.nodes[i];
+        let fixes = crate::lintfix::fixes(&node.dockerfile);
+        let path = node.dockerfile_path();
+        for r in &fixes.refused {
+            refused.push(format!(
+                "{path}:{}: {} cannot be fixed mechanically: {}",
+                r.line, r.rule, r.why
+            ));
+        }
+        if !fixes.edits.is_empty() {
+            let new = fixes.apply(&node.dockerfile.text);
+            let made: Vec<String> = fixes
+                .edits
+                .iter()
+                .map(|e| format!("{path}:{}: {} fixed", e.line, e.rule))
+                .collect();
+            planned.push((
+                path,
+                node.dir.join("Dockerfile"),
+                node.dockerfile.text.clone(),
+                new,
+                made,
+            ));
+        }
+    }
+    if !refused.is_empty() {
+        for r in &refused {
+            println!("{r}");
+        }
+        eprintln!(
+            "nothing was written: {} fix(es) cannot be made mechanically (make them by hand, or waive the rule), {} could",
+            refused.len(),
+            planned.iter().map(|p| p.4.len()).sum::<usize>()
+        );
+        return Ok(1);
+    }
+    if planned.is_empty() {
+        eprintln!("nothing to fix");
+        return Ok(0);
+    }
+    for (path, file, old, new, made) in &planned {
+        if dry_run {
+            print!("{}", crate::lintfix::diff(path, old, new));
+        } else {
+            crate::records::write_atomic(file, new.as_bytes())?;
+            for m in made {
+                println!("{m}");
+            }
+        }
+    }
+    let total: usize = planned.iter().map(|p| p.4.len()).sum();
+    if dry_run {
+        eprintln!(
+            "{total} fix(es) in {} file(s) would be made (--dry-run: nothing written)",
+            planned.len()
+        );
+    } else {
+        eprintln!("made {total} fix(es) in {} file(s)", planned.len());
+    }
+    Ok(0)
 }
 
 async fn build(cli: &Cli, args: &BuildArgs) -> Result<i32> {

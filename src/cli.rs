@@ -363,15 +363,23 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         fix: bool,
     },
 
-    /// Check Dockerfiles and manifests against image best practices
+    /// Check Dockerfiles and manifests against image best practices (Hadolint's rules, ShellCheck, dk's)
     #[command(
-        long_about = "Static checks of each node's Dockerfile and container.toml, printed compiler style (`path:LINE: RULE message`, then a fix hint): external bases pinned by a moving tag or no tag (DL3006, DL3007, DK-PIN, DK-DIGEST), a final USER that is root (DL3002), ADD of a local file (DL3020), package caches left behind (DL3009, DL3015, DL3019, DL3042), shell-form CMD/ENTRYPOINT (DL3025), secrets in ENV/ARG (DL3064), and ports, mounts and stop signals the manifest declares but the image does not (DK-EXPOSE, DK-VOLUME, DK-STOPSIGNAL). Waive a rule in container.toml with [[lint.waive]] rule = \"…\" reason = \"…\". Exit 1 on findings, 0 when clean."
+        long_about = "Static checks of each node's Dockerfile and container.toml, printed compiler style (`path:LINE: RULE message`, then a fix hint). Exit 1 on findings, 0 when clean.\n\nHadolint's rules, with Hadolint's ids and semantics (which stages and ONBUILD lines each applies to): DL3003 cd, DL3004 sudo, DL3008/DL3013/DL3016/DL3018 unpinned apt/pip/npm/apk packages, DL3009 apt lists left, DL3015 recommends, DL3019 apk cache, DL3020 ADD of local files, DL3025 shell-form CMD/ENTRYPOINT/HEALTHCHECK, DL3027 apt, DL3042 pip cache, DL3047 wget progress, DL3059 consecutive RUNs, DL3064 secrets in ARG/ENV, DL4001 curl and wget, DL4006 pipes without pipefail; DL3006/DL3007 moving base images and DL3002 a root user, which dk judges on the image it builds (after ARG expansion, inherited from parent nodes). With `shellcheck` installed, every shell-form RUN is checked by it (SC ids, at the RUN's line). dk's own: DK-PIN/DK-DIGEST (pin by digest), DK-EXPOSE/DK-VOLUME/DK-STOPSIGNAL (what the manifest declares, the image must have).\n\nWaive a rule in container.toml with [[lint.waive]] rule = \"…\" reason = \"…\", or as Hadolint does: `# hadolint ignore=DL3008` on the line before, `# hadolint global ignore=…` anywhere.\n\n--fix makes the mechanical fixes (exec-form CMD/ENTRYPOINT, COPY for ADD of local files, apk add --no-cache), writing nothing unless every one applies cleanly; --dry-run shows the diff."
     )]
     Lint {
         /// Nodes to lint (unique prefixes work). None: all
         names: Vec<String>,
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
+        /// Make the mechanical fixes: shell-form CMD/ENTRYPOINT to exec form, ADD of local
+        /// files to COPY, `apk add` to `apk add --no-cache`. Nothing is written unless every
+        /// fix applies cleanly
+        #[arg(long)]
+        fix: bool,
+        /// With --fix: print the diff, write nothing
+        #[arg(long, requires = "fix")]
+        dry_run: bool,
     },
 }
 

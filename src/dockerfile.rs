@@ -53,6 +53,16 @@ impl Instruction {
         start..end
     }
 
+    /// Byte span in the file of all of `args` (continuation lines included).
+    pub fn file_span(&self) -> Range<usize> {
+        self.span(0..self.args.len())
+    }
+
+    /// Byte span in the file of `args[range]`.
+    pub fn file_span_of(&self, range: Range<usize>) -> Range<usize> {
+        self.span(range)
+    }
+
     /// For CMD, ENTRYPOINT, RUN, SHELL and HEALTHCHECK: the JSON (exec) form.
     pub fn is_exec_form(&self) -> bool {
         let a = self.args.trim();

@@ -53,6 +53,8 @@ pub struct Linter<'a> {
     /// External image reference -> a digest reference dk knows locally (`repo@sha256:…`).
     digests: HashMap<String, String>,
     facts: HashMap<usize, Facts>,
+    /// ShellCheck's findings on RUN lines, by node (see `shellcheck.rs`).
+    shell: HashMap<usize, Vec<crate::shellcheck::Comment>>,
 }
 
 impl<'a> Linter<'a> {
@@ -62,7 +64,30 @@ impl<'a> Linter<'a> {
             graph,
             digests,
             facts: HashMap::new(),
+            shell: HashMap::new(),
         }
+    }
+
+    /// Run ShellCheck on the RUN lines of `nodes` (scripts written under `tmp`). Returns
+    /// false when `shellcheck` is not installed (the shell checks are then skipped).
+    pub fn check_shell(
+        &mut self,
+        nodes: &[usize],
+        tmp: &std::path::Path,
+    ) -> crate::error::Result<bool> {
+        if !crate::shellcheck::available() {
+            return Ok(false);
+        }
+        let scripts: Vec<crate::shellcheck::Script> = nodes
+            .iter()
+            .flat_map(|&i| crate::shellcheck::scripts(i, &self.ws.nodes[i].dockerfile))
+            .collect();
+        let comments = crate::shellcheck::run(&scripts, tmp)
+            .map_err(|e| crate::error::Error::io("run", "shellcheck", e))?;
+        for c in comments {
+            self.shell.entry(c.node).or_default().push(c);
+        }
+        Ok(true)
     }
 
     /// All findings of node `i`, waivers applied.
@@ -136,9 +161,25 @@ impl<'a> Linter<'a> {
             }
         }
 
-        // The Hadolint rules, with Hadolint's semantics.
+        // The Hadolint rules, with Hadolint's semantics, and ShellCheck's on RUN lines.
         for h in crate::hadolint::check(df) {
             add(h.rule, h.line, h.message.to_string(), h.help.to_string());
+        }
+        // Hadolint reports a ShellCheck message once per line.
+        let mut seen = BTreeSet::new();
+        for c in self
+            .shell
+            .get(&i)
+            .into_iter()
+            .flatten()
+            .filter(|c| seen.insert((c.line, c.code.clone(), c.message.clone())))
+        {
+            add(
+                &c.code,
+                c.line,
+                c.message.clone(),
+                format!("https://www.shellcheck.net/wiki/{}", c.code),
+            );
         }
         let final_stage = df
             .final_stage(node.manifest.build.target.as_deref())

@@ -17,6 +17,11 @@ fn lint(dockerfile: &str, manifest: &str) -> Vec<(String, String, usize)> {
     if !manifest.is_empty() {
         ws.write("containers/x/container.toml", manifest);
     }
+    lint_ws(&ws)
+}
+
+/// The open findings of node `x` (Hadolint's and dk's rules; ShellCheck's are not run).
+fn lint_ws(ws: &TestWs) -> Vec<(String, String, usize)> {
     let engine = ws.engine();
     let mut linter = dk::lint::Linter::new(&engine.ws, &engine.graph, HashMap::new());
     let i = engine.ws.nodes.iter().position(|n| n.name == "x").unwrap();
@@ -354,5 +359,96 @@ fn the_example_workspace_lints_clean() {
         "{}{}",
         stdout(&out),
         stderr(&out)
+    );
+}
+
+#[test]
+fn shellcheck_checks_run_lines_and_its_absence_is_said_once() {
+    let ws = ws_with(
+        "FROM baseline\nARG VERSION\nRUN echo $VERSION $UNQUOTED && echo `date`\nRUN [\"echo\", \"exec form is not checked\"]\n",
+        "",
+    );
+    let out = ws.dk().args(["lint", "--format", "json"]).output().unwrap();
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let sc: Vec<(String, u64)> = findings
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("SC"))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(sc.contains(&("SC2086".into(), 3)), "{sc:?}");
+    assert!(sc.contains(&("SC2006".into(), 3)), "{sc:?}");
+    assert!(sc.iter().all(|(_, l)| *l == 3), "{sc:?}");
+    // ARG names count as set: no SC2154-style complaint about VERSION.
+    assert!(!sc.iter().any(|(r, _)| r == "SC2154"), "{sc:?}");
+    // Without shellcheck, dk says so once, and the rest of the lint still runs.
+    let out = ws
+        .dk()
+        .args(["lint"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("shellcheck is not installed").count(),
+        1,
+        "{err}"
+    );
+    assert!(!stdout(&out).contains("SC2086"));
+}
+
+#[test]
+fn fix_makes_the_mechanical_fixes_or_writes_nothing() {
+    let text = "FROM baseline\nADD app.conf /etc/\nRUN apk add --virtual .deps curl=8.5.0-r0\nCMD app --serve\n";
+    let ws = ws_with(text, "");
+    let file = ws.path("containers/x/Dockerfile");
+    let out = ws
+        .dk()
+        .args(["lint", "--fix", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "--- a/containers/x/Dockerfile\n+++ b/containers/x/Dockerfile\n@@ -1,4 +1,4 @@\n FROM baseline\n-ADD app.conf /etc/\n-RUN apk add --virtual .deps curl=8.5.0-r0\n-CMD app --serve\n+COPY app.conf /etc/\n+RUN apk add --no-cache --virtual .deps curl=8.5.0-r0\n+CMD [\"app\", \"--serve\"]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        text,
+        "a dry run writes nothing"
+    );
+    let out = ws.dk().args(["lint", "--fix"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("containers/x/Dockerfile:2: DL3020 fixed"),
+        "{}",
+        stdout(&out)
+    );
+    let rules: Vec<String> = lint_ws(&ws).into_iter().map(|f| f.0).collect();
+    for fixed in ["DL3019", "DL3020", "DL3025"] {
+        assert!(!rules.contains(&fixed.to_string()), "{rules:?}");
+    }
+    // One fix that cannot be made: nothing is written at all.
+    let text = "FROM baseline\nADD app.conf /etc/\nCMD echo $HOME\n";
+    let ws = ws_with(text, "");
+    let out = ws.dk().args(["lint", "--fix"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("containers/x/Dockerfile:3: DL3025 cannot be fixed mechanically"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("nothing was written"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path("containers/x/Dockerfile")).unwrap(),
+        text
     );
 }

@@ -601,6 +601,68 @@ pub fn main() {
     ));
     let _ = std::fs::remove_dir_all(&ws);
 
+    // 3b. dk lint beside Hadolint over the same 100 Dockerfiles.
+    report.section("`dk lint` beside Hadolint: 100 Dockerfiles");
+    {
+        let ws = tmp("dk-bench-lint");
+        write(&ws, "dk.toml", "namespace = \"dkbenchlint\"\n");
+        write(&ws, "baseline/Dockerfile", "FROM scratch\nUSER 1000\n");
+        let mut files = Vec::new();
+        for i in 0..100 {
+            let text = format!(
+                "FROM debian:12-slim AS build{i}\nARG VERSION={i}\nRUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10 make \\\n    && rm -rf /var/lib/apt/lists/*\nRUN cd /src && make VERSION=$VERSION | tee /tmp/log\nFROM alpine:3.20\nRUN apk add --no-cache ca-certificates=20240226-r0 && wget -q https://example.com/{i}.tgz\nCOPY --from=build{i} /src/out /usr/local/bin/app\nADD app.conf /etc/app.conf\nUSER 1000\nEXPOSE 8080\nCMD app --serve\n"
+            );
+            write(&ws, &format!("containers/n{i:03}/Dockerfile"), &text);
+            files.push(ws.join(format!("containers/n{i:03}/Dockerfile")));
+        }
+        // Findings make both exit non-zero: time the process, whatever its status.
+        let timed = |make: &dyn Fn() -> Command| {
+            let mut v: Vec<Duration> = (0..RUNS)
+                .map(|_| {
+                    let mut c = make();
+                    c.stdout(Stdio::null()).stderr(Stdio::null());
+                    let t = Instant::now();
+                    let _ = c.status();
+                    t.elapsed()
+                })
+                .collect();
+            v.sort();
+            v[v.len() / 2]
+        };
+        let dk_no_sc = timed(&|| {
+            let mut c = dk(&ws, &["lint"]);
+            c.env("PATH", "/nonexistent");
+            c
+        });
+        let dk_sc = timed(&|| dk(&ws, &["lint"]));
+        let hadolint = timed(&|| {
+            let mut c = Command::new("hadolint");
+            c.arg("--no-fail").args(&files);
+            c
+        });
+        report.row(
+            "`dk lint` (Hadolint's rules and dk's, no ShellCheck)",
+            ms(dk_no_sc),
+            "",
+        );
+        report.row(
+            "`dk lint` with ShellCheck on every RUN",
+            ms(dk_sc),
+            "the machine's shellcheck, scripts batched over the cores",
+        );
+        report.row(
+            "`hadolint` over the same 100 files (one process)",
+            ms(hadolint),
+            "Hadolint 2.15 always runs its embedded ShellCheck",
+        );
+        report.verdict(format!(
+            "dk lint (without ShellCheck) no slower than Hadolint's total: {:.2}× ({})",
+            ratio(dk_no_sc, hadolint),
+            verdict(dk_no_sc <= hadolint)
+        ));
+        let _ = std::fs::remove_dir_all(&ws);
+    }
+
     // 4. A 1 GiB context.
     report.section("A 1 GiB context");
     let ws = tmp("dk-bench-context");
