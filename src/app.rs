@@ -200,6 +200,15 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Exec { name, root, cmd } => exec(&cli, name, *root, cmd).await,
         Command::Prune { dry_run } => prune(&cli, *dry_run).await,
         Command::Systemd { install, unit_dir } => systemd(&cli, *install, unit_dir),
+        Command::Import {
+            from:
+                crate::cli::ImportFrom::Compose {
+                    files,
+                    into,
+                    env_file,
+                    profile,
+                },
+        } => import_compose(&cli, files, into.as_deref(), env_file.as_deref(), profile).await,
         Command::Completions { shell } => {
             print!("{}", crate::completions::script(*shell));
             Ok(0)
@@ -974,6 +983,130 @@ async fn lint(cli: &Cli, names: &[String], format: LintFormat) -> Result<i32> {
         LintFormat::Sarif => print_json(&crate::lint::render_sarif(&findings)),
     }
     Ok(if open > 0 { 1 } else { 0 })
+}
+
+async fn import_compose(
+    cli: &Cli,
+    files: &[std::path::PathBuf],
+    into: Option<&std::path::Path>,
+    env_file: Option<&std::path::Path>,
+    profiles: &[String],
+) -> Result<i32> {
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let profiles = if profiles.is_empty() {
+        env.get("COMPOSE_PROFILES")
+            .map(|p| {
+                p.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        profiles.to_vec()
+    };
+    let project = crate::compose::load(&crate::compose::LoadOptions {
+        files: files.to_vec(),
+        env_file: env_file.map(std::path::Path::to_path_buf),
+        profiles,
+        env,
+    })?;
+    // Into: --into, else the workspace here (-C or upward), else the current directory.
+    let into = match into.or(cli.workspace.as_deref()) {
+        Some(d) => d.to_path_buf(),
+        None => workspace::find_root(None).unwrap_or_else(|_| std::path::PathBuf::from(".")),
+    };
+    // What the daemon has: the images of image-only services (to pin them), and Compose's
+    // own volumes (to keep their data). Without a daemon, neither.
+    let mut images = crate::import::LocalDigests::new();
+    let mut volumes = std::collections::BTreeSet::new();
+    if let Ok(reads) = crate::docker::Lookup::connect() {
+        for (_, svc) in &project.services {
+            if svc.get("build").is_none()
+                && let Some(image) = svc.get("image").and_then(crate::compose::Node::text)
+                && let Ok(Ok(Some(facts))) = tokio::time::timeout(
+                    std::time::Duration::from_secs(3),
+                    reads.inspect_image(&image),
+                )
+                .await
+            {
+                images.insert(image, facts.repo_digests.into_iter().next());
+            }
+        }
+        for name in crate::import::compose_volume_names(&project) {
+            if let Ok(Ok(true)) = tokio::time::timeout(
+                std::time::Duration::from_secs(3),
+                reads.volume_exists(&name),
+            )
+            .await
+            {
+                volumes.insert(name);
+            }
+        }
+    }
+    let volume_exists = |n: &str| volumes.contains(n);
+    let report = crate::import::write(
+        &project,
+        &into,
+        &crate::import::Here {
+            images: &images,
+            volume_exists: &volume_exists,
+        },
+    )?;
+    // The result must load; if it does not, nothing of the import stays.
+    let root = into.canonicalize().unwrap_or(into.clone());
+    if let Err(e) = Engine::load(&root, &LoadOptions::default(), reporter(false, 0)) {
+        report.rollback();
+        eprintln!("{}", e.render());
+        return Err(Error::usage_help(
+            "the imported workspace does not load, so nothing was written",
+            "fix the Compose file at the places above, or report what dk import got wrong",
+        ));
+    }
+    let imported = report
+        .services
+        .iter()
+        .filter(|s| s.skipped.is_none())
+        .count();
+    println!(
+        "imported {imported} of {} service(s) from {} into {}",
+        report.services.len(),
+        project
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        root.display()
+    );
+    for w in &report.written {
+        println!("  wrote {w}");
+    }
+    let mut todos = 0;
+    let mut different = 0;
+    for s in &report.services {
+        match &s.skipped {
+            Some(why) => println!("\n{} → skipped: {why}", s.service),
+            None => {
+                println!("\n{} → containers/{}/", s.service, s.node);
+                for w in &s.written {
+                    println!("  wrote {w}");
+                }
+                for d in &s.differences {
+                    println!("  runs differently: {d}");
+                }
+                for t in &s.todos {
+                    println!("  TODO(import): {t}");
+                }
+                todos += s.todos.len();
+                different += usize::from(!s.differences.is_empty());
+            }
+        }
+    }
+    println!(
+        "\n{todos} TODO(import) line(s) in the manifests, {different} service(s) run differently under dk's defaults (above). Next: `dk plan`, `dk lint`, then `dk up`."
+    );
+    Ok(0)
 }
 
 /// `dk lint --fix [--dry-run]`: every fix applies cleanly, or nothing is written.

@@ -124,6 +124,28 @@ pub struct CleanArgs {
     pub build_cache: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// A Compose project, resolved as `docker compose config` does, written as dk containers
+    #[command(
+        long_about = "Read a Compose project the way `docker compose config` resolves it (several files merged in order, ${VAR} interpolation from the environment over .env, YAML anchors and x- fields, extends, profiles; unknown keys and wrong types are errors at their file and line) and write a dk workspace, or add to the one here without overwriting anything.\n\nEach service becomes containers/<name>/: its build context copied (dockerfile, args, target kept), or a Dockerfile `FROM <image>` pinned by digest when the image is here. Its settings go into container.toml: ports, environment, volumes (binds as host paths, named volumes as volumes; Compose's own volumes are used as they are, so their data stays), tmpfs, depends_on, healthcheck, restart, user, capabilities, read_only, security_opt, sysctls, ulimits, devices, dns, extra_hosts, hostname, network aliases and address, command/entrypoint, labels, logging, resource limits, secrets and configs as file mounts. Values that came from variables or env files go to dk.local.toml (git-ignored), never into the manifest. What has no dk equivalent is a `# TODO(import):` line in that container.toml and in the summary; nothing is dropped silently. dk's security defaults apply (non-root, capabilities dropped, read-only root) unless the Compose file says otherwise: the summary names every service that will run differently, and why.",
+        after_help = "Examples:\n  dk import compose                          ./compose.yaml (or docker-compose.yml) into this workspace\n  dk import compose a.yaml b.yaml --into ../site\n  dk import compose --profile debug --env-file prod.env"
+    )]
+    Compose {
+        /// Compose files, merged in order (default: compose.yaml, docker-compose.yml… here)
+        files: Vec<PathBuf>,
+        /// The workspace to write (default: this one, or the current directory)
+        #[arg(long, value_name = "DIR")]
+        into: Option<PathBuf>,
+        /// Variables from this file instead of .env
+        #[arg(long, value_name = "FILE")]
+        env_file: Option<PathBuf>,
+        /// Enable services of this profile (repeatable; default: COMPOSE_PROFILES)
+        #[arg(long, value_name = "NAME")]
+        profile: Vec<String>,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CompletionShell {
     Bash,
@@ -342,6 +364,12 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         unit_dir: PathBuf,
     },
 
+    /// Bring an existing setup into dk: `dk import compose`
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
+
     /// Shell completions (with node names) for bash, zsh or fish
     #[command(
         after_help = "Install:\n  bash: dk completions bash > /etc/bash_completion.d/dk\n  zsh:  dk completions zsh > \"${fpath[1]}/_dk\"\n  fish: dk completions fish > ~/.config/fish/completions/dk.fish"
@@ -410,6 +438,7 @@ impl Command {
             Command::Prune { .. } => "prune",
             Command::Systemd { .. } => "systemd",
             Command::Completions { .. } => "completions",
+            Command::Import { .. } => "import",
             Command::Prep { .. } => "prep",
             Command::Lint { .. } => "lint",
         }

@@ -100,7 +100,7 @@ pub fn env_pairs(args: &str) -> Vec<(String, String)> {
         let rest = a[first.len()..].trim();
         return vec![(first.to_string(), unquote(rest))];
     }
-    let words = shell_words(a);
+    let words = crate::shell::split_words(a);
     words
         .into_iter()
         .filter_map(|w| {
@@ -110,46 +110,8 @@ pub fn env_pairs(args: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Words split the way `ENV`/`ARG` split them: spaces outside quotes, quotes removed.
-fn shell_words(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut any = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                any = true;
-            }
-            (Some(q), c) if c == q => quote = None,
-            (_, '\\') => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                    any = true;
-                }
-            }
-            (None, c) if c.is_whitespace() => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            (_, c) => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
-
 fn unquote(s: &str) -> String {
-    shell_words(s).join(" ")
+    crate::shell::split_words(s).join(" ")
 }
 
 /// The findings of the rules of `RULES` on `df`.

@@ -319,9 +319,18 @@ impl Engine {
                 if let crate::mounts::Live::Volume(v) =
                     crate::mounts::live_source(&self.ws, node, m)
                 {
+                    let daemon = self.daemon().await?;
+                    if m.external {
+                        if !daemon.volume_exists(&v).await? {
+                            return Err(Error::host(
+                                format!("{}: the external volume {v} does not exist", node.name),
+                                Some("dk never creates an external volume: create it (`docker volume create`), or drop `external` to let dk make its own".into()),
+                            ));
+                        }
+                        continue;
+                    }
                     let mut l = labels::owned(&self.ws.id, Role::Live);
                     l.insert(labels::NODE.into(), node.name.clone());
-                    let daemon = self.daemon().await?;
                     if let Some(path) = daemon.ensure_volume(&v, l).await?
                         && (m.owner.is_some() || m.group.is_some() || m.mode.is_some())
                     {
@@ -834,9 +843,14 @@ impl Engine {
             daemon.remove_container(&new_id).await?;
             return Err(with_restore(e, "the old container kept running throughout"));
         }
-        // Then the old one stops (its connections close, and its address leaves the name
-        // when it is gone); a request that meets it on its way out is the proxy's to try
-        // again (docs/manifest.md).
+        // Then the old one leaves the live network first, so that the name resolves to
+        // the new one only (a request in flight to the old one is the proxy's to try again,
+        // and a second try can only meet the new one), and stops.
+        if let Some((net, _)) = &spec.network
+            && old.ips.contains_key(net)
+        {
+            daemon.disconnect_network(&old.id, net).await?;
+        }
         daemon
             .stop_container(&old.id, stop_grace(old.stop_timeout))
             .await?;

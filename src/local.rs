@@ -349,7 +349,7 @@ pub fn config_entries(ws: &crate::workspace::Workspace) -> Vec<ConfigEntry> {
                 MountSource::From(o, p) => format!("{o}'s {p} ({:?})", m.kind),
                 MountSource::Volume(v) => format!(
                     "volume {} ({:?})",
-                    crate::mounts::volume_name(ws, v),
+                    crate::mounts::volume_name(ws, m).unwrap_or_else(|| v.to_string()),
                     m.kind
                 ),
             };

@@ -518,6 +518,10 @@ pub struct Mount {
     /// A named Docker volume (`<namespace>-<name>`, labelled by dk, never removed by dk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume: Option<String>,
+    /// With `volume`: a volume made elsewhere (by Compose, say), used by its own name; dk
+    /// neither creates nor labels it, and it must exist.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
     /// The source is one file, not a directory.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub file: bool,
@@ -1091,6 +1095,12 @@ impl Manifest {
                 out.push(at(
                     m.span(),
                     "mount: a test_only mount takes `source` (a directory of the node)".into(),
+                ));
+            }
+            if mr.external && mr.volume.is_none() {
+                out.push(at(
+                    m.span(),
+                    "mount: `external` applies to a `volume`".into(),
                 ));
             }
             if mr.file && mr.volume.is_some() {

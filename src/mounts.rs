@@ -35,9 +35,15 @@ pub enum Live {
     Volume(String),
 }
 
-/// The Docker name of a node's named volume: `<namespace>-<name>`.
-pub fn volume_name(ws: &Workspace, name: &str) -> String {
-    format!("{}-{name}", ws.namespace.replace('/', "-"))
+/// The Docker name of a mount's volume: `<namespace>-<name>`, or the name itself for an
+/// `external` one.
+pub fn volume_name(ws: &Workspace, m: &Mount) -> Option<String> {
+    let name = m.volume.as_deref()?;
+    Some(if m.external {
+        name.to_string()
+    } else {
+        format!("{}-{name}", ws.namespace.replace('/', "-"))
+    })
 }
 
 /// Where a mount's live source is.
@@ -46,7 +52,7 @@ pub fn live_source(ws: &Workspace, node: &Node, m: &Mount) -> Live {
         MountSource::Data(rel) => Live::Path(ws.data_root.join(&node.name).join(rel)),
         MountSource::Host(p) => Live::Path(PathBuf::from(p)),
         MountSource::From(other, rel) => Live::Path(ws.data_root.join(other).join(rel)),
-        MountSource::Volume(v) => Live::Volume(volume_name(ws, v)),
+        MountSource::Volume(v) => Live::Volume(volume_name(ws, m).unwrap_or_else(|| v.to_string())),
     }
 }
 

@@ -452,6 +452,20 @@ impl Daemon {
         Ok(id)
     }
 
+    /// Take a container off a network (its name there stops resolving to it at once).
+    pub async fn disconnect_network(&self, id: &str, network: &str) -> Result<()> {
+        self.api
+            .disconnect_network(
+                network,
+                bollard::models::NetworkDisconnectRequest {
+                    container: id.to_string(),
+                    force: Some(true),
+                },
+            )
+            .await
+            .map_err(|e| self.err(format!("taking {id} off network {network}"), e))
+    }
+
     async fn create_bare(&self, spec: &ContainerSpec) -> Result<String> {
         let r = self
             .api

@@ -42,6 +42,19 @@ impl Lookup {
     }
 }
 
+impl Lookup {
+    /// Does the volume `name` exist?
+    pub async fn volume_exists(&self, name: &str) -> Result<bool> {
+        match self.api.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(self.err(format!("inspecting volume {name}"), e)),
+        }
+    }
+}
+
 impl Daemon {
     /// Make sure the named volume exists (created with `labels` when it does not; an
     /// existing one is left as it is). Returns the host path of a volume it just created
@@ -51,12 +64,8 @@ impl Daemon {
         name: &str,
         labels: std::collections::BTreeMap<String, String>,
     ) -> Result<Option<std::path::PathBuf>> {
-        match self.api.inspect_volume(name).await {
-            Ok(_) => return Ok(None),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(e) => return Err(self.err(format!("inspecting volume {name}"), e)),
+        if self.volume_exists(name).await? {
+            return Ok(None);
         }
         let created = self
             .api
