@@ -168,6 +168,8 @@ struct Plan<'a> {
     build: Vec<String>,
     run: Vec<String>,
     tables: Vec<String>,
+    /// `tmpfs` and tmpfs volumes, written as one key.
+    tmpfs: Vec<String>,
     /// Env values for dk.local.toml (site values).
     local_env: Vec<(String, String)>,
 }
@@ -231,6 +233,7 @@ fn plan_service<'a>(
         build: Vec::new(),
         run: Vec::new(),
         tables: Vec::new(),
+        tmpfs: Vec::new(),
         local_env: Vec::new(),
     };
     if p.name != service {
@@ -348,7 +351,7 @@ fn plan_service<'a>(
                     volume(&mut p, item, existing_volumes);
                 }
             }
-            "tmpfs" => p.run.push(format!("tmpfs = {}", strs(&v.strings()))),
+            "tmpfs" => p.tmpfs.extend(v.strings()),
             "healthcheck" => healthcheck(&mut p, v),
             "restart" => {
                 let r = v.text().unwrap_or_default();
@@ -466,7 +469,7 @@ fn plan_service<'a>(
             "mem_limit" => p.run.push(format!("memory = {}", tv(v.text().unwrap_or_default().to_ascii_lowercase()))),
             "cpus" => {
                 if let Some(c) = v.text().and_then(|t| t.parse::<f64>().ok()) {
-                    p.run.push(format!("cpus = {c}"));
+                    p.run.push(format!("cpus = {c:?}"));
                 }
             }
             "pids_limit" => p.run.push(format!("pids = {}", v.text().unwrap_or_default())),
@@ -491,6 +494,10 @@ fn plan_service<'a>(
             "expose" => p.todo(key, v, "informational in Compose (the ports are reachable on the network anyway); EXPOSE them in the Dockerfile if the image does not"),
             _ => p.todo(key, v, "no dk equivalent"),
         }
+    }
+    if !p.tmpfs.is_empty() {
+        let t = std::mem::take(&mut p.tmpfs);
+        p.run.push(format!("tmpfs = {}", strs(&t)));
     }
     if !read_only_set {
         p.differences.push(
@@ -597,11 +604,12 @@ fn volume(p: &mut Plan<'_>, item: &Node, existing_volumes: &dyn Fn(&str) -> bool
     };
     let kind = if ro { "ro" } else { "persistent" };
     match (typ.as_str(), source) {
-        ("tmpfs", _) => p.run.push(format!("tmpfs = {}", strs(&[target]))),
+        ("tmpfs", _) => p.tmpfs.push(target),
         ("bind", Some(src)) => {
             let host = p.abs(&src);
             let host_s = host.display().to_string();
-            let is_file = host.is_file();
+            // A file or a socket (the Docker socket): a single-file mount.
+            let is_file = host.exists() && !host.is_dir();
             let mut t = format!(
                 "[[mount]]\nkind = {}\nhost = {}\ntarget = {}\n",
                 tv(kind),
@@ -760,7 +768,7 @@ fn deploy(p: &mut Plan<'_>, v: &Node) {
                         match lk.as_str() {
                             "cpus" => {
                                 if let Some(c) = lv.text().and_then(|t| t.parse::<f64>().ok()) {
-                                    p.run.push(format!("cpus = {c}"));
+                                    p.run.push(format!("cpus = {c:?}"));
                                 }
                             }
                             "memory" => p.run.push(format!(

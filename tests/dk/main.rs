@@ -14,6 +14,7 @@ mod definitions;
 mod deploy;
 mod hadolint_diff;
 mod ignore_diff;
+mod import;
 mod lint;
 mod settings;
 mod test_promote;

