@@ -166,6 +166,7 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::History { name, json } => history(&cli, name, *json).await,
         Command::Config { names, json } => config(&cli, names, *json),
         Command::Up(args) => up(&cli, args).await,
+        Command::Push { names, registry } => push(&cli, names, registry).await,
         Command::Start(args) => launcher(&cli, "start", args).await,
         Command::Stop(args) => launcher(&cli, "stop", args).await,
         Command::Restart(args) => launcher(&cli, "restart", args).await,
@@ -500,7 +501,99 @@ async fn up(cli: &Cli, args: &UpArgs) -> Result<i32> {
             eprintln!("stopped: {why}");
         }
     }
-    Ok(if report.ok() { 0 } else { 1 })
+    // `push = "on-promote"`: what went live goes to those registries too.
+    let on_promote: Vec<crate::config::RegistryFile> = engine
+        .ws
+        .registries
+        .iter()
+        .filter(|r| r.push == crate::config::PushWhen::OnPromote)
+        .cloned()
+        .collect();
+    let promoted: Vec<usize> = report
+        .promotions
+        .iter()
+        .filter(|p| matches!(p.status, PromoteStatus::Promoted { .. }))
+        .map(|p| p.node)
+        .collect();
+    let mut pushed_ok = true;
+    if !on_promote.is_empty() && !promoted.is_empty() {
+        let outcomes = interruptible(engine.push(&promoted, &on_promote)).await?;
+        pushed_ok = print_pushes(&engine, &outcomes);
+    }
+    Ok(if report.ok() && pushed_ok { 0 } else { 1 })
+}
+
+/// Print what `push` did; true when every push went through.
+fn print_pushes(engine: &Engine, outcomes: &[crate::push::PushOutcome]) -> bool {
+    let mut ok = true;
+    for o in outcomes {
+        for p in &o.pushed {
+            println!(
+                "{}: pushed {} (tags {})",
+                engine.name(o.node),
+                p.reference,
+                p.tags.join(", ")
+            );
+        }
+        for (registry, e) in &o.failed {
+            ok = false;
+            eprintln!(
+                "{}: not pushed to {registry}: {}",
+                engine.name(o.node),
+                e.render()
+            );
+        }
+        if !o.failed.is_empty() && o.failed.iter().all(|(r, _)| r != "-") {
+            eprintln!("{}: `live` was moved in no registry", engine.name(o.node));
+        }
+    }
+    ok
+}
+
+async fn push(cli: &Cli, names: &[String], only: &[String]) -> Result<i32> {
+    let engine = load(cli, reporter(false, cli.verbose))?;
+    if engine.ws.registries.is_empty() {
+        return Err(Error::usage_help(
+            "dk.toml names no registry",
+            "add one: [[registry]] url = \"registry.example.com:5000\"",
+        ));
+    }
+    let registries: Vec<crate::config::RegistryFile> = engine
+        .ws
+        .registries
+        .iter()
+        .filter(|r| only.is_empty() || only.iter().any(|o| o == &r.url))
+        .cloned()
+        .collect();
+    if registries.is_empty() {
+        return Err(Error::usage_help(
+            format!("no registry of dk.toml is {}", only.join(", ")),
+            format!(
+                "dk.toml has: {}",
+                engine
+                    .ws
+                    .registries
+                    .iter()
+                    .map(|r| r.url.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let _lock = engine.lock("dk push", !cli.no_wait)?;
+    let nodes = if names.is_empty() {
+        let all: Vec<usize> = (0..engine.ws.nodes.len()).collect();
+        let live = engine.tag_ids(&all, "live").await?;
+        all.into_iter().filter(|i| live.contains_key(i)).collect()
+    } else {
+        engine.select(names)?.selected
+    };
+    let outcomes = interruptible(engine.push(&nodes, &registries)).await?;
+    Ok(if print_pushes(&engine, &outcomes) {
+        0
+    } else {
+        1
+    })
 }
 
 async fn launcher(cli: &Cli, verb: &str, args: &LauncherArgs) -> Result<i32> {
@@ -661,8 +754,12 @@ async fn status(cli: &Cli, args: &StatusArgs) -> Result<i32> {
             &table
         )
     );
-    // What the table has no room for: rollbacks to an older test spec, failed starts.
+    // What the table has no room for: rollbacks to an older test spec, failed starts,
+    // where :live was pushed.
     for r in &rows {
+        for p in &r.pushed {
+            println!("{}: live image pushed as {p}", r.name);
+        }
         if let Some(t) = r
             .live_tested
             .as_deref()

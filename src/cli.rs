@@ -364,6 +364,18 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         unit_dir: PathBuf,
     },
 
+    /// Push live images to the registries of dk.toml, verified by digest
+    #[command(
+        long_about = "Push each node's :live image (no names: every node that has one) to every [[registry]] of dk.toml, as <url>/<namespace>/<node>, tagged with the VCS revision its build recorded (else id-<12 hex>) and `live`. The revision goes to every registry first, and `live` moves only once all of them have it. The digest each registry reports must be the one the daemon pushed; it is recorded under .dk/records/pushes/.\n\nThe daemon does the push, with the credentials the Docker CLI would use (its config.json, credential helpers): `docker login <host>` first. TLS trust is the daemon's (/etc/docker/certs.d/<host>/ca.crt). A registry with push = \"on-promote\" gets what `dk up` promotes, without `dk push`."
+    )]
+    Push {
+        /// Nodes (unique prefixes work)
+        names: Vec<String>,
+        /// Only this registry (its url in dk.toml; repeatable)
+        #[arg(long, value_name = "URL")]
+        registry: Vec<String>,
+    },
+
     /// Bring an existing setup into dk: `dk import compose`
     Import {
         #[command(subcommand)]
@@ -439,6 +451,7 @@ impl Command {
             Command::Systemd { .. } => "systemd",
             Command::Completions { .. } => "completions",
             Command::Import { .. } => "import",
+            Command::Push { .. } => "push",
             Command::Prep { .. } => "prep",
             Command::Lint { .. } => "lint",
         }

@@ -33,6 +33,28 @@ pub struct WorkspaceFile {
     pub stage: StageDefaults,
     #[serde(default)]
     pub deploy: crate::manifest::DeploySection,
+    /// Registries `dk push` (and, with `push = "on-promote"`, `dk up`) sends live images to.
+    #[serde(default, rename = "registry")]
+    pub registries: Vec<Spanned<RegistryFile>>,
+}
+
+/// `[[registry]]` in dk.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryFile {
+    /// `host[:port][/path]`: images go to `<url>/<namespace>/<node>`.
+    pub url: String,
+    /// `manual` (default: `dk push`) or `on-promote` (`dk up` pushes what it promotes).
+    #[serde(default)]
+    pub push: PushWhen,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PushWhen {
+    #[default]
+    Manual,
+    OnPromote,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -139,6 +139,14 @@ pub enum Error {
         help: String,
     },
 
+    /// A registry refused a push or cannot be reached: which one, what it said, what to do.
+    #[error("{registry}: {message}\n  help: {help}")]
+    Registry {
+        registry: String,
+        message: String,
+        help: String,
+    },
+
     /// A container is not in the state an operation needs (gone, not running, foreign,
     /// not ready).
     #[error("{message}{}", help_line(.help))]
@@ -237,6 +245,7 @@ impl Error {
             | Error::Build { .. }
             | Error::Stage { .. }
             | Error::MissingImage { .. }
+            | Error::Registry { .. }
             | Error::Container { .. }
             | Error::Network { .. }
             | Error::Host { .. }

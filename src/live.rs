@@ -983,6 +983,13 @@ impl Engine {
                 )
             });
             let mut row = StatusRow {
+                pushed: self
+                    .records
+                    .pushes(&name)
+                    .into_iter()
+                    .filter(|p| Some(&p.image_id) == live)
+                    .map(|p| p.reference)
+                    .collect(),
                 autostart: self.ws.nodes[i].manifest.autostart,
                 running: false,
                 live_tested,
@@ -1040,6 +1047,8 @@ fn stop_grace(stop_timeout: Option<i64>) -> Duration {
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusRow {
     pub name: String,
+    /// Where its `:live` image was pushed (`<url>/<ns>/<node>@sha256:…`).
+    pub pushed: Vec<String>,
     /// Started by a bare `dk up` (and expected up by `dk status --check`).
     pub autostart: bool,
     pub running: bool,

@@ -261,6 +261,42 @@ impl Records {
         paths.iter().rev().filter_map(|p| read_json(p)).collect()
     }
 
+    /// Record a push of `rec.node` to `rec.registry` (the latest one per registry is kept).
+    pub fn put_push(&self, rec: &crate::push::PushRecord) -> Result<()> {
+        let file: String = rec
+            .registry
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        write_json(
+            &self
+                .dir
+                .join("pushes")
+                .join(&rec.node)
+                .join(format!("{file}.json")),
+            rec,
+        )
+    }
+
+    /// The latest push of `node` to each registry.
+    pub fn pushes(&self, node: &str) -> Vec<crate::push::PushRecord> {
+        let dir = self.dir.join("pushes").join(node);
+        let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
+        paths.sort();
+        paths.iter().filter_map(|p| read_json(p)).collect()
+    }
+
     fn failure_path(&self, node: &str) -> PathBuf {
         self.dir.join("failures").join(format!("{node}.json"))
     }

@@ -60,6 +60,8 @@ pub struct Workspace {
     pub jobs: Option<usize>,
     /// dk.toml's `[deploy]`: what is kept of releases, by default.
     pub deploy: crate::manifest::DeploySection,
+    /// `[[registry]]` entries of dk.toml, in order.
+    pub registries: Vec<crate::config::RegistryFile>,
     /// Where the values dk.local.toml set come from (`dk config`).
     pub origins: Origins,
     /// Is there a dk.local.toml?
@@ -179,6 +181,19 @@ impl Workspace {
                     return Err(Error::Definition(diags));
                 }
             };
+        for r in &ws_file.registries {
+            let url = &r.get_ref().url;
+            let valid = !url.is_empty()
+                && !url.contains("://")
+                && crate::dockerfile::valid_reference(&format!("{url}/x"));
+            if !valid {
+                diags.push(
+                    Diagnostic::new(WORKSPACE_FILE, format!("registry.url: `{url}` is not host[:port][/path]"))
+                        .at_offset(&ws_text, r.span().start)
+                        .help("e.g. url = \"registry.example.com:5000/team\"; dk pushes through the daemon, which decides TLS (no http:// or https://)"),
+                );
+            }
+        }
         if let Some(r) = &ws_file.defaults.restart {
             crate::manifest::validate_restart(r, "defaults.restart", WORKSPACE_FILE, &mut diags);
         }
@@ -309,6 +324,11 @@ impl Workspace {
             defaults: ws_file.defaults,
             jobs: ws_file.build.jobs,
             deploy: ws_file.deploy,
+            registries: ws_file
+                .registries
+                .into_iter()
+                .map(|r| r.into_inner())
+                .collect(),
             origins,
             has_local: local.is_some(),
             nodes,

@@ -13,10 +13,12 @@ mod build;
 mod containers;
 mod images;
 mod networks;
+mod registry;
 
 pub use build::{BuildError, BuildEvent, BuildRequest, Builder, SecretFrom};
 pub use containers::{Bind, ContainerInfo, ContainerSpec, Health, Healthcheck, LogOptions};
 pub use images::{ImageEntry, ImageFacts, ImageSet};
+pub use registry::{PushFailure, RegistryAuth};
 
 use std::time::Duration;
 

@@ -567,3 +567,98 @@ impl Drop for SecondDaemon {
             .output();
     }
 }
+
+/// A `docker-registry` (the CNCF distribution registry, Debian's package) on 127.0.0.1 at a
+/// free port, its storage in a temporary directory, with htpasswd auth when `auth` names a
+/// user and password. The guard stops it.
+pub struct TestRegistry {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    child: std::process::Child,
+}
+
+impl TestRegistry {
+    pub fn start(auth: Option<(&str, &str)>) -> TestRegistry {
+        let dir = tempfile::Builder::new().prefix("dkreg-").tempdir().unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, pass)) = auth {
+            // Distribution takes bcrypt htpasswd entries only.
+            let out = Command::new("python3")
+                .args([
+                    "-W",
+                    "ignore",
+                    "-c",
+                    &format!("import crypt; print(crypt.crypt('{pass}', crypt.mksalt(crypt.METHOD_BLOWFISH)))"),
+                ])
+                .output()
+                .expect("python3 makes the registry's bcrypt password");
+            let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            assert!(
+                hash.starts_with("$2"),
+                "bcrypt from python3: {}",
+                stderr(&out)
+            );
+            std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n")).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: dk-test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            ));
+        }
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("log")).unwrap())
+            .spawn()
+            .expect(
+                "the registry tests need `docker-registry`: apt-get install -y docker-registry",
+            );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker-registry did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        TestRegistry { dir, port, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The tags of `repo`, as the registry lists them (`user:pass` when it has auth).
+    pub fn tags(&self, repo: &str, auth: Option<&str>) -> Vec<String> {
+        let mut c = Command::new("curl");
+        c.args(["-s", &format!("http://{}/v2/{repo}/tags/list", self.url())]);
+        if let Some(a) = auth {
+            c.args(["-u", a]);
+        }
+        let out = c.output().expect("curl");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["tags"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

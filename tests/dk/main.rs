@@ -16,6 +16,7 @@ mod hadolint_diff;
 mod ignore_diff;
 mod import;
 mod lint;
+mod registry;
 mod settings;
 mod test_promote;
 mod up;

@@ -38,6 +38,17 @@ const TOOLS: &[Tool] = &[
         check: &["docker-compose", "version"],
         install: Install::Apt("docker-compose"),
     },
+    // `dk push` is tested against real registries (tests/dk/registry.rs), read with curl.
+    Tool {
+        name: "docker-registry",
+        check: &["docker-registry", "--version"],
+        install: Install::Apt("docker-registry"),
+    },
+    Tool {
+        name: "curl",
+        check: &["curl", "--version"],
+        install: Install::Apt("curl"),
+    },
     // `dk lint` runs ShellCheck on RUN lines (tests/dk/lint.rs).
     Tool {
         name: "shellcheck",

@@ -1,0 +1,128 @@
+//! Registries, through the daemon: push a tag, and ask the registry which manifest digest a
+//! reference has (`/distribution/{name}/json`). TLS trust is the daemon's.
+
+use bollard::auth::DockerCredentials;
+use futures_util::StreamExt;
+
+use super::Daemon;
+use crate::error::{Error, Result};
+
+/// Credentials for one registry. `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct RegistryAuth {
+    pub username: String,
+    pub secret: String,
+    pub server: String,
+}
+
+impl std::fmt::Debug for RegistryAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RegistryAuth({} at {})", self.username, self.server)
+    }
+}
+
+impl RegistryAuth {
+    fn credentials(&self) -> DockerCredentials {
+        DockerCredentials {
+            username: Some(self.username.clone()),
+            password: Some(self.secret.clone()),
+            serveraddress: Some(self.server.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Why a push failed, as the next step sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushFailure {
+    /// The registry refused the credentials (or wants some).
+    Auth,
+    /// The daemon does not trust the registry's certificate, or speaks TLS to plain HTTP.
+    Tls,
+    /// Anything else: the connection, the registry's storage, …; worth another try.
+    Other,
+}
+
+impl PushFailure {
+    pub fn of(message: &str) -> PushFailure {
+        let m = message.to_ascii_lowercase();
+        if m.contains("unauthorized")
+            || m.contains("authentication required")
+            || m.contains("denied")
+            || m.contains("no basic auth credentials")
+        {
+            PushFailure::Auth
+        } else if m.contains("x509")
+            || m.contains("certificate")
+            || m.contains("tls")
+            || m.contains("server gave http response to https client")
+        {
+            PushFailure::Tls
+        } else {
+            PushFailure::Other
+        }
+    }
+}
+
+impl Daemon {
+    /// Push `repo:tag`. `Err((failure, message))` when the daemon or the registry refuses.
+    pub async fn push(
+        &self,
+        repo: &str,
+        tag: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<std::result::Result<(), (PushFailure, String)>> {
+        let mut stream = self.long.push_image(
+            repo,
+            Some(bollard::query_parameters::PushImageOptions {
+                tag: Some(tag.to_string()),
+                ..Default::default()
+            }),
+            auth.map(RegistryAuth::credentials),
+        );
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                        return Ok(Err((PushFailure::of(&e), e)));
+                    }
+                }
+                Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
+                    return Ok(Err((PushFailure::of(&message), message)));
+                }
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    return Ok(Err((PushFailure::of(&error), error)));
+                }
+                Err(e) => return Err(self.err(format!("pushing {repo}:{tag}"), e)),
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// The manifest digest the registry has for `reference` (asked through the daemon).
+    pub async fn registry_digest(
+        &self,
+        reference: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<String> {
+        let d = self
+            .api
+            .inspect_registry_image(reference, auth.map(RegistryAuth::credentials))
+            .await
+            .map_err(|e| match e {
+                bollard::errors::Error::DockerResponseServerError { message, .. } => {
+                    Error::Registry {
+                        registry: reference.to_string(),
+                        message: format!("the registry does not show what was pushed: {message}"),
+                        help: "push again: `dk push`".into(),
+                    }
+                }
+                other => self.err(format!("asking the registry about {reference}"), other),
+            })?;
+        d.descriptor.digest.ok_or_else(|| Error::Registry {
+            registry: reference.to_string(),
+            message: "the registry answered without a digest".into(),
+            help: "push again: `dk push`".into(),
+        })
+    }
+}

@@ -1,0 +1,266 @@
+//! `dk push`: each node's `:live` image to every `[[registry]]` of dk.toml, as
+//! `<url>/<namespace>/<node>`, tagged with the VCS revision its build recorded (else
+//! `id-<12 hex>`) and `live`. The revision goes to every registry first; `live` moves only
+//! once every registry has it, so a failed push never leaves `live` moved in one registry
+//! and not another. The digest each registry reports must be the one the daemon pushed;
+//! it is recorded. Credentials come from the Docker config (`credentials.rs`) and only go
+//! into the push's auth header. Transient failures are retried (3 tries); a refusal of
+//! credentials or of TLS is not, and says what to do.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::RegistryFile;
+use crate::docker::{PushFailure, RegistryAuth};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::ids::ImageId;
+use crate::report::ReporterExt;
+
+/// One node pushed to one registry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRecord {
+    pub node: String,
+    pub registry: String,
+    pub image_id: ImageId,
+    /// `<url>/<namespace>/<node>@sha256:…`
+    pub reference: String,
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub pushed_at: u64,
+}
+
+/// What `push` did for one node.
+#[derive(Debug)]
+pub struct PushOutcome {
+    pub node: usize,
+    pub pushed: Vec<PushRecord>,
+    /// The registries that refused, and why; `live` was then moved nowhere.
+    pub failed: Vec<(String, Error)>,
+}
+
+const TRIES: u32 = 3;
+
+/// The tag for a revision: Docker's tag characters, at most 128.
+fn revision_tag(revision: Option<&str>, id: &ImageId) -> String {
+    match revision {
+        Some(r) if !r.is_empty() => r
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(128)
+            .collect(),
+        _ => format!("id-{}", id.short()),
+    }
+}
+
+impl Engine {
+    /// Push the `:live` image of each of `nodes` to `registries`.
+    pub async fn push(
+        &self,
+        nodes: &[usize],
+        registries: &[RegistryFile],
+    ) -> Result<Vec<PushOutcome>> {
+        let live = self.tag_ids(nodes, "live").await?;
+        let daemon = self.daemon().await?;
+        let mut auths: Vec<Option<RegistryAuth>> = Vec::new();
+        for r in registries {
+            auths.push(crate::credentials::for_registry(&r.url)?);
+        }
+        let mut out = Vec::new();
+        for &i in nodes {
+            let name = self.name(i).to_string();
+            let mut outcome = PushOutcome {
+                node: i,
+                pushed: Vec::new(),
+                failed: Vec::new(),
+            };
+            let Some(id) = live.get(&i) else {
+                outcome.failed.push((
+                    "-".into(),
+                    Error::MissingImage {
+                        node: name.clone(),
+                        image: self.ws.image(&name, "live"),
+                        message: format!("{name} has no :live image to push"),
+                        help: format!("run `dk up {name}` (build, test, promote) first"),
+                    },
+                ));
+                out.push(outcome);
+                continue;
+            };
+            let revision = self
+                .records
+                .promotions(&name)
+                .into_iter()
+                .find(|p| &p.image_id == id)
+                .and_then(|p| p.revision);
+            let rev = revision_tag(revision.as_deref(), id);
+            let repo = |r: &RegistryFile| {
+                format!(
+                    "{}/{}/{name}",
+                    r.url.trim_end_matches('/'),
+                    self.ws.namespace
+                )
+            };
+            // Phase 1: the revision, everywhere.
+            for (r, auth) in registries.iter().zip(&auths) {
+                self.reporter.step(&name, format!("pushing to {}", r.url));
+                if let Err(e) = self
+                    .push_tag(&repo(r), &rev, id, &r.url, auth.as_ref())
+                    .await
+                {
+                    outcome.failed.push((r.url.clone(), e));
+                }
+            }
+            // Phase 2: `live`, only when every registry took the revision.
+            if outcome.failed.is_empty() {
+                for (r, auth) in registries.iter().zip(&auths) {
+                    let repo = repo(r);
+                    let moved = self
+                        .push_tag(&repo, "live", id, &r.url, auth.as_ref())
+                        .await;
+                    let verified = match moved {
+                        Ok(()) => self.verify(&repo, &rev, id, auth.as_ref()).await,
+                        Err(e) => Err(e),
+                    };
+                    match verified {
+                        Ok(digest) => {
+                            let rec = PushRecord {
+                                node: name.clone(),
+                                registry: r.url.clone(),
+                                image_id: id.clone(),
+                                reference: format!("{repo}@{digest}"),
+                                digest,
+                                tags: vec![rev.clone(), "live".into()],
+                                pushed_at: crate::records::now_unix(),
+                            };
+                            self.records.put_push(&rec)?;
+                            outcome.pushed.push(rec);
+                        }
+                        Err(e) => outcome.failed.push((r.url.clone(), e)),
+                    }
+                }
+            }
+            // The local names in the registries' repositories served the push only.
+            for r in registries {
+                let repo = repo(r);
+                for tag in [rev.as_str(), "live"] {
+                    daemon.untag(&format!("{repo}:{tag}")).await?;
+                }
+            }
+            out.push(outcome);
+        }
+        Ok(out)
+    }
+
+    /// Tag `id` as `repo:tag` and push it, retrying what may pass on another try.
+    async fn push_tag(
+        &self,
+        repo: &str,
+        tag: &str,
+        id: &ImageId,
+        url: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<()> {
+        let daemon = self.daemon().await?;
+        daemon.tag(id.as_str(), repo, tag).await?;
+        let host = crate::credentials::host_of(url);
+        let mut last = String::new();
+        for attempt in 1..=TRIES {
+            match daemon.push(repo, tag, auth).await? {
+                Ok(()) => return Ok(()),
+                Err((PushFailure::Auth, m)) => {
+                    return Err(Error::Registry {
+                        registry: url.to_string(),
+                        message: format!(
+                            "the registry {} the push of {repo}:{tag} ({m})",
+                            if auth.is_some() {
+                                "refused the credentials for"
+                            } else {
+                                "wants credentials for"
+                            }
+                        ),
+                        help: format!(
+                            "log in as the Docker CLI does, and dk uses the same credentials: `docker login {host}`"
+                        ),
+                    });
+                }
+                Err((PushFailure::Tls, m)) => {
+                    return Err(Error::Registry {
+                        registry: url.to_string(),
+                        message: format!("the daemon cannot talk TLS to the registry ({m})"),
+                        help: format!(
+                            "on the daemon's machine, put the registry's CA certificate in /etc/docker/certs.d/{host}/ca.crt; a plain-HTTP registry goes in the daemon's insecure-registries (loopback ones are trusted already)"
+                        ),
+                    });
+                }
+                Err((PushFailure::Other, m)) => {
+                    last = m;
+                    if attempt < TRIES {
+                        tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+                    }
+                }
+            }
+        }
+        Err(Error::Registry {
+            registry: url.to_string(),
+            message: format!("pushing {repo}:{tag} failed {TRIES} times; the last: {last}"),
+            help: "check that the registry answers and has room, then `dk push` again".into(),
+        })
+    }
+
+    /// The registry's digest of `repo:rev` and `repo:live` must agree with what the daemon
+    /// pushed (its RepoDigests for `repo`). Returns it.
+    async fn verify(
+        &self,
+        repo: &str,
+        rev: &str,
+        id: &ImageId,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<String> {
+        let daemon = self.daemon().await?;
+        let at_rev = daemon
+            .registry_digest(&format!("{repo}:{rev}"), auth)
+            .await?;
+        let at_live = daemon
+            .registry_digest(&format!("{repo}:live"), auth)
+            .await?;
+        let facts = daemon.inspect_image(id.as_str()).await?;
+        let pushed = facts
+            .iter()
+            .flat_map(|f| f.repo_digests.iter())
+            .find_map(|d| d.strip_prefix(&format!("{repo}@")).map(String::from));
+        if at_rev != at_live || pushed.as_deref() != Some(at_live.as_str()) {
+            return Err(Error::Registry {
+                registry: repo.to_string(),
+                message: format!(
+                    "the registry's digests ({rev}: {at_rev}, live: {at_live}) are not the one the daemon pushed ({})",
+                    pushed.unwrap_or_else(|| "none".into())
+                ),
+                help: "something else pushed to the same repository meanwhile: `dk push` again"
+                    .into(),
+            });
+        }
+        Ok(at_live)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revision_tags() {
+        let id =
+            ImageId::new("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        assert_eq!(revision_tag(Some("a1b2c3d"), &id), "a1b2c3d");
+        assert_eq!(revision_tag(Some("a1b2+dirty"), &id), "a1b2-dirty");
+        assert_eq!(revision_tag(None, &id), "id-0123456789ab");
+    }
+}

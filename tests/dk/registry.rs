@@ -1,0 +1,163 @@
+//! Registries: `dk push` to two of them (one with htpasswd auth), verified by digest and
+//! pulled back; credentials never shown; a refused push moves `live` nowhere;
+//! `push = "on-promote"` pushes what `dk up` promotes.
+
+use crate::common::{TestRegistry, TestWs, docker, stderr, stdout};
+
+const USER: &str = "dkuser";
+const PASS: &str = "pa55-never-printed";
+
+/// A workspace with a service and the registries in dk.toml, and a Docker config (its own,
+/// through DOCKER_CONFIG) holding the credentials of the auth registry.
+fn setup(registries: &[(&TestRegistry, &str)], password: &str) -> TestWs {
+    let ws = TestWs::for_services();
+    ws.container("svc", "FROM baseline\n");
+    ws.write("containers/svc/.dockerignore", "container.toml\n");
+    let mut toml = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
+    for (r, push) in registries {
+        toml.push_str(&format!(
+            "\n[[registry]]\nurl = \"{}\"\npush = \"{push}\"\n",
+            r.url()
+        ));
+    }
+    ws.write("dk.toml", &toml);
+    let auth = base64(&format!("{USER}:{password}"));
+    let auths: Vec<String> = registries
+        .iter()
+        .map(|(r, _)| format!("\"{}\": {{\"auth\": \"{auth}\"}}", r.url()))
+        .collect();
+    ws.write(
+        "docker-config/config.json",
+        &format!("{{\"auths\": {{{}}}}}", auths.join(", ")),
+    );
+    ws
+}
+
+fn base64(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn dk(ws: &TestWs, args: &[&str]) -> std::process::Output {
+    ws.dk()
+        .env("DOCKER_CONFIG", ws.path("docker-config"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn push_to_two_registries_verified_by_digest_and_pulled_back() {
+    let open = TestRegistry::start(None);
+    let locked = TestRegistry::start(Some((USER, PASS)));
+    let ws = setup(&[(&open, "manual"), (&locked, "manual")], PASS);
+    let out = dk(&ws, &["up", "svc"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let live = ws.image_id(&ws.image("svc", "live")).unwrap();
+    let out = dk(&ws, &["push", "svc"]);
+    let (o, e) = (stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{o}\n{e}");
+    assert!(
+        !o.contains(PASS) && !e.contains(PASS),
+        "the secret is never shown"
+    );
+    let repo = format!("{}/svc", ws.ns);
+    for (r, auth) in [(&open, None), (&locked, Some(format!("{USER}:{PASS}")))] {
+        let line = o
+            .lines()
+            .find(|l| l.contains(&format!("pushed {}/{repo}@sha256:", r.url())))
+            .unwrap_or_else(|| panic!("{} in:\n{o}", r.url()));
+        let reference = line.split_whitespace().nth(2).unwrap();
+        let mut tags = r.tags(&repo, auth.as_deref());
+        tags.sort();
+        assert!(
+            tags.contains(&"live".to_string()) && tags.len() == 2,
+            "{tags:?}"
+        );
+        // Pulled back by digest, it is the same image.
+        let pull = docker(&["pull", "-q", reference]);
+        assert!(pull.status.success() || auth.is_some(), "{}", stderr(&pull));
+        if auth.is_none() {
+            let id = ws.image_id(reference).unwrap();
+            assert_eq!(id, live, "the pushed digest is the live image");
+        }
+    }
+    // Recorded, without the secret; the local registry tags are gone again.
+    let records = std::fs::read_dir(ws.path(".dk/records/pushes/svc"))
+        .unwrap()
+        .count();
+    assert_eq!(records, 2);
+    for e in walkdir::WalkDir::new(ws.path(".dk"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+    {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        assert!(
+            !text.contains(PASS),
+            "{} holds the secret",
+            e.path().display()
+        );
+    }
+    // (The test's own pull by digest leaves a `<none>` entry; dk's tags are gone.)
+    let images = stdout(&docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]));
+    let left: Vec<&str> = images
+        .lines()
+        .filter(|l| l.starts_with(&format!("{}/{repo}:", open.url())) && !l.ends_with(":<none>"))
+        .collect();
+    assert!(left.is_empty(), "dk's push tags stay: {left:?}");
+    let status = stdout(&dk(&ws, &["status", "svc"]));
+    assert!(status.contains("live image pushed as"), "{status}");
+}
+
+#[test]
+fn a_wrong_password_is_a_clear_error_and_live_moves_nowhere() {
+    let open = TestRegistry::start(None);
+    let locked = TestRegistry::start(Some((USER, PASS)));
+    let ws = setup(&[(&open, "manual"), (&locked, "manual")], "wrong-password");
+    assert!(dk(&ws, &["up", "svc"]).status.success());
+    let out = dk(&ws, &["push"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(
+        e.contains(&locked.url()) && e.contains(&format!("docker login {}", locked.url())),
+        "{e}"
+    );
+    assert!(e.contains("`live` was moved in no registry"), "{e}");
+    assert!(!e.contains("wrong-password"), "{e}");
+    let tags = open.tags(&format!("{}/svc", ws.ns), None);
+    assert!(
+        !tags.contains(&"live".to_string()),
+        "live moved in the other registry: {tags:?}"
+    );
+}
+
+#[test]
+fn on_promote_pushes_what_up_promotes() {
+    let open = TestRegistry::start(None);
+    let ws = setup(&[(&open, "on-promote")], PASS);
+    let out = dk(&ws, &["up", "svc"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("svc: pushed {}/{}/svc@sha256:", open.url(), ws.ns)),
+        "{}",
+        stdout(&out)
+    );
+    // Nothing promoted, nothing pushed.
+    let out = dk(&ws, &["up", "svc"]);
+    assert!(!stdout(&out).contains("pushed"), "{}", stdout(&out));
+}
