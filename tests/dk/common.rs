@@ -572,7 +572,8 @@ impl Drop for SecondDaemon {
 /// free port, its storage in a temporary directory, with htpasswd auth when `auth` names a
 /// user and password. The guard stops it.
 pub struct TestRegistry {
-    pub dir: tempfile::TempDir,
+    /// Its storage and config, removed with it.
+    _dir: tempfile::TempDir,
     pub port: u16,
     child: std::process::Child,
 }
@@ -629,7 +630,11 @@ impl TestRegistry {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        TestRegistry { dir, port, child }
+        TestRegistry {
+            _dir: dir,
+            port,
+            child,
+        }
     }
 
     pub fn url(&self) -> String {
