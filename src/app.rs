@@ -22,6 +22,15 @@ use crate::workspace::{self, LoadOptions};
 /// Run the CLI; returns the process exit code.
 pub fn main(cli: Cli) -> i32 {
     init_tracing(cli.verbose);
+    if let Some(host) = &cli.host {
+        match resolve_host(&cli, host) {
+            Ok(e) => crate::docker::use_endpoint(e),
+            Err(e) => {
+                eprintln!("error: {}", e.render());
+                return e.exit_code();
+            }
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,6 +46,55 @@ pub fn main(cli: Cli) -> i32 {
         Err(e) => {
             eprintln!("error: {}", e.render());
             e.exit_code()
+        }
+    }
+}
+
+/// `-H`: an endpoint as given, or a name from dk.toml's `[hosts]`.
+fn resolve_host(cli: &Cli, host: &str) -> Result<crate::docker::Endpoint> {
+    if host.contains("://") {
+        return Ok(crate::docker::Endpoint {
+            url: host.to_string(),
+            identity: None,
+        });
+    }
+    let root = workspace::find_root(cli.workspace.as_deref())?;
+    let path = root.join(crate::config::WORKSPACE_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    #[derive(serde::Deserialize)]
+    struct Hosts {
+        #[serde(default)]
+        hosts: std::collections::BTreeMap<String, crate::config::HostFile>,
+    }
+    let hosts: Hosts = toml::from_str(&text).map_err(|e| {
+        Error::definition(crate::error::Diagnostic::new(
+            crate::config::WORKSPACE_FILE,
+            format!("hosts: {}", e.message()),
+        ))
+    })?;
+    match hosts.hosts.get(host) {
+        Some(h) => Ok(crate::docker::Endpoint {
+            url: h.endpoint.clone(),
+            identity: h.identity.as_ref().map(|i| {
+                let p = std::path::Path::new(i);
+                if p.is_absolute() {
+                    i.clone()
+                } else {
+                    root.join(p).display().to_string()
+                }
+            }),
+        }),
+        None => {
+            let names: Vec<&str> = hosts.hosts.keys().map(String::as_str).collect();
+            let help = match crate::tomlfile::suggest(host, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if names.is_empty() => "name one in dk.toml: [hosts.nas] endpoint = \"ssh://me@nas\", or give an endpoint: -H ssh://me@nas".to_string(),
+                None => format!("dk.toml names: {}", names.join(", ")),
+            };
+            Err(Error::usage_help(
+                format!("-H {host}: no such host in dk.toml"),
+                help,
+            ))
         }
     }
 }

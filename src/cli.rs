@@ -39,6 +39,16 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// The daemon to use: a name from dk.toml's [hosts] or an endpoint (ssh://user@host,
+    /// tcp://host:2375, unix:///path); default DOCKER_HOST, else the local socket
+    #[arg(
+        short = 'H',
+        long = "host",
+        value_name = "NAME|ENDPOINT",
+        global = true
+    )]
+    pub host: Option<String>,
+
     /// Fail at once instead of waiting when another dk holds the workspace lock
     #[arg(long, global = true)]
     pub no_wait: bool,

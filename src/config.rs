@@ -33,9 +33,22 @@ pub struct WorkspaceFile {
     pub stage: StageDefaults,
     #[serde(default)]
     pub deploy: crate::manifest::DeploySection,
+    /// Named daemons for `dk -H NAME`.
+    #[serde(default)]
+    pub hosts: std::collections::BTreeMap<String, HostFile>,
     /// Registries `dk push` (and, with `push = "on-promote"`, `dk up`) sends live images to.
     #[serde(default, rename = "registry")]
     pub registries: Vec<Spanned<RegistryFile>>,
+}
+
+/// `[hosts.NAME]` in dk.toml: a daemon `dk -H NAME` talks to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostFile {
+    /// `ssh://user@host`, `tcp://host:2375`, `unix:///path/docker.sock`.
+    pub endpoint: String,
+    /// For ssh://: the private key (default: ssh's own choice).
+    pub identity: Option<String>,
 }
 
 /// `[[registry]]` in dk.toml.

@@ -181,6 +181,21 @@ impl Workspace {
                     return Err(Error::Definition(diags));
                 }
             };
+        for (name, h) in &ws_file.hosts {
+            let scheme_ok = ["ssh://", "tcp://", "http://", "unix://"]
+                .iter()
+                .any(|s| h.endpoint.starts_with(s));
+            if !scheme_ok {
+                diags.push(
+                    Diagnostic::new(
+                        WORKSPACE_FILE,
+                        format!("hosts.{name}.endpoint: `{}` is not ssh://, tcp://, http:// or unix://", h.endpoint),
+                    )
+                    .at_line(crate::tomlfile::line_of(&ws_text, &format!("hosts.{name}.endpoint")).unwrap_or(1))
+                    .help("e.g. endpoint = \"ssh://me@nas\"; for TLS use DOCKER_HOST with DOCKER_TLS_VERIFY"),
+                );
+            }
+        }
         for r in &ws_file.registries {
             let url = &r.get_ref().url;
             let valid = !url.is_empty()

@@ -57,8 +57,47 @@ impl std::ops::Deref for Daemon {
     }
 }
 
+/// A daemon named on the command line (`dk -H`), over DOCKER_HOST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `unix://…`, `tcp://…`, `http://…` or `ssh://user@host`.
+    pub url: String,
+    /// The SSH key to use (`ssh://` only); default: ssh's own choice.
+    pub identity: Option<String>,
+}
+
+static ENDPOINT: std::sync::OnceLock<Endpoint> = std::sync::OnceLock::new();
+
+/// Use `e` for every connection of this process (set once, before any).
+pub fn use_endpoint(e: Endpoint) {
+    let _ = ENDPOINT.set(e);
+}
+
 pub fn endpoint() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string())
+    match ENDPOINT.get() {
+        Some(e) => e.url.clone(),
+        None => std::env::var("DOCKER_HOST")
+            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string()),
+    }
+}
+
+/// The client for an endpoint named with `dk -H`.
+fn client_for(e: &Endpoint) -> std::result::Result<Docker, String> {
+    let timeout = 120;
+    let version = bollard::API_DEFAULT_VERSION;
+    let url = e.url.as_str();
+    if url.starts_with("ssh://") {
+        Docker::connect_with_ssh(url, timeout, version, e.identity.clone())
+            .map_err(|x| x.to_string())
+    } else if let Some(path) = url.strip_prefix("unix://") {
+        Docker::connect_with_unix(path, timeout, version).map_err(|x| x.to_string())
+    } else if url.starts_with("tcp://") || url.starts_with("http://") {
+        Docker::connect_with_http(url, timeout, version).map_err(|x| x.to_string())
+    } else {
+        Err(format!(
+            "`{url}` is not unix://, tcp://, http:// or ssh:// (for TLS, set DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH)"
+        ))
+    }
 }
 
 const START_HELP: &str = "start the daemon (`sudo systemctl start docker`, or `sudo dockerd &` where there is no systemd), or point DOCKER_HOST at one that runs";
@@ -69,8 +108,11 @@ impl Lookup {
     /// at its own version: reads are the same at every supported version.
     pub fn connect() -> Result<Lookup> {
         let endpoint = endpoint();
-        let api =
-            Docker::connect_with_defaults().map_err(|e| unreachable(&endpoint, e.to_string()))?;
+        let api = match ENDPOINT.get() {
+            Some(e) => client_for(e).map_err(|m| unreachable(&endpoint, m))?,
+            None => Docker::connect_with_defaults()
+                .map_err(|e| unreachable(&endpoint, e.to_string()))?,
+        };
         Ok(Lookup::with_client(api, endpoint))
     }
 
@@ -159,10 +201,16 @@ fn refusal(e: &bollard::errors::Error) -> String {
 
 /// The daemon at `endpoint` cannot be reached: exit 3, with how to start one.
 fn unreachable(endpoint: &str, detail: String) -> Error {
+    let help = match endpoint.strip_prefix("ssh://") {
+        Some(dest) => format!(
+            "dk reaches it as `ssh {dest} docker system dial-stdio`: check that `ssh {dest} docker version` works there (the key, the host key in known_hosts, docker on that machine)"
+        ),
+        None => START_HELP.to_string(),
+    };
     Error::Daemon {
         endpoint: endpoint.to_string(),
         detail,
-        help: START_HELP.to_string(),
+        help,
     }
 }
 

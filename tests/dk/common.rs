@@ -667,3 +667,102 @@ impl Drop for TestRegistry {
         let _ = self.child.wait();
     }
 }
+
+/// An sshd on 127.0.0.1 (a free port) that lets root in with a throwaway key, reachable as
+/// `ssh://root@<alias>` through an `/etc/ssh/ssh_config.d` drop-in of its own (port, no
+/// host key checking) — bollard's ssh transport takes no port. The guard stops sshd and
+/// removes the drop-in (and /run/sshd when it made it).
+pub struct TestSshd {
+    pub dir: tempfile::TempDir,
+    pub alias: String,
+    child: std::process::Child,
+    drop_in: PathBuf,
+    made_run_dir: bool,
+}
+
+impl TestSshd {
+    pub fn start() -> TestSshd {
+        let dir = tempfile::Builder::new()
+            .prefix("dksshd-")
+            .tempdir()
+            .unwrap();
+        let p = dir.path();
+        for (name, what) in [("host_key", "the host key"), ("key", "the client key")] {
+            let out = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(p.join(name))
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("ssh-keygen makes {what} ({e}): apt-get install -y openssh-client")
+                });
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+        std::fs::copy(p.join("key.pub"), p.join("authorized_keys")).unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        std::fs::write(
+            p.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n",
+                p.join("host_key").display(),
+                p.join("authorized_keys").display(),
+                p.join("sshd.pid").display()
+            ),
+        )
+        .unwrap();
+        let run_dir = Path::new("/run/sshd");
+        let made_run_dir = !run_dir.exists();
+        if made_run_dir {
+            std::fs::create_dir_all(run_dir).unwrap();
+        }
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(p.join("sshd_config"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(p.join("sshd.log")).unwrap())
+            .spawn()
+            .expect("the ssh test needs sshd: apt-get install -y openssh-server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sshd did not listen: {}",
+                std::fs::read_to_string(p.join("sshd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let alias = unique("dk-test-ssh");
+        let drop_in = PathBuf::from(format!("/etc/ssh/ssh_config.d/{alias}.conf"));
+        std::fs::write(
+            &drop_in,
+            format!(
+                "Host {alias}\n  HostName 127.0.0.1\n  Port {port}\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
+            ),
+        )
+        .unwrap();
+        TestSshd {
+            dir,
+            alias,
+            child,
+            drop_in,
+            made_run_dir,
+        }
+    }
+
+    pub fn key(&self) -> PathBuf {
+        self.dir.path().join("key")
+    }
+}
+
+impl Drop for TestSshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.drop_in);
+        if self.made_run_dir {
+            let _ = std::fs::remove_dir("/run/sshd");
+        }
+    }
+}

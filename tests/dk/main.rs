@@ -17,6 +17,7 @@ mod ignore_diff;
 mod import;
 mod lint;
 mod registry;
+mod remote;
 mod settings;
 mod test_promote;
 mod up;

@@ -49,6 +49,17 @@ const TOOLS: &[Tool] = &[
         check: &["curl", "--version"],
         install: Install::Apt("curl"),
     },
+    // `dk -H` over ssh:// is tested through a real sshd on 127.0.0.1 (tests/dk/remote.rs).
+    Tool {
+        name: "sshd",
+        check: &["test", "-x", "/usr/sbin/sshd"],
+        install: Install::Apt("openssh-server"),
+    },
+    Tool {
+        name: "ssh",
+        check: &["ssh", "-V"],
+        install: Install::Apt("openssh-client"),
+    },
     // `dk lint` runs ShellCheck on RUN lines (tests/dk/lint.rs).
     Tool {
         name: "shellcheck",
