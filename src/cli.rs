@@ -248,12 +248,12 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
     /// Restart live containers
     Restart(LauncherArgs),
 
-    /// Remove live containers (never their data)
+    /// Remove live containers, or the Swarm services of swarm nodes (never their data)
     Down(LauncherArgs),
 
     /// Put an earlier release back as :live (default :prev) and restart through the readiness gate
     #[command(
-        long_about = "Put an earlier release of NAME back as :live and, when its live container exists, replace the container through the same readiness gate as `dk up` (the current one is put back when the release does not become ready).\n\nWithout --to: the :prev image. --to N: entry N of `dk history NAME` (1 is the newest). --to ID: the release whose image id starts with ID. Only kept releases (`[deploy] keep_releases`, default 3) can be chosen, and only images that passed their tests when they went live: under the test spec of that time, which `dk history` and `dk status` show."
+        long_about = "Put an earlier release of NAME back as :live and, when its live container exists, replace the container through the same readiness gate as `dk up` (the current one is put back when the release does not become ready). A Swarm service (`[deploy] target = \"swarm\"`) gets Swarm's own rollback to its previous spec, waited for.\n\nWithout --to: the :prev image. --to N: entry N of `dk history NAME` (1 is the newest). --to ID: the release whose image id starts with ID. Only kept releases (`[deploy] keep_releases`, default 3) can be chosen, and only images that passed their tests when they went live: under the test spec of that time, which `dk history` and `dk status` show."
     )]
     Rollback {
         name: String,

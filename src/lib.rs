@@ -52,6 +52,7 @@ mod shell;
 mod shellcheck;
 mod stage;
 mod state;
+mod swarm;
 mod testrun;
 pub mod tomlfile;
 mod units;

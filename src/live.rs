@@ -240,7 +240,12 @@ impl Engine {
                     let (action, old_image, new_image) = match spec {
                         Ok(spec) => {
                             let new_image = ImageId::new(spec.image.clone());
-                            match self.ensure_running(i, spec, opts.retry).await {
+                            let converged = if self.on_swarm(i) {
+                                self.converge_service(i, spec, opts.retry).await
+                            } else {
+                                self.ensure_running(i, spec, opts.retry).await
+                            };
+                            match converged {
                                 Ok((action, old)) => (action, old, Some(new_image)),
                                 Err(e) => (
                                     RunAction::Failed {
@@ -420,14 +425,19 @@ impl Engine {
         to: &crate::promote::RollbackTarget,
     ) -> Result<RollbackOutcome> {
         let (live, previous) = self.rollback_tags(i, to).await?;
-        let (_, container) = self.live_container(i).await?;
         let mut outcome = RollbackOutcome {
             live,
             previous,
             runs: Vec::new(),
             reverted: false,
         };
-        if container.is_none() {
+        if self.on_swarm(i) {
+            // Swarm's previous spec first; then the service is converged to the release
+            // now `:live`, which sends nothing when the previous spec was that release.
+            if !self.rollback_service(i).await? {
+                return Ok(outcome);
+            }
+        } else if self.live_container(i).await?.1.is_none() {
             return Ok(outcome);
         }
         let known = HashMap::from([(i, outcome.live.clone())]);
@@ -620,24 +630,9 @@ impl Engine {
             return Ok((RunAction::Unchanged, existing.map(|e| e.image)));
         }
         if !retry
-            && let Some(f) = self.records.failed_start(&name)
-            && f.image_id.as_str() == spec.image
-            && f.settings_hash == hash
+            && let Some(action) = self.not_retried(&name, &ImageId::new(spec.image.clone()), &hash)
         {
-            return Ok((
-                RunAction::NotRetried {
-                    message: format!(
-                        "{} with these settings did not become ready on its last start ({}{}); not tried again until the image or the settings change\n  help: fix it and run `dk up {name}`, or force another try with `dk up --retry {name}`",
-                        f.image_id.short(),
-                        f.reason,
-                        f.log
-                            .as_deref()
-                            .map(|l| format!("; log: {l}"))
-                            .unwrap_or_default()
-                    ),
-                },
-                existing.map(|e| e.image),
-            ));
+            return Ok((action, existing.map(|e| e.image)));
         }
         let daemon = self.daemon().await?;
         let Some(existing) = existing else {
@@ -705,6 +700,25 @@ impl Engine {
             },
             Some(existing.image),
         ))
+    }
+
+    /// `NotRetried` when this image with these settings failed its last live start.
+    pub(crate) fn not_retried(&self, name: &str, image: &ImageId, hash: &str) -> Option<RunAction> {
+        let f = self.records.failed_start(name)?;
+        if &f.image_id != image || f.settings_hash != hash {
+            return None;
+        }
+        Some(RunAction::NotRetried {
+            message: format!(
+                "{} with these settings did not become ready on its last start ({}{}); not tried again until the image or the settings change\n  help: fix it and run `dk up {name}`, or force another try with `dk up --retry {name}`",
+                f.image_id.short(),
+                f.reason,
+                f.log
+                    .as_deref()
+                    .map(|l| format!("; log: {l}"))
+                    .unwrap_or_default()
+            ),
+        })
     }
 
     /// Start container `id` (of `spec`) and wait until it is ready. On success the node's
@@ -898,6 +912,18 @@ impl Engine {
 
     /// Stop live containers (with their stop timeout).
     pub async fn stop_live(&self, i: usize) -> Result<bool> {
+        if self.on_swarm(i) {
+            return Err(Error::usage_help(
+                format!(
+                    "{} is a Swarm service, which Swarm keeps running",
+                    self.name(i)
+                ),
+                format!(
+                    "remove it with `dk down {}` (its data is kept)",
+                    self.name(i)
+                ),
+            ));
+        }
         let (name, c) = self.live_container(i).await?;
         let Some(c) = c else { return Ok(false) };
         self.daemon()
@@ -909,6 +935,9 @@ impl Engine {
 
     /// Remove a live container; its data directories are never touched.
     pub async fn down_live(&self, i: usize) -> Result<bool> {
+        if self.on_swarm(i) {
+            return self.remove_service(i).await;
+        }
         let existed = self.stop_live(i).await?;
         let (name, _) = self.live_container(i).await?;
         self.daemon().await?.remove_container(&name).await?;
@@ -1005,8 +1034,24 @@ impl Engine {
                 started_at: None,
                 uptime_s: None,
                 restarts: None,
+                service: None,
             };
-            if let Some(c) = c {
+            if self.on_swarm(i) {
+                if let Some(svc) = self.service_status(i, live).await? {
+                    row.state = format!(
+                        "service {}/{} running{}",
+                        svc.running,
+                        svc.replicas,
+                        svc.update
+                            .as_deref()
+                            .map(|u| format!(", update {u}"))
+                            .unwrap_or_default()
+                    );
+                    row.running = svc.running >= svc.replicas.max(1);
+                    row.runs_live = Some(svc.runs_live);
+                    row.service = Some(svc);
+                }
+            } else if let Some(c) = c {
                 row.state = c.status.clone();
                 row.health = c.health.map(|h| h.label().to_string());
                 row.runs_live = Some(Some(&c.image) == live);
@@ -1069,6 +1114,9 @@ pub struct StatusRow {
     pub started_at: Option<String>,
     pub uptime_s: Option<u64>,
     pub restarts: Option<i64>,
+    /// `[deploy] target = "swarm"`: the service and its tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<crate::swarm::ServiceStatus>,
 }
 
 /// Seconds since an RFC 3339 timestamp (`2026-11-22T05:26:06.123456789Z`).
@@ -1081,6 +1129,17 @@ impl StatusRow {
                 Some(_) => format!("no live container: `dk start {}`", self.name),
                 None => format!("never went live: `dk up {}`", self.name),
             });
+        }
+        if let Some(svc) = &self.service
+            && !self.running
+        {
+            return Some(format!(
+                "{} of {} tasks running ({}): `docker service ps {}` on the manager",
+                svc.running,
+                svc.replicas,
+                svc.tasks.join("; "),
+                self.container
+            ));
         }
         if !self.running {
             let why = self

@@ -450,13 +450,31 @@ pub enum ReplaceOrder {
     StartFirst,
 }
 
-/// `[deploy]`: what dk keeps of releases.
+/// `[deploy]`: where live containers run and what dk keeps of releases. In dk.toml it is
+/// the workspace's default; a container.toml's `[deploy]` overrides it key by key.
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploySection {
     /// How many live images (releases) are kept for rollback (default 3; dk.toml's
     /// `[deploy] keep_releases` otherwise).
     pub keep_releases: Option<u32>,
+    /// `host` (default: one container on the daemon) or `swarm` (one Swarm service).
+    pub target: Option<DeployTarget>,
+    /// Swarm only: tasks of the service (default 1).
+    pub replicas: Option<u64>,
+    /// Swarm only: placement constraints (`node.labels.disk == ssd`).
+    pub constraints: Option<Vec<String>>,
+}
+
+/// Where a live container runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployTarget {
+    /// A plain container on the daemon dk talks to.
+    #[default]
+    Host,
+    /// A Swarm service, converged through the swarm manager dk talks to.
+    Swarm,
 }
 
 /// `[hooks]`: commands on the host around `dk up`, each bounded by `timeout`.

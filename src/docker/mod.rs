@@ -14,11 +14,13 @@ mod containers;
 mod images;
 mod networks;
 mod registry;
+mod swarm;
 
 pub use build::{BuildError, BuildEvent, BuildRequest, Builder, SecretFrom};
 pub use containers::{Bind, ContainerInfo, ContainerSpec, Health, Healthcheck, LogOptions};
 pub use images::{ImageEntry, ImageFacts, ImageSet};
 pub use registry::{PushFailure, RegistryAuth};
+pub use swarm::{ServiceInfo, ServiceSettings, TaskInfo};
 
 use std::time::Duration;
 

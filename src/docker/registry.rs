@@ -22,7 +22,8 @@ impl std::fmt::Debug for RegistryAuth {
 }
 
 impl RegistryAuth {
-    fn credentials(&self) -> DockerCredentials {
+    /// The credentials as bollard sends them (the only place the secret leaves dk's types).
+    pub(super) fn docker(&self) -> DockerCredentials {
         DockerCredentials {
             username: Some(self.username.clone()),
             password: Some(self.secret.clone()),
@@ -78,7 +79,7 @@ impl Daemon {
                 tag: Some(tag.to_string()),
                 ..Default::default()
             }),
-            auth.map(RegistryAuth::credentials),
+            auth.map(RegistryAuth::docker),
         );
         while let Some(item) = stream.next().await {
             match item {
@@ -107,7 +108,7 @@ impl Daemon {
     ) -> Result<String> {
         let d = self
             .api
-            .inspect_registry_image(reference, auth.map(RegistryAuth::credentials))
+            .inspect_registry_image(reference, auth.map(RegistryAuth::docker))
             .await
             .map_err(|e| match e {
                 bollard::errors::Error::DockerResponseServerError { message, .. } => {

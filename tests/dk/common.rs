@@ -535,6 +535,25 @@ impl SecondDaemon {
         self.launch();
     }
 
+    /// Its network namespace (`/run/netns/<name>`).
+    pub fn netns(&self) -> &str {
+        &self.netns
+    }
+
+    /// Make it a single-node swarm manager (in its own namespace only: never the main
+    /// daemon's). The swarm goes with the daemon's data when the guard drops it.
+    pub fn swarm_init(&self) {
+        let out = self.docker(&[
+            "swarm",
+            "init",
+            "--advertise-addr",
+            "127.0.0.1",
+            "--listen-addr",
+            "127.0.0.1:2377",
+        ]);
+        assert!(out.status.success(), "swarm init: {}", stderr(&out));
+    }
+
     /// The docker CLI against this daemon.
     pub fn docker(&self, args: &[&str]) -> Output {
         Command::new("docker")
@@ -576,10 +595,30 @@ pub struct TestRegistry {
     _dir: tempfile::TempDir,
     pub port: u16,
     child: std::process::Child,
+    /// The network namespace it listens in (None: the host's).
+    netns: Option<String>,
 }
 
 impl TestRegistry {
     pub fn start(auth: Option<(&str, &str)>) -> TestRegistry {
+        TestRegistry::start_in(None, auth)
+    }
+
+    /// `cmd` run in `netns` (through nsenter) or here.
+    fn command(netns: Option<&str>, cmd: &str) -> Command {
+        match netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/run/netns/{ns}")).arg(cmd);
+                c
+            }
+            None => Command::new(cmd),
+        }
+    }
+
+    /// A registry listening on 127.0.0.1 inside `netns` (a [`SecondDaemon`]'s), where
+    /// that daemon pulls from it as from a loopback registry.
+    pub fn start_in(netns: Option<&str>, auth: Option<(&str, &str)>) -> TestRegistry {
         let dir = tempfile::Builder::new().prefix("dkreg-").tempdir().unwrap();
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -613,7 +652,7 @@ impl TestRegistry {
             ));
         }
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let child = Command::new("docker-registry")
+        let child = TestRegistry::command(netns, "docker-registry")
             .arg("serve")
             .arg(dir.path().join("config.yml"))
             .stdout(std::process::Stdio::null())
@@ -622,19 +661,38 @@ impl TestRegistry {
             .expect(
                 "the registry tests need `docker-registry`: apt-get install -y docker-registry",
             );
+        let mut reg = TestRegistry {
+            _dir: dir,
+            port,
+            child,
+            netns: netns.map(String::from),
+        };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !reg.answers() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "docker-registry did not listen on {port}"
             );
+            assert!(
+                reg.child.try_wait().ok().flatten().is_none(),
+                "docker-registry exited: {}",
+                std::fs::read_to_string(reg._dir.path().join("log")).unwrap_or_default()
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        TestRegistry {
-            _dir: dir,
-            port,
-            child,
-        }
+        reg
+    }
+
+    fn answers(&self) -> bool {
+        TestRegistry::command(self.netns.as_deref(), "curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                &format!("http://{}/v2/", self.url()),
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
     }
 
     pub fn url(&self) -> String {
@@ -643,7 +701,7 @@ impl TestRegistry {
 
     /// The tags of `repo`, as the registry lists them (`user:pass` when it has auth).
     pub fn tags(&self, repo: &str, auth: Option<&str>) -> Vec<String> {
-        let mut c = Command::new("curl");
+        let mut c = TestRegistry::command(self.netns.as_deref(), "curl");
         c.args(["-s", &format!("http://{}/v2/{repo}/tags/list", self.url())]);
         if let Some(a) = auth {
             c.args(["-u", a]);

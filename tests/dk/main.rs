@@ -19,5 +19,6 @@ mod lint;
 mod registry;
 mod remote;
 mod settings;
+mod swarm;
 mod test_promote;
 mod up;

@@ -1,0 +1,496 @@
+//! Swarm deploys: a node with `[deploy] target = "swarm"` runs as one Swarm service instead
+//! of one container. Its image goes by registry digest (pushed to dk.toml's first
+//! `[[registry]]` when that digest is not recorded yet), so every swarm node runs the same
+//! tested bytes. The service is created or updated only when its settings hash differs (a
+//! no-op `dk up` sends nothing); Swarm rolls an update out one task at a time, gated on
+//! the healthcheck, and rolls it back by itself on failure: dk waits for either and says
+//! which. A rolled-back (image, settings) pair is remembered like a failed live start.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::config::RegistryFile;
+use crate::docker::{ContainerSpec, ServiceInfo, ServiceSettings, TaskInfo};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::ids::ImageId;
+use crate::labels::{self, Role};
+use crate::live::RunAction;
+use crate::manifest::{DeployTarget, ReplaceOrder};
+use crate::records::FailedStart;
+use crate::report::ReporterExt;
+
+/// How often a rollout is looked at.
+const POLL: Duration = Duration::from_millis(250);
+/// Failed tasks of a new service before dk stops waiting for one to run.
+const CREATE_FAILURES: usize = 3;
+
+/// A service's state for `dk status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServiceStatus {
+    pub replicas: u64,
+    pub running: u64,
+    /// Swarm's state of the last update (`completed`, `rollback_completed`, …).
+    pub update: Option<String>,
+    /// The service runs the `:live` image.
+    pub runs_live: bool,
+    /// Each task: `running`, `failed: <error>`, … (the ones Swarm wants running).
+    pub tasks: Vec<String>,
+}
+
+impl Engine {
+    /// Does node `i` run as a Swarm service? (its `[deploy] target`, else dk.toml's)
+    pub fn on_swarm(&self, i: usize) -> bool {
+        self.ws.nodes[i]
+            .manifest
+            .deploy
+            .target
+            .or(self.ws.deploy.target)
+            .unwrap_or_default()
+            == DeployTarget::Swarm
+    }
+
+    /// The overlay network of this workspace's services.
+    fn overlay(&self) -> String {
+        format!("{}-swarm", self.ws.live_network.name)
+    }
+
+    /// Make node `i`'s service run `spec` (its `:live` image and settings), touching it only
+    /// when its settings hash differs. Returns what happened and the image it ran before.
+    pub(crate) async fn converge_service(
+        &self,
+        i: usize,
+        spec: ContainerSpec,
+        retry: bool,
+    ) -> Result<(RunAction, Option<ImageId>)> {
+        let name = self.name(i).to_string();
+        self.require_manager(&spec.name).await?;
+        let registry = self.swarm_registry(&name)?;
+        let existing = self.reads()?.service(&spec.name).await?;
+        if let Some(s) = &existing
+            && s.labels.get(labels::WORKSPACE) != Some(&self.ws.id)
+        {
+            return Err(Error::Container {
+                name: spec.name.clone(),
+                message: format!(
+                    "a Swarm service named {} exists that this workspace did not create",
+                    spec.name
+                ),
+                help: Some(
+                    "remove or rename it, or run this workspace with another namespace (DK_NAMESPACE)"
+                        .into(),
+                ),
+            });
+        }
+        let old_image = existing
+            .as_ref()
+            .and_then(|s| s.labels.get(labels::IMAGE))
+            .map(|id| ImageId::new(id.clone()));
+        let live = ImageId::new(spec.image.clone());
+        let settings = self.service_settings(i, &spec, &registry).await?;
+        let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+        let hash = service_hash(&spec, &settings);
+        labels.insert(labels::SETTINGS_HASH.into(), hash.clone());
+        if existing
+            .as_ref()
+            .is_some_and(|s| s.labels.get(labels::SETTINGS_HASH) == Some(&hash))
+        {
+            return Ok((RunAction::Unchanged, old_image));
+        }
+        if !retry && let Some(action) = self.not_retried(&name, &live, &hash) {
+            return Ok((action, old_image));
+        }
+        let daemon = self.daemon().await?;
+        daemon
+            .ensure_overlay(&self.overlay(), labels::owned(&self.ws.id, Role::Live))
+            .await?;
+        let auth = crate::credentials::for_registry(&registry.url)?;
+        let deadline = Instant::now() + self.rollout_bound(i, &settings);
+        let t = Instant::now();
+        let fail = |reason: String| FailedStart {
+            node: name.clone(),
+            image_id: live.clone(),
+            settings_hash: hash.clone(),
+            at: crate::records::now_unix(),
+            reason,
+            log: None,
+        };
+        let Some(existing) = existing else {
+            self.reporter.start(&name, "service");
+            daemon
+                .create_service(&spec, &settings, labels, auth.as_ref())
+                .await?;
+            if let Err(e) = self.wait_created(&spec.name, &settings, deadline).await {
+                // Nothing served before: a service that never runs is not left behind.
+                daemon.remove_service(&spec.name).await?;
+                self.records.put_failed_start(&fail(e.render()))?;
+                return Err(e);
+            }
+            self.records.clear_failed_start(&name)?;
+            self.reporter.finish(
+                &name,
+                "service",
+                &format!("created, {} task(s) running", settings.replicas),
+                true,
+                t.elapsed(),
+                None,
+            );
+            return Ok((RunAction::Created, None));
+        };
+        let reason = match &old_image {
+            Some(old) if old != &live => format!("image {} -> {}", old.short(), live.short()),
+            _ => "settings changed".to_string(),
+        };
+        self.reporter.start(&name, "rollout");
+        daemon
+            .update_service(&existing, &spec, &settings, labels, auth.as_ref())
+            .await?;
+        if let Err(e) = self
+            .wait_rollout(
+                &spec.name,
+                &settings,
+                deadline,
+                existing.update_started.clone(),
+            )
+            .await
+        {
+            self.records.put_failed_start(&fail(e.render()))?;
+            return Err(e);
+        }
+        self.records.clear_failed_start(&name)?;
+        self.reporter.finish(
+            &name,
+            "rollout",
+            &format!("rolled out by Swarm, task by task ({reason})"),
+            true,
+            t.elapsed(),
+            None,
+        );
+        Ok((
+            RunAction::Replaced {
+                downtime_ms: 0,
+                reason,
+                order: if settings.start_first {
+                    ReplaceOrder::StartFirst
+                } else {
+                    ReplaceOrder::StopFirst
+                },
+            },
+            old_image,
+        ))
+    }
+
+    /// `dk rollback` of a service: Swarm's own rollback to its previous spec, waited for.
+    /// Returns false when there is no service (nothing to roll back on the cluster).
+    pub(crate) async fn rollback_service(&self, i: usize) -> Result<bool> {
+        let name = crate::launch::container_name(&self.ws, self.name(i), Role::Live);
+        self.require_manager(&name).await?;
+        let Some(current) = self.reads()?.service(&name).await? else {
+            return Ok(false);
+        };
+        self.daemon()
+            .await?
+            .rollback_service(&current, &name)
+            .await?;
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let s = self.service_now(&name).await?;
+            match s.update_state.as_deref() {
+                Some("rollback_completed") => return Ok(true),
+                Some("rollback_paused") | Some("paused") => {
+                    return Err(self
+                        .rollout_error(&name, &s, "Swarm paused the rollback")
+                        .await);
+                }
+                _ => {}
+            }
+            if Instant::now() > deadline {
+                return Err(self
+                    .rollout_error(&name, &s, "Swarm's rollback did not finish within 300 s")
+                    .await);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Remove node `i`'s service (`dk down`); its volumes and data are kept.
+    pub(crate) async fn remove_service(&self, i: usize) -> Result<bool> {
+        let name = crate::launch::container_name(&self.ws, self.name(i), Role::Live);
+        self.daemon().await?.remove_service(&name).await
+    }
+
+    /// Node `i`'s service as `dk status` shows it (None: no service).
+    pub(crate) async fn service_status(
+        &self,
+        i: usize,
+        live: Option<&ImageId>,
+    ) -> Result<Option<ServiceStatus>> {
+        let name = crate::launch::container_name(&self.ws, self.name(i), Role::Live);
+        let reads = self.reads()?;
+        if !reads.swarm_manager().await? {
+            return Ok(None);
+        }
+        let Some(s) = reads.service(&name).await? else {
+            return Ok(None);
+        };
+        let tasks = reads.service_tasks(&name).await?;
+        let wanted: Vec<&TaskInfo> = tasks.iter().filter(|t| t.desired == "running").collect();
+        Ok(Some(ServiceStatus {
+            replicas: s.replicas,
+            running: wanted.iter().filter(|t| t.state == "running").count() as u64,
+            update: s.update_state.clone(),
+            runs_live: live.is_some_and(|l| s.labels.get(labels::IMAGE) == Some(&l.to_string())),
+            tasks: wanted.iter().map(|t| task_line(t)).collect(),
+        }))
+    }
+
+    /// The daemon must manage a swarm to deploy services.
+    async fn require_manager(&self, what: &str) -> Result<()> {
+        if self.reads()?.swarm_manager().await? {
+            return Ok(());
+        }
+        Err(Error::Container {
+            name: what.to_string(),
+            message: "`[deploy] target = \"swarm\"`, but the daemon dk talks to is not a manager of a swarm".into(),
+            help: Some(
+                "point dk at a manager (`dk -H NAME`, DOCKER_HOST), or make this daemon one: `docker swarm init`"
+                    .into(),
+            ),
+        })
+    }
+
+    /// Services pull by digest from dk.toml's first registry.
+    fn swarm_registry(&self, name: &str) -> Result<RegistryFile> {
+        self.ws.registries.first().cloned().ok_or_else(|| {
+            Error::usage_help(
+                format!("{name} deploys to Swarm, which pulls images from a registry, and dk.toml names none"),
+                "add one that every swarm node can pull from: [[registry]] url = \"registry.example.com:5000\"",
+            )
+        })
+    }
+
+    /// What the service of `spec` needs besides it: the image by registry digest (pushed
+    /// now when this live image was not pushed there yet), replicas, placement, order.
+    async fn service_settings(
+        &self,
+        i: usize,
+        spec: &ContainerSpec,
+        registry: &RegistryFile,
+    ) -> Result<ServiceSettings> {
+        let name = self.name(i).to_string();
+        let live = ImageId::new(spec.image.clone());
+        let recorded = self
+            .records
+            .pushes(&name)
+            .into_iter()
+            .find(|p| p.registry == registry.url && p.image_id == live);
+        let image = match recorded {
+            Some(p) => p.reference,
+            None => {
+                let mut outcome = self.push(&[i], std::slice::from_ref(registry)).await?;
+                let o = outcome.pop().expect("one outcome per node");
+                match (o.pushed.into_iter().next(), o.failed.into_iter().next()) {
+                    (Some(p), _) => p.reference,
+                    (None, Some((_, e))) => return Err(e),
+                    (None, None) => unreachable!("a push either went through or failed"),
+                }
+            }
+        };
+        let node = &self.ws.nodes[i].manifest;
+        let deploy = &node.deploy;
+        let ws = &self.ws.deploy;
+        let grace = node
+            .run
+            .ready
+            .as_ref()
+            .and_then(|r| r.grace.as_ref())
+            .map(|g| *g.get())
+            .unwrap_or(Duration::from_secs(5));
+        Ok(ServiceSettings {
+            image,
+            replicas: deploy.replicas.or(ws.replicas).unwrap_or(1),
+            constraints: deploy
+                .constraints
+                .clone()
+                .or_else(|| ws.constraints.clone())
+                .unwrap_or_default(),
+            // The workspace's overlay stands for the live network; other networks it names
+            // must be swarm-scoped (overlay) ones on the manager.
+            networks: match spec.network.as_ref().map(|(n, _)| n.as_str()) {
+                Some("none") => Vec::new(),
+                named => std::iter::once(self.overlay())
+                    .chain(
+                        named
+                            .filter(|n| *n != self.ws.live_network.name)
+                            .map(String::from),
+                    )
+                    .chain(spec.extra_networks.iter().cloned())
+                    .collect(),
+            },
+            // Host-mode ports cannot be held by an old and a new task at once.
+            start_first: spec.ports.is_empty(),
+            monitor: grace,
+        })
+    }
+
+    /// How long a rollout may take: per task, its readiness bound and the monitor period,
+    /// plus a minute for pulls.
+    fn rollout_bound(&self, i: usize, s: &ServiceSettings) -> Duration {
+        let ready = self.ws.nodes[i]
+            .manifest
+            .run
+            .ready
+            .as_ref()
+            .and_then(|r| r.timeout.as_ref())
+            .map(|t| *t.get())
+            .unwrap_or(Duration::from_secs(60));
+        (ready + s.monitor) * s.replicas.max(1) as u32 + Duration::from_secs(60)
+    }
+
+    async fn service_now(&self, name: &str) -> Result<ServiceInfo> {
+        self.reads()?
+            .service(name)
+            .await?
+            .ok_or_else(|| Error::Container {
+                name: name.to_string(),
+                message: format!("the Swarm service {name} disappeared during its rollout"),
+                help: Some("something else removed it: run `dk up` again".into()),
+            })
+    }
+
+    /// A new service: wait until `replicas` tasks of its image run; a task that keeps
+    /// failing ends the wait early.
+    async fn wait_created(&self, name: &str, s: &ServiceSettings, deadline: Instant) -> Result<()> {
+        loop {
+            let tasks = self.reads()?.service_tasks(name).await?;
+            let of_image = |t: &&TaskInfo| t.image.as_deref() == Some(s.image.as_str());
+            let running = tasks
+                .iter()
+                .filter(of_image)
+                .filter(|t| t.desired == "running" && t.state == "running")
+                .count() as u64;
+            if running >= s.replicas {
+                return Ok(());
+            }
+            let failed: Vec<&TaskInfo> = tasks
+                .iter()
+                .filter(of_image)
+                .filter(|t| matches!(t.state.as_str(), "failed" | "rejected"))
+                .collect();
+            let late = Instant::now() > deadline;
+            if failed.len() >= CREATE_FAILURES || late {
+                let why = failed
+                    .iter()
+                    .map(|t| task_line(t))
+                    .next()
+                    .unwrap_or_else(|| "its tasks did not get to run".into());
+                return Err(Error::Container {
+                    name: name.to_string(),
+                    message: format!(
+                        "the new Swarm service did not run {} task(s) ({}): {why}; the service was removed",
+                        s.replicas,
+                        if late {
+                            "out of time"
+                        } else {
+                            "tasks keep failing"
+                        },
+                    ),
+                    help: Some(format!(
+                        "see the task logs with `docker service logs {name}` on the manager, fix it and `dk up` again"
+                    )),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// An updated service: wait until Swarm completes the update, or rolls it back.
+    async fn wait_rollout(
+        &self,
+        name: &str,
+        s: &ServiceSettings,
+        deadline: Instant,
+        before: Option<String>,
+    ) -> Result<()> {
+        loop {
+            let svc = self.service_now(name).await?;
+            match svc.update_state.as_deref() {
+                Some("completed") if svc.update_started != before => return Ok(()),
+                Some("rollback_completed") | Some("rollback_paused") | Some("paused") => {
+                    return Err(self
+                        .rollout_error(
+                            name,
+                            &svc,
+                            "Swarm rolled the update back; the previous tasks keep serving",
+                        )
+                        .await);
+                }
+                // No rolling update (only the replicas changed): the tasks say.
+                None => {
+                    let tasks = self.reads()?.service_tasks(name).await?;
+                    let wanted: Vec<&TaskInfo> =
+                        tasks.iter().filter(|t| t.desired == "running").collect();
+                    if wanted.len() as u64 == s.replicas
+                        && wanted.iter().all(|t| {
+                            t.state == "running" && t.image.as_deref() == Some(s.image.as_str())
+                        })
+                    {
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+            if Instant::now() > deadline {
+                return Err(self
+                    .rollout_error(name, &svc, "Swarm did not finish the update in time")
+                    .await);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn rollout_error(&self, name: &str, s: &ServiceInfo, what: &str) -> Error {
+        let tasks = match self.reads() {
+            Ok(r) => r.service_tasks(name).await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let failed: Vec<String> = tasks
+            .iter()
+            .filter(|t| t.error.is_some())
+            .take(3)
+            .map(task_line)
+            .collect();
+        Error::Container {
+            name: name.to_string(),
+            message: format!(
+                "{what} ({}){}",
+                s.update_message
+                    .as_deref()
+                    .unwrap_or("no message from Swarm"),
+                if failed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; failed tasks: {}", failed.join("; "))
+                }
+            ),
+            help: Some(format!(
+                "see the task logs with `docker service logs {name}` on the manager; fix it and `dk up` again"
+            )),
+        }
+    }
+}
+
+/// The settings hash of a service: the container settings and the service's own.
+fn service_hash(spec: &ContainerSpec, s: &ServiceSettings) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(crate::launch::settings_hash(spec).as_bytes());
+    h.update(&serde_json::to_vec(s).expect("serialize service settings"));
+    h.finalize().to_hex()[..16].to_string()
+}
+
+fn task_line(t: &TaskInfo) -> String {
+    match &t.error {
+        Some(e) => format!("{}: {e}", t.state),
+        None => t.state.clone(),
+    }
+}
