@@ -104,24 +104,15 @@ fn from_helper(helper: &str, host: &str) -> Result<Option<RegistryAuth>> {
 }
 
 fn decode_base64(s: &str) -> Option<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits: u32 = 0;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.trim().bytes() {
-        if c == b'=' {
-            break;
-        }
-        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-        bits = (bits << 6) | v;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    // Padded or not, as Docker's own configs come.
+    let engine = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let bytes = engine.decode(s.trim()).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]

@@ -310,7 +310,14 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         _ => run.command.clone(),
     };
 
+    // Tests and jobs see the secrets the live container sees.
+    let secrets = match input.role {
+        Role::Build => Vec::new(),
+        _ => crate::secrets::mounts(ws, node)?,
+    };
+
     Ok(ContainerSpec {
+        secrets,
         name: container_name(ws, &node.name, input.role),
         image: input.image.id.to_string(),
         labels,

@@ -48,6 +48,7 @@ mod records;
 mod render;
 pub mod report;
 mod scheduler;
+mod secrets;
 mod shell;
 mod shellcheck;
 mod stage;

@@ -164,6 +164,7 @@ impl Engine {
         let sel = self.up_selection(names)?;
         for &i in &sel.selected {
             crate::mounts::check_host_paths(&self.ws, &self.ws.nodes[i])?;
+            crate::secrets::mounts(&self.ws, &self.ws.nodes[i])?;
         }
         let built = self.build_step(&sel, opts).await?;
         let tests = self.test_step(&sel, &built, &sel.order, opts).await?;

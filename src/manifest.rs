@@ -42,6 +42,10 @@ pub struct Manifest {
     pub audit: AuditSection,
     #[serde(default)]
     pub deploy: DeploySection,
+    /// Files the live container (and its tests) get as secrets, read-only: bind-mounted on
+    /// one host, Swarm secrets on Swarm.
+    #[serde(default, rename = "secret")]
+    pub secrets: Vec<Spanned<RunSecret>>,
     #[serde(default)]
     pub hooks: HooksSection,
     /// Named one-off jobs (`[job.daily]`), run with `dk run NAME:JOB`.
@@ -72,6 +76,26 @@ pub struct BuildSecret {
     pub id: String,
     pub file: Option<String>,
     pub env: Option<String>,
+}
+
+/// `[[secret]]`: a file handed to the container at run time, never built into the image.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSecret {
+    /// Letters, digits, `_`, `-` and `.`.
+    pub name: String,
+    /// Workspace-relative or absolute.
+    pub file: String,
+    /// Where it appears (default `/run/secrets/<name>`).
+    pub target: Option<String>,
+}
+
+impl RunSecret {
+    pub fn target(&self) -> String {
+        self.target
+            .clone()
+            .unwrap_or_else(|| format!("/run/secrets/{}", self.name))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -879,6 +903,40 @@ impl Manifest {
                     format!(
                         "build.secrets: the id `{}` is empty or given twice",
                         secret.id
+                    ),
+                ));
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for s in &self.secrets {
+            let secret = s.get_ref();
+            let good = !secret.name.is_empty()
+                && secret
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            if !good || !names.insert(secret.name.clone()) {
+                out.push(
+                    at(
+                        s.span(),
+                        format!(
+                            "secret `{}`: a name is letters, digits, `_`, `-` and `.`, and given once",
+                            secret.name
+                        ),
+                    )
+                    .with_help("e.g. [[secret]] name = \"db_password\" file = \"secrets/db_password\""),
+                );
+            }
+            if secret
+                .target
+                .as_deref()
+                .is_some_and(|t| !t.starts_with('/'))
+            {
+                out.push(at(
+                    s.span(),
+                    format!(
+                        "secret `{}`: target must be an absolute path in the container",
+                        secret.name
                     ),
                 ));
             }

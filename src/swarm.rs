@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::config::RegistryFile;
-use crate::docker::{ContainerSpec, ServiceInfo, ServiceSettings, TaskInfo};
+use crate::docker::{ContainerSpec, SecretRef, ServiceInfo, ServiceSettings, TaskInfo};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ids::ImageId;
@@ -123,6 +123,7 @@ impl Engine {
             if let Err(e) = self.wait_created(&spec.name, &settings, deadline).await {
                 // Nothing served before: a service that never runs is not left behind.
                 daemon.remove_service(&spec.name).await?;
+                self.prune_secrets(i, &spec.name, &[]).await?;
                 self.records.put_failed_start(&fail(e.render()))?;
                 return Err(e);
             }
@@ -145,15 +146,18 @@ impl Engine {
         daemon
             .update_service(&existing, &spec, &settings, labels, auth.as_ref())
             .await?;
-        if let Err(e) = self
+        let rolled_out = self
             .wait_rollout(
                 &spec.name,
                 &settings,
                 deadline,
                 existing.update_started.clone(),
             )
-            .await
-        {
+            .await;
+        // The previous spec keeps its secrets (a rollback goes back to it); older
+        // versions, and a rolled-back spec's, go.
+        self.prune_secrets(i, &spec.name, &existing.secrets).await?;
+        if let Err(e) = rolled_out {
             self.records.put_failed_start(&fail(e.render()))?;
             return Err(e);
         }
@@ -216,7 +220,9 @@ impl Engine {
     /// Remove node `i`'s service (`dk down`); its volumes and data are kept.
     pub(crate) async fn remove_service(&self, i: usize) -> Result<bool> {
         let name = crate::launch::container_name(&self.ws, self.name(i), Role::Live);
-        self.daemon().await?.remove_service(&name).await
+        let removed = self.daemon().await?.remove_service(&name).await?;
+        self.prune_secrets(i, &name, &[]).await?;
+        Ok(removed)
     }
 
     /// Node `i`'s service as `dk status` shows it (None: no service).
@@ -330,7 +336,66 @@ impl Engine {
             // Host-mode ports cannot be held by an old and a new task at once.
             start_first: spec.ports.is_empty(),
             monitor: grace,
+            secrets: self.swarm_secrets(i, spec).await?,
         })
+    }
+
+    /// Node `i`'s `[[secret]]`s as Swarm secrets, one per content (`<service>-<name>-<12
+    /// hex of the keyed fingerprint>`), owned by the container's user when it is numeric.
+    async fn swarm_secrets(&self, i: usize, spec: &ContainerSpec) -> Result<Vec<SecretRef>> {
+        if spec.secrets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let daemon = self.daemon().await?;
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let (uid, gid) = match spec
+            .user
+            .as_deref()
+            .map(|u| u.split_once(':').unwrap_or((u, u)))
+        {
+            Some((u, g)) if numeric(u) && numeric(g) => (u.to_string(), g.to_string()),
+            // A user by name (or the image's): readable by whoever the process runs as.
+            _ => ("0".to_string(), "0".to_string()),
+        };
+        let mode = if uid == "0" { 0o444 } else { 0o400 };
+        let mut labels = labels::owned(&self.ws.id, Role::Live);
+        labels.insert(labels::NODE.into(), self.name(i).to_string());
+        let mut refs = Vec::new();
+        for m in &spec.secrets {
+            let name = format!("{}-{}-{}", spec.name, m.name, &m.fingerprint[..12]);
+            let id = daemon
+                .ensure_secret(&name, &crate::secrets::content(m)?, labels.clone())
+                .await?;
+            refs.push(SecretRef {
+                id,
+                name,
+                target: m.target.clone(),
+                uid: uid.clone(),
+                gid: gid.clone(),
+                mode,
+            });
+        }
+        Ok(refs)
+    }
+
+    /// Remove node `i`'s Swarm secrets that neither its service (if any) references nor
+    /// `keep` names (the spec before an update: Swarm's rollback goes back to it).
+    async fn prune_secrets(&self, i: usize, service: &str, keep: &[String]) -> Result<()> {
+        let mut labels = labels::owned(&self.ws.id, Role::Live);
+        labels.insert(labels::NODE.into(), self.name(i).to_string());
+        let reads = self.reads()?;
+        let used = reads
+            .service(service)
+            .await?
+            .map(|s| s.secrets)
+            .unwrap_or_default();
+        let daemon = self.daemon().await?;
+        for (id, name) in reads.secrets_with_labels(&labels).await? {
+            if !used.contains(&name) && !keep.contains(&name) {
+                daemon.remove_secret(&id).await?;
+            }
+        }
+        Ok(())
     }
 
     /// How long a rollout may take: per task, its readiness bound and the monitor period,

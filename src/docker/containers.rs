@@ -29,6 +29,16 @@ pub struct Bind {
     pub read_only: bool,
 }
 
+/// A run-time secret: the file `source` on the machine running dk, read-only at `target`.
+/// Only its keyed fingerprint goes into the settings hash; never its content.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SecretMount {
+    pub name: String,
+    pub source: String,
+    pub target: String,
+    pub fingerprint: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Healthcheck {
     pub command: Vec<String>,
@@ -56,6 +66,9 @@ pub struct ContainerSpec {
     /// (container port "8080/tcp", host ip, host port) — host port 0 means "any free one".
     pub ports: Vec<(String, String, u16)>,
     pub binds: Vec<Bind>,
+    /// Bind-mounted read-only here; Swarm secrets on Swarm.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretMount>,
     pub tmpfs: Vec<(String, String)>,
     pub cap_add: Vec<String>,
     pub read_only: bool,
@@ -155,6 +168,11 @@ impl ContainerSpec {
                             if b.read_only { "ro" } else { "rw" }
                         )
                     })
+                    .chain(
+                        self.secrets
+                            .iter()
+                            .map(|s| format!("{}:{}:ro", s.source, s.target)),
+                    )
                     .collect(),
             ),
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),

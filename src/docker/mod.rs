@@ -17,10 +17,12 @@ mod registry;
 mod swarm;
 
 pub use build::{BuildError, BuildEvent, BuildRequest, Builder, SecretFrom};
-pub use containers::{Bind, ContainerInfo, ContainerSpec, Health, Healthcheck, LogOptions};
+pub use containers::{
+    Bind, ContainerInfo, ContainerSpec, Health, Healthcheck, LogOptions, SecretMount,
+};
 pub use images::{ImageEntry, ImageFacts, ImageSet};
 pub use registry::{PushFailure, RegistryAuth};
-pub use swarm::{ServiceInfo, ServiceSettings, TaskInfo};
+pub use swarm::{SecretRef, ServiceInfo, ServiceSettings, TaskInfo};
 
 use std::time::Duration;
 

@@ -32,6 +32,21 @@ pub struct ServiceSettings {
     pub start_first: bool,
     /// How long a new task must stay up (and healthy) before the next one is updated.
     pub monitor: Duration,
+    /// Swarm secrets the tasks get as files.
+    pub secrets: Vec<SecretRef>,
+}
+
+/// A Swarm secret given to a service's tasks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SecretRef {
+    pub id: String,
+    /// Versioned by content: `<service>-<name>-<fingerprint>`.
+    pub name: String,
+    /// The file in the container.
+    pub target: String,
+    pub uid: String,
+    pub gid: String,
+    pub mode: u32,
 }
 
 /// A service as Swarm has it.
@@ -47,6 +62,8 @@ pub struct ServiceInfo {
     pub update_started: Option<String>,
     pub image: Option<String>,
     pub replicas: u64,
+    /// The names of the Swarm secrets its spec references.
+    pub secrets: Vec<String>,
 }
 
 /// One task of a service.
@@ -134,6 +151,21 @@ fn body(spec: &ContainerSpec, s: &ServiceSettings, labels: HashMap<String, Strin
         sysctls: (!spec.sysctls.is_empty()).then(|| spec.sysctls.clone().into_iter().collect()),
         capability_drop: Some(vec!["ALL".to_string()]),
         capability_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
+        secrets: (!s.secrets.is_empty()).then(|| {
+            s.secrets
+                .iter()
+                .map(|r| bollard::models::TaskSpecContainerSpecSecrets {
+                    file: Some(bollard::models::TaskSpecContainerSpecFile {
+                        name: Some(r.target.clone()),
+                        uid: Some(r.uid.clone()),
+                        gid: Some(r.gid.clone()),
+                        mode: Some(r.mode),
+                    }),
+                    secret_id: Some(r.id.clone()),
+                    secret_name: Some(r.name.clone()),
+                })
+                .collect()
+        }),
         ulimits: (!spec.ulimits.is_empty()).then(|| {
             spec.ulimits
                 .iter()
@@ -257,6 +289,11 @@ impl Lookup {
             Ok(s) => {
                 let spec = s.spec.unwrap_or_default();
                 let status = s.update_status.unwrap_or_default();
+                let container = spec
+                    .task_template
+                    .as_ref()
+                    .and_then(|t| t.container_spec.clone())
+                    .unwrap_or_default();
                 Ok(Some(ServiceInfo {
                     id: s.id.unwrap_or_default(),
                     version: s.version.and_then(|v| v.index).unwrap_or(0),
@@ -264,10 +301,13 @@ impl Lookup {
                     update_state: status.state.map(|x| x.to_string()),
                     update_message: status.message,
                     update_started: status.started_at.map(|t| t.to_string()),
-                    image: spec
-                        .task_template
-                        .and_then(|t| t.container_spec)
-                        .and_then(|c| c.image),
+                    image: container.image,
+                    secrets: container
+                        .secrets
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|r| r.secret_name)
+                        .collect(),
                     replicas: spec
                         .mode
                         .and_then(|m| m.replicated)
@@ -305,7 +345,76 @@ impl Lookup {
     }
 }
 
+impl Lookup {
+    /// The Swarm secrets carrying all of `labels`: (id, name).
+    pub async fn secrets_with_labels(
+        &self,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Vec<(String, String)>> {
+        let mut filters = HashMap::new();
+        filters.insert(
+            "label".to_string(),
+            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        );
+        let list = self
+            .api
+            .list_secrets(Some(bollard::query_parameters::ListSecretsOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .map_err(|e| self.err("listing Swarm secrets", e))?;
+        Ok(list
+            .into_iter()
+            .map(|s| {
+                (
+                    s.id.unwrap_or_default(),
+                    s.spec.and_then(|s| s.name).unwrap_or_default(),
+                )
+            })
+            .collect())
+    }
+}
+
 impl Daemon {
+    /// The Swarm secret `name` holding `data`, created with `labels` when missing (a name
+    /// is versioned by content, so an existing one holds the same). Returns its id.
+    pub async fn ensure_secret(
+        &self,
+        name: &str,
+        data: &[u8],
+        labels: std::collections::BTreeMap<String, String>,
+    ) -> Result<String> {
+        match self.api.inspect_secret(name).await {
+            Ok(s) => return Ok(s.id.unwrap_or_default()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(self.err(format!("inspecting Swarm secret {name}"), e)),
+        }
+        use base64::Engine as _;
+        let r = self
+            .api
+            .create_secret(bollard::models::SecretSpec {
+                name: Some(name.to_string()),
+                labels: Some(labels.into_iter().collect()),
+                data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| self.err(format!("creating Swarm secret {name}"), e))?;
+        Ok(r.id)
+    }
+
+    /// Remove a Swarm secret; false when a service still uses it (Swarm refuses).
+    pub async fn remove_secret(&self, id: &str) -> Result<bool> {
+        match self.api.delete_secret(id).await {
+            Ok(()) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 400, ..
+            }) => Ok(false),
+            Err(e) => Err(self.err(format!("removing Swarm secret {id}"), e)),
+        }
+    }
+
     /// Create the service of `spec` with `settings`; its labels carry `labels`.
     pub async fn create_service(
         &self,

@@ -16,6 +16,10 @@ mod hadolint_diff;
 mod ignore_diff;
 mod import;
 mod lint;
+// Shared with `cargo xtask bench`, which uses parts the tests do not.
+#[allow(dead_code)]
+#[path = "../support/parts.rs"]
+mod parts;
 mod registry;
 mod remote;
 mod settings;

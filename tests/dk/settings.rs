@@ -362,3 +362,47 @@ fn dk_local_toml_overrides_a_site_s_values_and_dk_config_says_where_each_comes_f
         "{err}"
     );
 }
+
+#[test]
+fn secrets_are_read_only_files_never_shown_and_a_changed_one_replaces_the_container() {
+    let ws = TestWs::for_services();
+    const FIRST: &str = "first-token-never-shown";
+    const SECOND: &str = "second-token-never-shown";
+    service(
+        &ws,
+        "svc",
+        "[[secret]]\nname = \"token\"\nfile = \"secrets/token\"\n",
+    );
+    // A missing file is a definition error before anything starts.
+    let out = ws.dk().args(["up", "svc"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = stderr(&out);
+    assert!(
+        out.contains("secret `token`: cannot read") && out.contains("secrets/token"),
+        "{out}"
+    );
+    ws.write("secrets/token", FIRST);
+    let out = ws.ok(&["up", "svc"]);
+    assert!(!out.contains(FIRST), "{out}");
+    let name = format!("{}-svc", ws.ns);
+    let cat = |path: &str| stdout(&docker(&["exec", &name, "cat", path]));
+    assert_eq!(cat("/run/secrets/token"), FIRST);
+    let write = docker(&["exec", &name, "sh", "-c", "echo x > /run/secrets/token"]);
+    assert!(!write.status.success(), "read-only");
+    let labels = inspect(&ws, "svc", "{{json .Config.Labels}} {{json .Config.Env}}");
+    assert!(!labels.contains(FIRST), "{labels}");
+
+    // Rotated: the settings hash changes (by a keyed fingerprint), the container is replaced.
+    ws.write("secrets/token", SECOND);
+    let out = ws.ok(&["up", "svc"]);
+    assert!(
+        out.contains("svc: replaced") && !out.contains(SECOND),
+        "{out}"
+    );
+    assert_eq!(cat("/run/secrets/token"), SECOND);
+    let config = ws.ok(&["config", "svc"]);
+    assert!(!config.contains(SECOND), "{config}");
+    let key = std::fs::metadata(ws.path(".dk/secret.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+}

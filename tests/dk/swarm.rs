@@ -17,9 +17,12 @@ fn service(ws: &TestWs, page: &str) {
     ws.write("containers/svc/.dockerignore", "container.toml\n");
     ws.write(
         "containers/svc/container.toml",
-        "[deploy]\nreplicas = 2\n\n[[mount]]\nkind = \"persistent_test_copy\"\nsource = \"conf\"\ntarget = \"/conf\"\n\n[run.healthcheck]\ncommand = [\"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1:8080/\"]\ninterval = \"1s\"\nretries = 2\n\n[run.ready]\ngrace = \"2s\"\n\n[[audit.waive]]\nrule = \"entrypoint-form\"\nreason = \"the fixture checks its config in a shell first\"\n",
+        "[deploy]\nreplicas = 2\n\n[[secret]]\nname = \"token\"\nfile = \"secrets/token\"\n\n[[mount]]\nkind = \"persistent_test_copy\"\nsource = \"conf\"\ntarget = \"/conf\"\n\n[run.healthcheck]\ncommand = [\"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1:8080/\"]\ninterval = \"1s\"\nretries = 2\n\n[run.ready]\ngrace = \"2s\"\n\n[[audit.waive]]\nrule = \"entrypoint-form\"\nreason = \"the fixture checks its config in a shell first\"\n",
     );
 }
+
+const SECRET_1: &str = "first-s3cret-never-shown";
+const SECRET_2: &str = "second-s3cret-never-shown";
 
 struct Swarm {
     daemon: SecondDaemon,
@@ -34,6 +37,7 @@ impl Swarm {
         let registry = TestRegistry::start_in(Some(daemon.netns()), None);
         let ws = TestWs::for_services();
         std::fs::create_dir_all(ws.path("data/svc/conf")).unwrap();
+        ws.write("secrets/token", SECRET_1);
         let mut toml = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
         toml.push_str(&format!(
             "\n[deploy]\ntarget = \"swarm\"\n\n[[registry]]\nurl = \"{}\"\n",
@@ -60,16 +64,51 @@ impl Swarm {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.dk(args);
-        let all = format!("{}{}", stdout(&out), stderr(&out));
+        let all = self.shown(&out);
         assert!(out.status.success(), "dk {args:?}:\n{all}");
         all
     }
 
     fn fails(&self, args: &[&str]) -> String {
         let out = self.dk(args);
-        let all = format!("{}{}", stdout(&out), stderr(&out));
+        let all = self.shown(&out);
         assert!(!out.status.success(), "dk {args:?} should fail:\n{all}");
         all
+    }
+
+    /// What dk printed, which never holds a secret.
+    fn shown(&self, out: &std::process::Output) -> String {
+        let all = format!("{}{}", stdout(out), stderr(out));
+        assert!(
+            !all.contains(SECRET_1) && !all.contains(SECRET_2),
+            "a secret was printed:\n{all}"
+        );
+        all
+    }
+
+    /// The secret as the service's tasks read it.
+    fn secret(&self) -> String {
+        let out = self.daemon.docker(&[
+            "exec",
+            &self.task_containers()[0],
+            "cat",
+            "/run/secrets/token",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// The names of the workspace's Swarm secrets.
+    fn secrets(&self) -> Vec<String> {
+        let out = self.daemon.docker(&[
+            "secret",
+            "ls",
+            "--format",
+            "{{.Name}}",
+            "--filter",
+            &format!("label=dk.workspace={}", self.ws.id()),
+        ]);
+        stdout(&out).split_whitespace().map(String::from).collect()
     }
 
     fn name(&self) -> String {
@@ -151,6 +190,8 @@ fn services_roll_out_by_digest_and_swarm_rolls_back_a_broken_image() {
     assert!(image1.starts_with(&repo), "by registry digest: {image1}");
     assert_eq!(s.settled().len(), 2, "two replicas");
     assert_eq!(s.fetch(), "v1\n");
+    assert_eq!(s.secret(), SECRET_1, "the secret is a file of the tasks");
+    assert_eq!(s.secrets().len(), 1, "{:?}", s.secrets());
     let status = s.ok(&["status", "svc"]);
     assert!(status.contains("service 2/2 running"), "{status}");
 
@@ -192,11 +233,29 @@ fn services_roll_out_by_digest_and_swarm_rolls_back_a_broken_image() {
     assert!(out.contains("svc: replaced"), "{out}");
     assert_eq!(s.fetch(), "v3\n");
 
-    // dk rollback: Swarm's previous spec (v2) comes back.
+    // A changed secret is a new Swarm secret (versioned by content), rolled out; the
+    // previous version stays while the previous spec (a rollback) needs it.
+    s.ws.write("secrets/token", SECRET_2);
+    let out = s.ok(&["up", "svc"]);
+    assert!(out.contains("svc: replaced"), "{out}");
+    s.settled();
+    assert_eq!(s.secret(), SECRET_2);
+    let inspect = stdout(&s.daemon.docker(&["service", "inspect", &s.name()]));
+    assert!(
+        !inspect.contains(SECRET_2),
+        "not in the service's spec or labels"
+    );
+    assert_eq!(s.secrets().len(), 2, "{:?}", s.secrets());
+
+    // dk rollback: Swarm's previous spec first (v3 with the first secret, which was kept
+    // for it), then the service is converged to the release now live (v2), with the
+    // secret of today.
     let out = s.ok(&["rollback", "svc"]);
     assert!(!out.contains("failed"), "{out}");
     assert_eq!(s.inspect().1, image2);
+    s.settled();
     assert_eq!(s.fetch(), "v2\n");
+    assert_eq!(s.secret(), SECRET_2);
 
     // Swarm keeps services running: stop says how to remove it; down does.
     let out = s.fails(&["stop", "svc"]);
@@ -204,6 +263,7 @@ fn services_roll_out_by_digest_and_swarm_rolls_back_a_broken_image() {
     s.ok(&["down", "svc"]);
     let out = s.daemon.docker(&["service", "ls", "-q"]);
     assert_eq!(stdout(&out).trim(), "", "no service is left");
+    assert_eq!(s.secrets(), Vec::<String>::new(), "nor a secret");
 }
 
 #[test]

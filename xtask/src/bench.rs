@@ -8,6 +8,7 @@
 //! 3. Parallel: 8 independent nodes with `RUN sleep 3`, `dk -j 8` vs one node.
 //! 4. A 1 GiB context: dk's peak memory and throughput vs the Docker CLI.
 //! 5. `dk up`: no-op on the example workspace; time to a replaced live container, downtime.
+//! 6. Registries and 7. Swarm: see `cluster.rs`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use crate::util::{
     root, run, time, write,
 };
 
-const RUNS: usize = 7;
+pub const RUNS: usize = 7;
 
 struct Row {
     what: String,
@@ -28,16 +29,21 @@ struct Row {
 }
 
 #[derive(Default)]
-struct Report {
+pub struct Report {
     sections: Vec<(String, Vec<Row>, Vec<String>)>,
 }
 
 impl Report {
-    fn section(&mut self, title: &str) {
+    pub fn section(&mut self, title: &str) {
         self.sections
             .push((title.to_string(), Vec::new(), Vec::new()));
     }
-    fn row(&mut self, what: impl Into<String>, value: impl Into<String>, note: impl Into<String>) {
+    pub fn row(
+        &mut self,
+        what: impl Into<String>,
+        value: impl Into<String>,
+        note: impl Into<String>,
+    ) {
         let r = Row {
             what: what.into(),
             value: value.into(),
@@ -46,13 +52,13 @@ impl Report {
         println!("  {} | {} | {}", r.what, r.value, r.note);
         self.sections.last_mut().unwrap().1.push(r);
     }
-    fn verdict(&mut self, text: String) {
+    pub fn verdict(&mut self, text: String) {
         println!("  => {text}");
         self.sections.last_mut().unwrap().2.push(text);
     }
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub fn verdict(ok: bool) -> &'static str {
     if ok { "target met" } else { "TARGET MISSED" }
 }
 
@@ -63,7 +69,7 @@ fn tmp(prefix: &str) -> PathBuf {
     d
 }
 
-fn dk(ws: &Path, args: &[&str]) -> Command {
+pub fn dk(ws: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(dk_bin());
     c.arg("-C").arg(ws).args(args);
     c
@@ -239,7 +245,7 @@ fn compose(dir: &Path) -> Command {
 }
 
 /// The example workspace copied under a private namespace, subnets and ports.
-fn example_copy(ns: &str) -> PathBuf {
+pub fn example_copy(ns: &str) -> PathBuf {
     let dir = tmp("dk-bench-example");
     let src = root();
     for d in ["baseline", "containers", "services", "docs", "vendor"] {
@@ -355,15 +361,25 @@ impl Poller {
     }
 }
 
-fn ratio(a: Duration, b: Duration) -> f64 {
+pub fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
 }
 
-pub fn main() {
+pub fn main(args: &[String]) {
     println!("building dk (release)...");
     run(Command::new("cargo")
         .args(["build", "--release", "-p", "dk"])
         .current_dir(root()));
+    if args.first().map(String::as_str) == Some("cluster") {
+        // Only the registry and Swarm rows, printed (BENCHMARKS.md is left as it is).
+        let before = DaemonSnapshot::take();
+        let pid = std::process::id();
+        let mut report = Report::default();
+        crate::cluster::push_rows(&mut report, &format!("dkbenchp{pid}"));
+        crate::cluster::swarm_rows(&mut report, &format!("dkbenchs{pid}"));
+        before.remove_new();
+        return;
+    }
     let machine = machine();
     println!("machine: {machine}");
     let before = DaemonSnapshot::take();
@@ -973,6 +989,10 @@ pub fn main() {
         ])
         .output();
     let _ = std::fs::remove_dir_all(&ws);
+
+    // 6, 7. Registries and Swarm (cluster.rs).
+    crate::cluster::push_rows(&mut report, &format!("dkbenchp{pid}"));
+    crate::cluster::swarm_rows(&mut report, &format!("dkbenchs{pid}"));
 
     for ns in &namespaces {
         remove_images(ns);

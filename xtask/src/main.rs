@@ -3,22 +3,27 @@
 
 mod bench;
 mod chaos;
+mod cluster;
 mod fuzz;
 mod man;
+// The second daemon and the registry the integration tests start (not every part is used).
+#[allow(dead_code)]
+#[path = "../../tests/support/parts.rs"]
+mod parts;
 mod test;
 mod util;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("bench") => bench::main(),
+        Some("bench") => bench::main(&args[1..]),
         Some("chaos") => chaos::main(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("test") => test::main(&args[1..]),
         Some("man") => man::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench                      benchmarks side by side; writes BENCHMARKS.md\n  chaos [--runs N] [--seed S]  fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
+                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench [cluster]            benchmarks side by side; writes BENCHMARKS.md (cluster: only\n                             the registry and Swarm rows, printed)\n  chaos [--runs N] [--seed S]  fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
             );
             std::process::exit(2);
         }

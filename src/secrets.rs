@@ -1,0 +1,91 @@
+//! Run-time secrets (`[[secret]]` in container.toml): the files a container gets read-only,
+//! never built into an image. Each is fingerprinted with a key of the workspace's own
+//! (`<state_dir>/secret.key`, random, mode 0600): a changed secret changes the settings
+//! hash (so the container is replaced, the Swarm secret rotated), while the fingerprint in
+//! a label or a Swarm secret's name cannot be checked against guesses without the key.
+//! The content itself only ever goes to the daemon (Swarm) or stays in its file (a bind).
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use crate::docker::SecretMount;
+use crate::error::{Diagnostic, Error, Result};
+use crate::workspace::{Node, Workspace};
+
+/// The secrets of `node`, each checked to exist and fingerprinted.
+pub fn mounts(ws: &Workspace, node: &Node) -> Result<Vec<SecretMount>> {
+    if node.manifest.secrets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = key(ws)?;
+    let manifest = node
+        .manifest_path
+        .clone()
+        .unwrap_or_else(|| format!("{}/container.toml", node.rel_dir));
+    node.manifest
+        .secrets
+        .iter()
+        .map(|s| {
+            let s = s.get_ref();
+            let source = ws.root.join(&s.file);
+            let content = std::fs::read(&source).map_err(|e| {
+                Error::definition(
+                    Diagnostic::new(
+                        &manifest,
+                        format!(
+                            "{}: secret `{}`: cannot read {} ({e})",
+                            node.name,
+                            s.name,
+                            source.display()
+                        ),
+                    )
+                    .help("create the file (readable by you), or change `[[secret]] file`"),
+                )
+            })?;
+            Ok(SecretMount {
+                name: s.name.clone(),
+                source: source.display().to_string(),
+                target: s.target(),
+                fingerprint: blake3::keyed_hash(&key, &content).to_hex()[..16].to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The content of a secret, for Swarm.
+pub fn content(m: &SecretMount) -> Result<Vec<u8>> {
+    std::fs::read(&m.source).map_err(|e| Error::io("reading a secret", &m.source, e))
+}
+
+/// The workspace's fingerprint key, made on first use.
+fn key(ws: &Workspace) -> Result<[u8; 32]> {
+    let path: PathBuf = ws.state.root().join("secret.key");
+    if let Ok(bytes) = std::fs::read(&path)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(key);
+    }
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .map_err(|e| Error::io("reading /dev/urandom", "/dev/urandom", e))?;
+    std::fs::create_dir_all(ws.state.root())
+        .map_err(|e| Error::io("creating the state directory", ws.state.root(), e))?;
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::io("writing the secret key", &tmp, e))?;
+        f.write_all(&key)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io("writing the secret key", &tmp, e))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io("writing the secret key", &path, e))?;
+    Ok(key)
+}

@@ -1,0 +1,372 @@
+//! Real parts the integration tests and `cargo xtask bench` start: a second Docker daemon
+//! in a network namespace of its own (optionally a single-node swarm) and a
+//! `docker-registry`, each removed by its guard even when the caller fails. Std only, so
+//! that both the test binary (`tests/dk/common.rs`) and xtask include this file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A private temporary directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> TempDir {
+        let p = std::env::temp_dir().join(unique(&format!("{prefix}-")));
+        std::fs::create_dir_all(&p).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700)).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A Docker daemon of the test's own, in a network namespace of its own (never the host's:
+/// a second daemon there takes the main daemon's bridge away), with its own data and exec
+/// roots. `restart` stops and starts it like a reboot would; the guard kills it and removes
+/// the namespace and its files, even when the test fails.
+pub struct SecondDaemon {
+    pub dir: TempDir,
+    netns: String,
+    child: Option<std::process::Child>,
+}
+
+impl SecondDaemon {
+    pub fn start() -> SecondDaemon {
+        for tool in ["ip", "nsenter", "dockerd"] {
+            assert!(
+                Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("command -v {tool}"))
+                    .output()
+                    .is_ok_and(|o| o.status.success()),
+                "the boot test runs a second Docker daemon and needs `{tool}`: apt-get install -y iproute2 util-linux docker.io"
+            );
+        }
+        let dir = TempDir::new("dkd");
+        let netns = unique("dkns");
+        let out = Command::new("ip")
+            .args(["netns", "add", &netns])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ip netns add: {}", stderr(&out));
+        // Loopback up, so that the daemon's containers' published ports answer in there.
+        let _ = Command::new("nsenter")
+            .args([
+                &format!("--net=/run/netns/{netns}"),
+                "ip",
+                "link",
+                "set",
+                "lo",
+                "up",
+            ])
+            .output();
+        std::fs::write(
+            dir.path().join("daemon.json"),
+            "{\"storage-driver\": \"fuse-overlayfs\", \"log-driver\": \"json-file\"}\n",
+        )
+        .unwrap();
+        let mut d = SecondDaemon {
+            dir,
+            netns,
+            child: None,
+        };
+        d.launch();
+        d
+    }
+
+    /// `unix://…/docker.sock`, for DOCKER_HOST.
+    pub fn host(&self) -> String {
+        format!("unix://{}/docker.sock", self.dir.path().display())
+    }
+
+    fn launch(&mut self) {
+        let p = self.dir.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p.join("dockerd.log"))
+            .unwrap();
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.netns))
+            .arg("dockerd")
+            .arg("--config-file")
+            .arg(p.join("daemon.json"))
+            .arg("-H")
+            .arg(self.host())
+            .arg("--data-root")
+            .arg(p.join("data"))
+            .arg("--exec-root")
+            .arg(p.join("exec"))
+            .arg("--pidfile")
+            .arg(p.join("pid"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start a second dockerd");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let out = Command::new("docker")
+                .args(["-H", &self.host(), "info", "--format", "{{.ServerVersion}}"])
+                .output()
+                .unwrap();
+            if out.status.success() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the second daemon did not answer within 60 s; its log:\n{}",
+                std::fs::read_to_string(p.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Stop the daemon (SIGTERM: it stops its containers, as at a shutdown) and wait.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // nsenter execs dockerd: the child is the daemon.
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .output();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while child.try_wait().ok().flatten().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Stop and start again, like a reboot of the machine would.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// Its network namespace (`/run/netns/<name>`).
+    pub fn netns(&self) -> &str {
+        &self.netns
+    }
+
+    /// Make it a single-node swarm manager (in its own namespace only: never the main
+    /// daemon's). The swarm goes with the daemon's data when the guard drops it.
+    pub fn swarm_init(&self) {
+        let out = self.docker(&[
+            "swarm",
+            "init",
+            "--advertise-addr",
+            "127.0.0.1",
+            "--listen-addr",
+            "127.0.0.1:2377",
+        ]);
+        assert!(out.status.success(), "swarm init: {}", stderr(&out));
+    }
+
+    /// The docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for SecondDaemon {
+    fn drop(&mut self) {
+        // Its containers first, so that nothing of it outlives the daemon.
+        let out = self.docker(&["ps", "-aq"]);
+        for id in stdout(&out).split_whitespace() {
+            let _ = self.docker(&["rm", "-f", "-v", id]);
+        }
+        self.stop();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .output();
+        // Whatever the daemon left mounted under its roots.
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
+                self.dir.path().display()
+            ))
+            .output();
+    }
+}
+
+/// A `docker-registry` (the CNCF distribution registry, Debian's package) on 127.0.0.1 at a
+/// free port, its storage in a temporary directory, with htpasswd auth when `auth` names a
+/// user and password. The guard stops it.
+pub struct TestRegistry {
+    /// Its storage and config, removed with it.
+    _dir: TempDir,
+    pub port: u16,
+    child: std::process::Child,
+    /// The network namespace it listens in (None: the host's).
+    netns: Option<String>,
+}
+
+impl TestRegistry {
+    pub fn start(auth: Option<(&str, &str)>) -> TestRegistry {
+        TestRegistry::start_in(None, auth)
+    }
+
+    /// `cmd` run in `netns` (through nsenter) or here.
+    fn command(netns: Option<&str>, cmd: &str) -> Command {
+        match netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/run/netns/{ns}")).arg(cmd);
+                c
+            }
+            None => Command::new(cmd),
+        }
+    }
+
+    /// A registry listening on 127.0.0.1 inside `netns` (a [`SecondDaemon`]'s), where
+    /// that daemon pulls from it as from a loopback registry.
+    pub fn start_in(netns: Option<&str>, auth: Option<(&str, &str)>) -> TestRegistry {
+        let dir = TempDir::new("dkreg");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, pass)) = auth {
+            // Distribution takes bcrypt htpasswd entries only.
+            let out = Command::new("python3")
+                .args([
+                    "-W",
+                    "ignore",
+                    "-c",
+                    &format!("import crypt; print(crypt.crypt('{pass}', crypt.mksalt(crypt.METHOD_BLOWFISH)))"),
+                ])
+                .output()
+                .expect("python3 makes the registry's bcrypt password");
+            let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            assert!(
+                hash.starts_with("$2"),
+                "bcrypt from python3: {}",
+                stderr(&out)
+            );
+            std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n")).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: dk-test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            ));
+        }
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let child = TestRegistry::command(netns, "docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("log")).unwrap())
+            .spawn()
+            .expect(
+                "the registry tests need `docker-registry`: apt-get install -y docker-registry",
+            );
+        let mut reg = TestRegistry {
+            _dir: dir,
+            port,
+            child,
+            netns: netns.map(String::from),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !reg.answers() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker-registry did not listen on {port}"
+            );
+            assert!(
+                reg.child.try_wait().ok().flatten().is_none(),
+                "docker-registry exited: {}",
+                std::fs::read_to_string(reg._dir.path().join("log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        reg
+    }
+
+    fn answers(&self) -> bool {
+        TestRegistry::command(self.netns.as_deref(), "curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                &format!("http://{}/v2/", self.url()),
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Where it keeps blobs and manifests.
+    pub fn storage(&self) -> PathBuf {
+        self._dir.path().join("data")
+    }
+
+    pub fn url(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The tags of `repo`, as the registry lists them (`user:pass` when it has auth).
+    pub fn tags(&self, repo: &str, auth: Option<&str>) -> Vec<String> {
+        let mut c = TestRegistry::command(self.netns.as_deref(), "curl");
+        c.args(["-s", &format!("http://{}/v2/{repo}/tags/list", self.url())]);
+        if let Some(a) = auth {
+            c.args(["-u", a]);
+        }
+        let out = c.output().expect("curl");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["tags"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
