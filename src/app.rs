@@ -666,7 +666,11 @@ async fn launcher(cli: &Cli, verb: &str, args: &LauncherArgs) -> Result<i32> {
         if verb == "start" {
             engine.nodes_to_boot().await?
         } else {
-            engine.nodes_with_live_containers().await?
+            let mut nodes = engine.nodes_with_live_containers().await?;
+            if verb == "down" {
+                nodes.extend(engine.nodes_with_services().await?);
+            }
+            nodes
         }
     } else if names.is_empty() {
         return Err(Error::usage_help(

@@ -225,6 +225,23 @@ impl Engine {
         Ok(removed)
     }
 
+    /// The swarm nodes whose service exists (`dk down --all`); none when the daemon
+    /// manages no swarm.
+    pub async fn nodes_with_services(&self) -> Result<Vec<usize>> {
+        let reads = self.reads()?;
+        let mut out = Vec::new();
+        if !reads.swarm_manager().await? {
+            return Ok(out);
+        }
+        for i in (0..self.ws.nodes.len()).filter(|&i| self.on_swarm(i)) {
+            let name = crate::launch::container_name(&self.ws, self.name(i), Role::Live);
+            if reads.service(&name).await?.is_some() {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
     /// Node `i`'s service as `dk status` shows it (None: no service).
     pub(crate) async fn service_status(
         &self,

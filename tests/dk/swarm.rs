@@ -257,10 +257,10 @@ fn services_roll_out_by_digest_and_swarm_rolls_back_a_broken_image() {
     assert_eq!(s.fetch(), "v2\n");
     assert_eq!(s.secret(), SECRET_2);
 
-    // Swarm keeps services running: stop says how to remove it; down does.
+    // Swarm keeps services running: stop says how to remove it; down (--all) does.
     let out = s.fails(&["stop", "svc"]);
     assert!(out.contains("dk down svc"), "{out}");
-    s.ok(&["down", "svc"]);
+    s.ok(&["down", "--all"]);
     let out = s.daemon.docker(&["service", "ls", "-q"]);
     assert_eq!(stdout(&out).trim(), "", "no service is left");
     assert_eq!(s.secrets(), Vec::<String>::new(), "nor a secret");

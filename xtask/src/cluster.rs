@@ -46,7 +46,7 @@ fn live_layers(ns: &str, nodes: &[&str]) -> Vec<(String, BTreeSet<String>)> {
                 "image",
                 "inspect",
                 "--format",
-                "{{.Id}} {{join .RootFS.Layers \" \"}}",
+                "{{.Id}} {{range .RootFS.Layers}}{{.}} {{end}}",
                 &format!("{ns}/{n}:live"),
             ]));
             let s = String::from_utf8_lossy(&out.stdout).to_string();
@@ -76,9 +76,9 @@ pub fn push_rows(report: &mut Report, ns: &str) {
         c
     };
     let promote = || {
-        for step in ["build", "test", "promote"] {
-            run(&mut dkc(&[step, "-j", "4"]));
-        }
+        run(&mut dkc(&["build", "-j", "4"]));
+        run(&mut dkc(&["test", "-j", "4"]));
+        run(&mut dkc(&["promote"]));
     };
     println!("push: build, test, promote the example...");
     promote();
@@ -134,6 +134,14 @@ pub fn push_rows(report: &mut Report, ns: &str) {
         new_layers.len(),
         verdict(new_blobs == expected)
     ));
+    let _ = Command::new("docker")
+        .args([
+            "network",
+            "rm",
+            &format!("{ns}-test"),
+            &format!("{ns}-live"),
+        ])
+        .output();
     let _ = std::fs::remove_dir_all(&ws);
     remove_images(ns);
 }
