@@ -222,19 +222,11 @@ pub fn check(df: &Dockerfile) -> Vec<Hit> {
                     }
                     // DL3042
                     let stage_no_cache = no_cache.get(&stage_key).copied().unwrap_or(false);
-                    if !stage_no_cache
-                        && !pip_no_cache_in(&text)
-                        && s.commands.iter().any(forgot_no_cache_dir)
-                        && !cache_mount_with(&flags, ".cache/pip")
-                    {
+                    if !stage_no_cache && pip_cache_kept(&s, &text, &flags) {
                         hit(DL3042.0, ins.line, DL3042.1, DL3042.2);
                     }
                     // DL3009 (decided at the end: only the stages that reach an image)
-                    if forgot_apt_cleanup(&s)
-                        && !cache_mount_with(&flags, "/var/lib/apt/lists")
-                        && !(cache_mount_with(&flags, "/var/lib/apt")
-                            && cache_mount_with(&flags, "/var/cache/apt"))
-                    {
+                    if apt_lists_kept(&s, &flags) {
                         apt_forgot.push((ins.line, raw.stage.unwrap_or(0)));
                     }
                     // DL3059. Hadolint counts each command twice (ShellCheck's command and
@@ -254,18 +246,10 @@ pub fn check(df: &Dockerfile) -> Vec<Hit> {
                     if fetch_tools(&s, &mut onbuild_fetchers) {
                         hit(DL4001.0, ins.line, DL4001.1, DL4001.2);
                     }
-                    if !onbuild_no_cache
-                        && !pip_no_cache_in(&text)
-                        && s.commands.iter().any(forgot_no_cache_dir)
-                        && !cache_mount_with(&flags, ".cache/pip")
-                    {
+                    if !onbuild_no_cache && pip_cache_kept(&s, &text, &flags) {
                         hit(DL3042.0, ins.line, DL3042.1, DL3042.2);
                     }
-                    if forgot_apt_cleanup(&s)
-                        && !cache_mount_with(&flags, "/var/lib/apt/lists")
-                        && !(cache_mount_with(&flags, "/var/lib/apt")
-                            && cache_mount_with(&flags, "/var/cache/apt"))
-                    {
+                    if apt_lists_kept(&s, &flags) {
                         hit(DL3009.0, ins.line, DL3009.1, DL3009.2);
                     }
                 }
@@ -425,6 +409,21 @@ fn forgot_no_cache_dir(c: &Command) -> bool {
         c.name.contains(w) || (c.name.starts_with("python") && contains_seq(&c.args, &["-m", w]))
     };
     is_pip_install(c) && !c.has_arg("--no-cache-dir") && !wrapper("pipx") && !wrapper("pipenv")
+}
+
+/// DL3042: pip keeps its cache in the layer (no `--no-cache-dir`, no PIP_NO_CACHE_DIR, no
+/// cache mount over it).
+fn pip_cache_kept(s: &Script, text: &str, flags: &[(String, String)]) -> bool {
+    !pip_no_cache_in(text)
+        && s.commands.iter().any(forgot_no_cache_dir)
+        && !cache_mount_with(flags, ".cache/pip")
+}
+
+/// DL3009: apt's lists stay in the layer (not removed, no cache mount over them).
+fn apt_lists_kept(s: &Script, flags: &[(String, String)]) -> bool {
+    forgot_apt_cleanup(s)
+        && !cache_mount_with(flags, "/var/lib/apt/lists")
+        && !(cache_mount_with(flags, "/var/lib/apt") && cache_mount_with(flags, "/var/cache/apt"))
 }
 
 fn forgot_apt_cleanup(s: &Script) -> bool {

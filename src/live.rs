@@ -612,17 +612,7 @@ impl Engine {
         if let Some(existing) = &existing
             && existing.labels.get(labels::WORKSPACE) != Some(&self.ws.id)
         {
-            return Err(Error::Container {
-                name: spec.name.clone(),
-                message: format!(
-                    "a container named {} exists that this workspace did not create",
-                    spec.name
-                ),
-                help: Some(
-                    "remove or rename it, or run this workspace with another namespace (DK_NAMESPACE)"
-                        .into(),
-                ),
-            });
+            return Err(not_ours("container", &spec.name));
         }
         let same = existing.as_ref().is_some_and(|e| {
             e.image.as_str() == spec.image && e.labels.get(labels::SETTINGS_HASH) == Some(&hash)
@@ -1066,6 +1056,18 @@ impl Engine {
             rows.push(row);
         }
         Ok(rows)
+    }
+}
+
+/// A container or service of this name exists, and another workspace (or someone) made it.
+pub(crate) fn not_ours(kind: &str, name: &str) -> Error {
+    Error::Container {
+        name: name.to_string(),
+        message: format!("a {kind} named {name} exists that this workspace did not create"),
+        help: Some(
+            "remove or rename it, or run this workspace with another namespace (DK_NAMESPACE)"
+                .into(),
+        ),
     }
 }
 

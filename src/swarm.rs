@@ -70,17 +70,7 @@ impl Engine {
         if let Some(s) = &existing
             && s.labels.get(labels::WORKSPACE) != Some(&self.ws.id)
         {
-            return Err(Error::Container {
-                name: spec.name.clone(),
-                message: format!(
-                    "a Swarm service named {} exists that this workspace did not create",
-                    spec.name
-                ),
-                help: Some(
-                    "remove or rename it, or run this workspace with another namespace (DK_NAMESPACE)"
-                        .into(),
-                ),
-            });
+            return Err(crate::live::not_ours("Swarm service", &spec.name));
         }
         let old_image = existing
             .as_ref()

@@ -121,7 +121,49 @@ pub struct ContainerSpec {
     pub stdin_once: bool,
 }
 
-fn nanos(d: Duration) -> i64 {
+impl Healthcheck {
+    /// As the API takes it (containers and Swarm tasks alike).
+    pub(super) fn config(&self) -> HealthConfig {
+        HealthConfig {
+            // An image's own test already starts with CMD or CMD-SHELL.
+            test: Some(
+                if self
+                    .command
+                    .first()
+                    .is_some_and(|c| c == "CMD" || c == "CMD-SHELL")
+                {
+                    self.command.clone()
+                } else {
+                    std::iter::once("CMD".to_string())
+                        .chain(self.command.clone())
+                        .collect()
+                },
+            ),
+            interval: Some(nanos(self.interval)),
+            timeout: Some(nanos(self.timeout)),
+            retries: Some(self.retries),
+            start_period: Some(nanos(self.start_period)),
+            start_interval: None,
+        }
+    }
+}
+
+/// (name, soft, hard) as the API takes them; None when there are none.
+pub(super) fn ulimits(
+    list: &[(String, i64, i64)],
+) -> Option<Vec<bollard::models::ResourcesUlimits>> {
+    (!list.is_empty()).then(|| {
+        list.iter()
+            .map(|(name, soft, hard)| bollard::models::ResourcesUlimits {
+                name: Some(name.clone()),
+                soft: Some(*soft),
+                hard: Some(*hard),
+            })
+            .collect()
+    })
+}
+
+pub(super) fn nanos(d: Duration) -> i64 {
     d.as_nanos() as i64
 }
 
@@ -213,16 +255,7 @@ impl ContainerSpec {
             extra_hosts: (!self.extra_hosts.is_empty()).then(|| self.extra_hosts.clone()),
             userns_mode: self.userns_mode.clone(),
             sysctls: (!self.sysctls.is_empty()).then(|| self.sysctls.clone().into_iter().collect()),
-            ulimits: (!self.ulimits.is_empty()).then(|| {
-                self.ulimits
-                    .iter()
-                    .map(|(name, soft, hard)| bollard::models::ResourcesUlimits {
-                        name: Some(name.clone()),
-                        soft: Some(*soft),
-                        hard: Some(*hard),
-                    })
-                    .collect()
-            }),
+            ulimits: ulimits(&self.ulimits),
             dns: (!self.dns.is_empty()).then(|| self.dns.clone()),
             dns_search: (!self.dns_search.is_empty()).then(|| self.dns_search.clone()),
             group_add: (!self.group_add.is_empty()).then(|| self.group_add.clone()),
@@ -268,26 +301,7 @@ impl ContainerSpec {
             attach_stdin: Some(self.stdin_once),
             attach_stdout: Some(self.stdin_once),
             attach_stderr: Some(self.stdin_once),
-            healthcheck: self.healthcheck.as_ref().map(|h| HealthConfig {
-                // An image's own test already starts with CMD or CMD-SHELL.
-                test: Some(
-                    if h.command
-                        .first()
-                        .is_some_and(|c| c == "CMD" || c == "CMD-SHELL")
-                    {
-                        h.command.clone()
-                    } else {
-                        std::iter::once("CMD".to_string())
-                            .chain(h.command.clone())
-                            .collect()
-                    },
-                ),
-                interval: Some(nanos(h.interval)),
-                timeout: Some(nanos(h.timeout)),
-                retries: Some(h.retries),
-                start_period: Some(nanos(h.start_period)),
-                start_interval: None,
-            }),
+            healthcheck: self.healthcheck.as_ref().map(Healthcheck::config),
             host_config: Some(host_config),
             networking_config,
             ..Default::default()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum,
-    HealthConfig, Limit, Mount, MountType, NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode,
+    Limit, Mount, MountType, NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode,
     ServiceSpecModeReplicated, ServiceSpecRollbackConfig,
     ServiceSpecRollbackConfigFailureActionEnum, ServiceSpecRollbackConfigOrderEnum,
     ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
@@ -16,6 +16,7 @@ use bollard::models::{
     TaskSpecResources, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 
+use super::containers::{nanos, ulimits};
 use super::{ContainerSpec, Daemon, Lookup, RegistryAuth, is_not_found};
 use crate::error::Result;
 
@@ -75,10 +76,6 @@ pub struct TaskInfo {
     pub error: Option<String>,
 }
 
-fn nanos(d: Duration) -> i64 {
-    d.as_nanos() as i64
-}
-
 fn body(spec: &ContainerSpec, s: &ServiceSettings, labels: HashMap<String, String>) -> ServiceSpec {
     let mounts = spec
         .binds
@@ -119,25 +116,7 @@ fn body(spec: &ContainerSpec, s: &ServiceSettings, labels: HashMap<String, Strin
         stop_grace_period: spec
             .stop_timeout
             .map(|t| nanos(Duration::from_secs(t as u64))),
-        health_check: spec.healthcheck.as_ref().map(|h| HealthConfig {
-            test: Some(
-                if h.command
-                    .first()
-                    .is_some_and(|c| c == "CMD" || c == "CMD-SHELL")
-                {
-                    h.command.clone()
-                } else {
-                    std::iter::once("CMD".to_string())
-                        .chain(h.command.clone())
-                        .collect()
-                },
-            ),
-            interval: Some(nanos(h.interval)),
-            timeout: Some(nanos(h.timeout)),
-            retries: Some(h.retries),
-            start_period: Some(nanos(h.start_period)),
-            start_interval: None,
-        }),
+        health_check: spec.healthcheck.as_ref().map(super::Healthcheck::config),
         hosts: (!spec.extra_hosts.is_empty()).then(|| {
             spec.extra_hosts
                 .iter()
@@ -166,16 +145,7 @@ fn body(spec: &ContainerSpec, s: &ServiceSettings, labels: HashMap<String, Strin
                 })
                 .collect()
         }),
-        ulimits: (!spec.ulimits.is_empty()).then(|| {
-            spec.ulimits
-                .iter()
-                .map(|(name, soft, hard)| bollard::models::ResourcesUlimits {
-                    name: Some(name.clone()),
-                    soft: Some(*soft),
-                    hard: Some(*hard),
-                })
-                .collect()
-        }),
+        ulimits: ulimits(&spec.ulimits),
         ..Default::default()
     };
     let ports: Vec<EndpointPortConfig> = spec
