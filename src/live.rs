@@ -796,22 +796,27 @@ impl Engine {
         let mut next = spec.clone();
         next.name = next_name.clone();
         let new_id = daemon.create_container(&next).await?;
+        // Only the stop and the start fall in the outage: the new one serves under the
+        // node's alias before it takes the name, and the names change hands afterwards.
         let down_from = Instant::now();
-        daemon
+        if let Err(e) = daemon
             .stop_container(&old.id, stop_grace(spec.stop_timeout))
-            .await?;
-        daemon.rename_container(&old.id, &old_name).await?;
-        daemon.rename_container(&new_id, &spec.name).await?;
+            .await
+        {
+            daemon.remove_container(&new_id).await?;
+            return Err(e);
+        }
         match self.start_ready(i, &new_id, spec, hash).await {
             Ok(ready) => {
                 let downtime = ready.answered.unwrap_or_else(Instant::now) - down_from;
+                daemon.rename_container(&old.id, &old_name).await?;
+                daemon.rename_container(&new_id, &spec.name).await?;
                 daemon.remove_container(&old.id).await?;
                 Ok(downtime)
             }
             Err(e) => {
-                // Put the old one back as it was.
+                // Put the old one back as it was (it kept its name).
                 daemon.remove_container(&new_id).await?;
-                daemon.rename_container(&old.id, &spec.name).await?;
                 let back = if old.running {
                     daemon.start_container(&old.id).await?;
                     match crate::ready::wait(daemon, &old.id, &self.live_readiness(i)).await? {
