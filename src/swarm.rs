@@ -50,6 +50,11 @@ impl Engine {
             == DeployTarget::Swarm
     }
 
+    /// Node `i`'s service: named as its live container would be.
+    fn service_name(&self, i: usize) -> String {
+        crate::launch::container_name(&self.ws, self.name(i), Role::Live)
+    }
+
     /// The overlay network of this workspace's services.
     fn overlay(&self) -> String {
         format!("{}-swarm", self.ws.live_network.name)
@@ -177,7 +182,7 @@ impl Engine {
     /// `dk rollback` of a service: Swarm's own rollback to its previous spec, waited for.
     /// Returns false when there is no service (nothing to roll back on the cluster).
     pub(crate) async fn rollback_service(&self, i: usize) -> Result<bool> {
-        let name = crate::launch::container_name(&self.ws, self.name(i), Role::Live);
+        let name = self.service_name(i);
         self.require_manager(&name).await?;
         let Some(current) = self.reads()?.service(&name).await? else {
             return Ok(false);
@@ -209,7 +214,7 @@ impl Engine {
 
     /// Remove node `i`'s service (`dk down`); its volumes and data are kept.
     pub(crate) async fn remove_service(&self, i: usize) -> Result<bool> {
-        let name = crate::launch::container_name(&self.ws, self.name(i), Role::Live);
+        let name = self.service_name(i);
         let removed = self.daemon().await?.remove_service(&name).await?;
         self.prune_secrets(i, &name, &[]).await?;
         Ok(removed)
@@ -224,7 +229,7 @@ impl Engine {
             return Ok(out);
         }
         for i in (0..self.ws.nodes.len()).filter(|&i| self.on_swarm(i)) {
-            let name = crate::launch::container_name(&self.ws, self.name(i), Role::Live);
+            let name = self.service_name(i);
             if reads.service(&name).await?.is_some() {
                 out.push(i);
             }
@@ -238,7 +243,7 @@ impl Engine {
         i: usize,
         live: Option<&ImageId>,
     ) -> Result<Option<ServiceStatus>> {
-        let name = crate::launch::container_name(&self.ws, self.name(i), Role::Live);
+        let name = self.service_name(i);
         let reads = self.reads()?;
         if !reads.swarm_manager().await? {
             return Ok(None);
