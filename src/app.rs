@@ -1230,12 +1230,7 @@ async fn import_compose(
     println!(
         "imported {imported} of {} service(s) from {} into {}",
         report.services.len(),
-        project
-            .files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
+        project.files_shown(),
         root.display()
     );
     for w in &report.written {

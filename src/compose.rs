@@ -150,6 +150,15 @@ pub struct Project {
 }
 
 impl Project {
+    /// The files read, for messages: `a.yaml, b.yaml`.
+    pub fn files_shown(&self) -> String {
+        self.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn file(&self, n: &Node) -> String {
         self.files
             .get(n.file)

@@ -342,7 +342,9 @@ fn raw_exec_form(args: &str) -> bool {
     a.starts_with('[') && serde_json::from_str::<Vec<String>>(a).is_ok()
 }
 
-fn sources_of(rest: &str) -> Vec<String> {
+/// The sources of a COPY/ADD (JSON or shell form, flags already taken off): all but the
+/// last argument.
+pub(crate) fn sources_of(rest: &str) -> Vec<String> {
     let r = rest.trim();
     let parts: Vec<String> = if r.starts_with('[') {
         serde_json::from_str(r).unwrap_or_default()

@@ -917,12 +917,7 @@ pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> 
         let ns = node_name(&project.name);
         let text = format!(
             "# Imported by `dk import compose` from {}.\nnamespace = {}\n",
-            project
-                .files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            project.files_shown(),
             tv(if ns.is_empty() {
                 "compose".to_string()
             } else {

@@ -98,7 +98,7 @@ pub fn fixes(df: &Dockerfile) -> Fixes {
             }
             "ADD" => {
                 let (flags, rest) = ins.flags();
-                let sources = sources(rest);
+                let sources = crate::hadolint::sources_of(rest);
                 let local = sources
                     .iter()
                     .filter(|s| !crate::hadolint::is_url(s) && !crate::hadolint::is_archive(s))
@@ -152,19 +152,6 @@ pub fn fixes(df: &Dockerfile) -> Fixes {
         }
     }
     f
-}
-
-fn sources(rest: &str) -> Vec<String> {
-    let r = rest.trim();
-    let parts: Vec<String> = if r.starts_with('[') {
-        serde_json::from_str(r).unwrap_or_default()
-    } else {
-        r.split_whitespace().map(String::from).collect()
-    };
-    if parts.len() < 2 {
-        return Vec::new();
-    }
-    parts[..parts.len() - 1].to_vec()
 }
 
 /// File offsets right after each `add` of an `apk … add` command that has no `--no-cache`.

@@ -235,6 +235,19 @@ impl TestWs {
     }
 
     /// The workspace id (the `dk.workspace` label value).
+    /// The ids of this workspace's containers of `role` (`test`, `live`, `job`), any state.
+    pub fn containers(&self, role: &str) -> Vec<String> {
+        let out = docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=dk.workspace={}", self.id()),
+            "--filter",
+            &format!("label=dk.role={role}"),
+        ]);
+        stdout(&out).split_whitespace().map(String::from).collect()
+    }
+
     pub fn id(&self) -> String {
         self.engine().ws.id.clone()
     }
@@ -505,5 +518,30 @@ impl Drop for TestSshd {
         if self.made_run_dir {
             let _ = std::fs::remove_dir("/run/sshd");
         }
+    }
+}
+
+/// xorshift64*: enough randomness for generated test cases, no dependency, the same on
+/// every machine for a seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    pub fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.below(v.len())]
     }
 }

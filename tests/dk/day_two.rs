@@ -25,19 +25,6 @@ fn live(ws: &TestWs, node: &str) -> String {
     stdout(&out).trim().to_string()
 }
 
-/// The workspace's containers of `role`.
-fn containers(ws: &TestWs, role: &str) -> Vec<String> {
-    let out = docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=dk.workspace={}", ws.id()),
-        "--filter",
-        &format!("label=dk.role={role}"),
-    ]);
-    stdout(&out).split_whitespace().map(String::from).collect()
-}
-
 #[test]
 fn jobs_pass_their_exit_code_and_args_use_live_data_and_never_touch_the_service() {
     let ws = TestWs::for_services();
@@ -97,7 +84,7 @@ env = { WHO = "job" }
         before,
         "the service container was not touched"
     );
-    assert!(containers(&ws, "job").is_empty(), "jobs are removed");
+    assert!(ws.containers("job").is_empty(), "jobs are removed");
 
     // A job that does not exist: exit 2, with the jobs it has.
     let out = ws.dk().args(["run", "svc:reprot"]).output().unwrap();
@@ -177,7 +164,7 @@ fn a_shell_in_an_image_whose_entrypoint_is_not_a_shell() {
         .unwrap();
     assert_eq!(stdout(&out), "0\n", "{}", stderr(&out));
     assert!(
-        containers(&ws, "job").is_empty(),
+        ws.containers("job").is_empty(),
         "throwaway containers are removed"
     );
     // An image that is not there: says how to get one.
@@ -206,7 +193,7 @@ fn test_keep_keeps_a_failing_test_container_and_the_next_test_removes_it() {
         out.contains(&format!("docker exec -it {}-test-bad sh", ws.ns)),
         "{out}"
     );
-    assert_eq!(containers(&ws, "test").len(), 1, "kept");
+    assert_eq!(ws.containers("test").len(), 1, "kept");
     let copies = || -> Vec<std::path::PathBuf> {
         std::fs::read_dir(ws.path(".dk/tmp"))
             .map(|rd| {
@@ -226,11 +213,11 @@ fn test_keep_keeps_a_failing_test_container_and_the_next_test_removes_it() {
     assert!(out.contains(".dk/tmp/test-bad-"), "{out}");
     // The next `dk test`, of anything, removes them first.
     ws.ok(&["test", "good"]);
-    assert!(containers(&ws, "test").is_empty(), "swept");
+    assert!(ws.containers("test").is_empty(), "swept");
     assert!(copies().is_empty());
     // Without --keep, a failure leaves nothing.
     ws.fails(&["test", "bad"]);
-    assert!(containers(&ws, "test").is_empty());
+    assert!(ws.containers("test").is_empty());
 }
 
 #[test]

@@ -14,27 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Command;
 
-use crate::common::{TestWs, stderr};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len())]
-    }
-}
+use crate::common::{Rng, TestWs, stderr};
 
 const IMAGES: &[&str] = &[
     "alpine:3.20",
@@ -248,7 +228,7 @@ fn dk_lint_finds_what_hadolint_finds_for_every_rule_dk_implements() {
     let mut texts = BTreeMap::new();
     let mut files = Vec::new();
     for seed in first..first + cases {
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut rng = Rng::seeded(seed);
         let text = dockerfile(&mut rng);
         let name = format!("c{seed}");
         ws.container(&name, &text);

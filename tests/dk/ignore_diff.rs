@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::common::{TestWs, stderr};
+use crate::common::{Rng, TestWs, stderr};
 
 /// A daemon that only takes build contexts: `/_ping`, `/version` and image lookups are
 /// answered, `POST /build` bodies are kept (and the build refused), the rest is a 404.
@@ -176,24 +176,6 @@ fn paths(tar_bytes: &[u8]) -> BTreeSet<String> {
         .collect()
 }
 
-/// xorshift64*: enough randomness, no dependency, the same on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len())]
-    }
-}
-
 const NAMES: &[&str] = &[
     "a",
     "b",
@@ -281,7 +263,7 @@ fn decorate(rng: &mut Rng, mut p: String) -> String {
 
 /// One case: a tree and a .dockerignore from `seed`; the paths the CLI and dk send.
 fn case(seed: u64, daemon: &FakeDaemon) -> Result<(), String> {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = Rng::seeded(seed);
     let ws = TestWs::empty();
     let toml = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
     ws.write(

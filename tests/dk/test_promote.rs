@@ -18,18 +18,6 @@ status = 200
 body_contains = "hello"
 "#;
 
-fn test_containers(ws: &TestWs) -> Vec<String> {
-    let out = docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=dk.workspace={}", ws.id()),
-        "--filter",
-        "label=dk.role=test",
-    ]);
-    stdout(&out).split_whitespace().map(String::from).collect()
-}
-
 /// Wait (at most 60 s) until the test launch of `node` is running. The image audit's
 /// never-started container carries `dk.role=test` too, so "any test container" would race.
 fn wait_for_running_test_container(ws: &TestWs, node: &str, child: &mut std::process::Child) {
@@ -85,7 +73,7 @@ fn a_failing_check_blocks_promotion_and_live_stays() {
         ":live did not move"
     );
     assert!(
-        test_containers(&ws).is_empty(),
+        ws.containers("test").is_empty(),
         "test containers were torn down"
     );
 }
@@ -241,7 +229,7 @@ fn sigint_during_a_slow_check_leaves_no_container() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert!(
-        test_containers(&ws).is_empty(),
+        ws.containers("test").is_empty(),
         "SIGINT left a test container"
     );
     assert!(
@@ -272,13 +260,13 @@ fn a_leftover_of_a_sigkilled_run_is_removed_on_the_next_start() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(
-        test_containers(&ws).len(),
+        ws.containers("test").len(),
         1,
         "SIGKILL leaves the container (nothing can clean up)"
     );
     ws.ok(&["test", "baseline"]);
     assert!(
-        test_containers(&ws).is_empty(),
+        ws.containers("test").is_empty(),
         "the next start removed the leftover"
     );
 }
@@ -473,7 +461,7 @@ timeout = "3s"
     );
     assert!(out.contains("ok   a closed port"), "{out}");
     // Nothing is published on the host in the live sense: the test container is gone.
-    assert!(test_containers(&ws).is_empty());
+    assert!(ws.containers("test").is_empty());
 }
 
 #[test]
