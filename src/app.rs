@@ -829,6 +829,9 @@ async fn status(cli: &Cli, args: &StatusArgs) -> Result<i32> {
         {
             println!("{}: live image {}", r.name, t);
         }
+        if let Some(it) = &r.interrupted {
+            println!("{}: {it}", r.name);
+        }
         if let Some(f) = &r.failed_start {
             println!(
                 "{}: failed start {f} (not retried until the image or settings change; `dk up --retry {}`)",

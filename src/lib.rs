@@ -54,6 +54,7 @@ mod shellcheck;
 mod stage;
 mod state;
 mod swarm;
+mod switch;
 mod testrun;
 pub mod tomlfile;
 mod units;

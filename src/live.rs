@@ -22,6 +22,7 @@ use crate::promote::{PromoteReport, PromoteStatus, all_ok};
 use crate::ready::Readiness;
 use crate::records::FailedStart;
 use crate::report::ReporterExt;
+use crate::switch::stop_grace;
 use crate::testrun::TestSummary;
 use crate::units::human_duration;
 
@@ -572,7 +573,7 @@ impl Engine {
 
     /// What "ready" means for node `i`'s live container: healthy (with a healthcheck), the
     /// declared `[run] ready` port or HTTP answer, and up for the grace period; bounded.
-    fn live_readiness(&self, i: usize) -> Readiness {
+    pub(crate) fn live_readiness(&self, i: usize) -> Readiness {
         let r = self.ws.nodes[i]
             .manifest
             .run
@@ -603,6 +604,8 @@ impl Engine {
         retry: bool,
     ) -> Result<(RunAction, Option<ImageId>)> {
         let name = self.name(i).to_string();
+        // What an interrupted replacement left is settled first.
+        self.recover(i).await?;
         let existing = self.reads()?.inspect_container(&spec.name).await?;
         let hash = spec
             .labels
@@ -668,13 +671,7 @@ impl Engine {
             .map(|o| *o.get_ref())
             .unwrap_or(ReplaceOrder::StopFirst);
         self.reporter.start(&name, "replace");
-        let downtime = match order {
-            ReplaceOrder::StopFirst => self.replace_stop_first(i, &existing, &spec, &hash).await?,
-            ReplaceOrder::StartFirst => {
-                self.replace_start_first(i, &existing, &spec, &hash).await?;
-                Duration::ZERO
-            }
-        };
+        let downtime = self.replace(i, &existing, &spec, &hash, order).await?;
         self.reporter.finish(
             &name,
             "replace",
@@ -715,7 +712,7 @@ impl Engine {
     /// Start container `id` (of `spec`) and wait until it is ready. On success the node's
     /// failed-start memory is cleared; on failure it is recorded, the container stopped,
     /// its logs kept, and the error says what failed.
-    async fn start_ready(
+    pub(crate) async fn start_ready(
         &self,
         i: usize,
         id: &str,
@@ -729,7 +726,7 @@ impl Engine {
         let verdict = match started {
             Ok(()) => {
                 self.reporter.step(name, "waiting until ready");
-                crate::ready::wait(daemon, id, &readiness).await?
+                crate::ready::wait(daemon, id, &readiness, crate::ready::Since::Start).await?
             }
             Err(e) => Err(crate::ready::NotReady {
                 reason: format!("it did not start: {}", e.render()),
@@ -777,97 +774,6 @@ impl Engine {
         }
     }
 
-    /// Stop the old container, start the new one; keep the old one until the new one is
-    /// ready, and put it back (started again) when it is not. Returns the downtime: from
-    /// the old one stopping to the new one answering its probe (healthy, or its `ready`
-    /// port), or, without a probe, to its being ready.
-    async fn replace_stop_first(
-        &self,
-        i: usize,
-        old: &ContainerInfo,
-        spec: &ContainerSpec,
-        hash: &str,
-    ) -> Result<Duration> {
-        let daemon = self.daemon().await?;
-        let next_name = format!("{}-next", spec.name);
-        let old_name = format!("{}-old", spec.name);
-        daemon.remove_container(&next_name).await?;
-        daemon.remove_container(&old_name).await?;
-        let mut next = spec.clone();
-        next.name = next_name.clone();
-        let new_id = daemon.create_container(&next).await?;
-        // Only the stop and the start fall in the outage: the new one serves under the
-        // node's alias before it takes the name, and the names change hands afterwards.
-        let down_from = Instant::now();
-        if let Err(e) = daemon
-            .stop_container(&old.id, stop_grace(spec.stop_timeout))
-            .await
-        {
-            daemon.remove_container(&new_id).await?;
-            return Err(e);
-        }
-        match self.start_ready(i, &new_id, spec, hash).await {
-            Ok(ready) => {
-                let downtime = ready.answered.unwrap_or_else(Instant::now) - down_from;
-                daemon.rename_container(&old.id, &old_name).await?;
-                daemon.rename_container(&new_id, &spec.name).await?;
-                daemon.remove_container(&old.id).await?;
-                Ok(downtime)
-            }
-            Err(e) => {
-                // Put the old one back as it was (it kept its name).
-                daemon.remove_container(&new_id).await?;
-                let back = if old.running {
-                    daemon.start_container(&old.id).await?;
-                    match crate::ready::wait(daemon, &old.id, &self.live_readiness(i)).await? {
-                        Ok(_) => "the old container was put back and runs again".to_string(),
-                        Err(why) => format!(
-                            "the old container was put back, but it is not ready either: {why}"
-                        ),
-                    }
-                } else {
-                    "the old container (stopped before) was put back".to_string()
-                };
-                Err(with_restore(e, &back))
-            }
-        }
-    }
-
-    /// Start the new container beside the old one (both answer to the node's name on the
-    /// live network), wait until it is ready, then remove the old one. When the new one is
-    /// not ready, it goes and the old one never stopped.
-    async fn replace_start_first(
-        &self,
-        i: usize,
-        old: &ContainerInfo,
-        spec: &ContainerSpec,
-        hash: &str,
-    ) -> Result<()> {
-        let daemon = self.daemon().await?;
-        let next_name = format!("{}-next", spec.name);
-        daemon.remove_container(&next_name).await?;
-        let mut next = spec.clone();
-        next.name = next_name.clone();
-        let new_id = daemon.create_container(&next).await?;
-        if let Err(e) = self.start_ready(i, &new_id, spec, hash).await {
-            daemon.remove_container(&new_id).await?;
-            return Err(with_restore(e, "the old container kept running throughout"));
-        }
-        // Then the old one leaves the live network first, so that the name resolves to
-        // the new one only (a request in flight to the old one is the proxy's to try again,
-        // and a second try can only meet the new one), and stops.
-        if let Some((net, _)) = &spec.network
-            && old.ips.contains_key(net)
-        {
-            daemon.disconnect_network(&old.id, net).await?;
-        }
-        daemon
-            .stop_container(&old.id, stop_grace(old.stop_timeout))
-            .await?;
-        daemon.remove_container(&old.id).await?;
-        daemon.rename_container(&new_id, &spec.name).await
-    }
-
     /// Wait until node `i`'s live container is running, and healthy if it has a healthcheck.
     async fn wait_live_ready(&self, i: usize) -> Result<()> {
         let name = launch::container_name(&self.ws, self.name(i), Role::Live);
@@ -879,7 +785,8 @@ impl Engine {
             timeout: WAVE_TIMEOUT,
             one_shot: false,
         };
-        match crate::ready::wait(self.reads()?, &name, &readiness).await? {
+        match crate::ready::wait(self.reads()?, &name, &readiness, crate::ready::Since::Now).await?
+        {
             Ok(_) => Ok(()),
             Err(why) => Err(Error::Container {
                 name: name.clone(),
@@ -920,6 +827,7 @@ impl Engine {
                 ),
             ));
         }
+        self.recover(i).await?;
         let (name, c) = self.live_container(i).await?;
         let Some(c) = c else { return Ok(false) };
         self.daemon()
@@ -1031,6 +939,7 @@ impl Engine {
                 uptime_s: None,
                 restarts: None,
                 service: None,
+                interrupted: self.interrupted(i).map(|it| it.describe()),
             };
             if self.on_swarm(i) {
                 if let Some(svc) = self.service_status(i, live).await? {
@@ -1076,27 +985,6 @@ pub(crate) fn not_ours(kind: &str, name: &str) -> Error {
     }
 }
 
-/// Add what happened to the old container to a failed start's error.
-fn with_restore(e: Error, what: &str) -> Error {
-    match e {
-        Error::Container {
-            name,
-            message,
-            help,
-        } => Error::Container {
-            name,
-            message: format!("{message}\n  {what}"),
-            help,
-        },
-        other => other,
-    }
-}
-
-/// How long a container gets to stop before it is killed (its `stop_timeout`, else 10 s).
-fn stop_grace(stop_timeout: Option<i64>) -> Duration {
-    Duration::from_secs(stop_timeout.unwrap_or(10).max(0) as u64)
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusRow {
     pub name: String,
@@ -1125,6 +1013,10 @@ pub struct StatusRow {
     /// `[deploy] target = "swarm"`: the service and its tasks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<crate::swarm::ServiceStatus>,
+    /// A replacement that did not finish (dk was killed mid-way): what it left, and the
+    /// command that settles it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
 }
 
 /// Seconds since an RFC 3339 timestamp (`2026-11-22T05:26:06.123456789Z`).
@@ -1132,6 +1024,9 @@ impl StatusRow {
     /// What `dk status --check` says is wrong with this container: not there, not
     /// running, or not healthy where it has a healthcheck.
     pub fn problem(&self) -> Option<String> {
+        if let Some(it) = &self.interrupted {
+            return Some(it.clone());
+        }
         if self.state == "absent" {
             return Some(match &self.live {
                 Some(_) => format!("no live container: `dk start {}`", self.name),

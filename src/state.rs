@@ -8,6 +8,7 @@
 //! .dk/cache/digests/<node>.json     context digest cache (context.rs)
 //! .dk/cache/fetch/<sha256>          verified downloads of [[stage.fetch]]
 //! .dk/stage/<node>.json             staging stamps (stage.rs)
+//! .dk/intents/<node>.json           a live replacement under way (switch.rs)
 //! .dk/tmp/test-<node>-…             per-launch test mount roots (swept by the next run)
 //! .dk/tmp/fetch-<node>-…            scratch directories of fetch steps
 //! ```
@@ -71,6 +72,11 @@ impl StateDir {
 
     pub fn default_fetch_cache(&self) -> PathBuf {
         self.root.join("cache").join("fetch")
+    }
+
+    /// The intent record of a replacement of `node`'s live container under way.
+    pub fn intent(&self, node: &str) -> PathBuf {
+        self.root.join("intents").join(format!("{node}.json"))
     }
 
     pub fn stage_stamps(&self, node: &str) -> PathBuf {

@@ -655,7 +655,8 @@ impl Engine {
             one_shot: test.one_shot,
         };
         self.reporter.step(&node.name, "waiting until ready");
-        let verdict = crate::ready::wait(daemon, id, &readiness).await?;
+        let verdict =
+            crate::ready::wait(daemon, id, &readiness, crate::ready::Since::Start).await?;
         Ok(CheckResult {
             name: if test.one_shot {
                 "runs to completion (exit 0)".to_string()

@@ -484,6 +484,33 @@ impl Daemon {
         Ok(id)
     }
 
+    /// Put a container (back) on a network under `aliases`, at `ip` when it has a fixed one.
+    pub async fn connect_network(
+        &self,
+        id: &str,
+        network: &str,
+        aliases: &[String],
+        ip: Option<&str>,
+    ) -> Result<()> {
+        self.api
+            .connect_network(
+                network,
+                bollard::models::NetworkConnectRequest {
+                    container: id.to_string(),
+                    endpoint_config: Some(EndpointSettings {
+                        aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
+                        ipam_config: ip.map(|ip| EndpointIpamConfig {
+                            ipv4_address: Some(ip.to_string()),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                },
+            )
+            .await
+            .map_err(|e| self.err(format!("joining {id} to network {network}"), e))
+    }
+
     /// Take a container off a network (its name there stops resolving to it at once).
     pub async fn disconnect_network(&self, id: &str, network: &str) -> Result<()> {
         self.api
@@ -607,6 +634,41 @@ impl Lookup {
                 labels: c.labels.unwrap_or_default().into_iter().collect(),
             })
             .collect())
+    }
+
+    /// The exit codes of container `id`'s runs that ended since `since` (seconds since the
+    /// epoch), oldest first, from the daemon's `die` events: a container that a restart
+    /// policy started again no longer shows how its last run ended.
+    pub async fn exits_since(&self, id: &str, since: f64) -> Result<Vec<i64>> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            ("container".to_string(), vec![id.to_string()]),
+            ("event".to_string(), vec!["die".to_string()]),
+        ]);
+        let mut stream = self
+            .api
+            .events(Some(bollard::query_parameters::EventsOptions {
+                since: Some(format!("{since:.3}")),
+                until: Some(format!("{:.3}", now + 0.001)),
+                filters: Some(filters),
+            }));
+        let mut out = Vec::new();
+        while let Some(item) = stream.next().await {
+            let ev =
+                item.map_err(|e| self.err(format!("reading the daemon's events of {id}"), e))?;
+            if let Some(code) = ev
+                .actor
+                .and_then(|a| a.attributes)
+                .and_then(|a| a.get("exitCode").and_then(|c| c.parse().ok()))
+            {
+                out.push(code);
+            }
+        }
+        Ok(out)
     }
 
     /// The filesystem of a container as a tar stream (`docker export`).

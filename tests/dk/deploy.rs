@@ -286,3 +286,153 @@ fn hooks_get_their_environment_and_a_failing_one_rolls_back() {
     assert_eq!(ws.image_id(&ws.image("svc", "live")).unwrap(), v2);
     assert_eq!(fetch(&ws, "svc"), "v2\n");
 }
+
+/// The names of the service's containers (`<ns>-svc`, `-next`, `-old`) and whether each runs.
+fn svc_containers(ws: &TestWs) -> Vec<(String, bool)> {
+    let out = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name=^/{}-svc", ws.ns),
+        "--format",
+        "{{.Names}} {{.State}}",
+    ]);
+    stdout(&out)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, s)| (n.to_string(), s == "running"))
+        .collect()
+}
+
+#[test]
+fn a_new_container_that_crashes_under_a_restart_policy_never_takes_the_service_down() {
+    // The example's own restart policy; v2 exits at once on live data only.
+    let ws = TestWs::for_services();
+    std::fs::create_dir_all(ws.path("data/svc/conf")).unwrap();
+    let manifest =
+        format!("[run]\nrestart = {{ policy = \"on-failure\", max_retries = 5 }}\n{LIVE}");
+    service(&ws, "svc", "v1\n", "", &manifest);
+    ws.ok(&["up", "svc"]);
+    let (old_id, ..) = live(&ws, "svc").expect("running");
+    service(
+        &ws,
+        "svc",
+        "v2\n",
+        "if [ -e /conf/bad ]; then echo cannot parse /conf/bad >&2; exit 3; fi;",
+        &manifest,
+    );
+    ws.write("data/svc/conf/bad", "garbage\n");
+    let out = ws.fails(&["up", "svc"]);
+    assert!(
+        out.contains("exit code 3"),
+        "names the crash's exit code: {out}"
+    );
+    assert!(
+        out.contains("cannot parse /conf/bad"),
+        "shows its output: {out}"
+    );
+    assert!(out.contains("full log: "), "{out}");
+    assert!(
+        out.contains("the old container was put back and runs again"),
+        "{out}"
+    );
+    let (id, _, running) = live(&ws, "svc").expect("the old one is back");
+    assert_eq!((id, running), (old_id, true));
+    assert_eq!(fetch(&ws, "svc"), "v1\n", "the old one serves");
+    assert_eq!(
+        svc_containers(&ws),
+        vec![(format!("{}-svc", ws.ns), true)],
+        "nothing left over"
+    );
+}
+
+#[test]
+fn a_sigkilled_replacement_is_reported_by_status_and_settled_by_the_next_up() {
+    let ws = TestWs::for_services();
+    let slow = "[run.ready]\nport = 8080\ngrace = \"4s\"\ntimeout = \"20s\"\n";
+    service(&ws, "svc", "v1\n", "", slow);
+    ws.ok(&["up", "svc"]);
+    service(&ws, "svc", "v2\n", "", slow);
+    // dk is killed while the new container is in its readiness gate (the old one stopped).
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dk"))
+        .arg("-C")
+        .arg(ws.root())
+        .args(["up", "svc"])
+        .env_remove("DK_NAMESPACE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let intent = ws.path(".dk/intents/svc.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !std::fs::read_to_string(&intent).is_ok_and(|t| t.contains("\"gating\"")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached the gate"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "dk ended before the gate"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let names: Vec<String> = svc_containers(&ws).into_iter().map(|(n, _)| n).collect();
+    assert!(
+        names.contains(&format!("{}-svc-next", ws.ns)),
+        "the kill left the new container: {names:?}"
+    );
+
+    // Status reads and says what repairs it; it changes nothing.
+    let status = ws.ok(&["status", "svc"]);
+    assert!(
+        status.contains("interrupted") && status.contains("`dk up svc`"),
+        "{status}"
+    );
+    let check = ws.dk().args(["status", "--check", "svc"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(1), "{}", stdout(&check));
+    assert!(intent.exists(), "status is read-only");
+
+    // The next `dk up` puts the old one back (the new one never became ready), then
+    // replaces it properly.
+    let out = ws.ok(&["up", "svc"]);
+    assert!(out.contains("interrupted replacement"), "{out}");
+    assert_eq!(fetch(&ws, "svc"), "v2\n");
+    assert_eq!(svc_containers(&ws), vec![(format!("{}-svc", ws.ns), true)]);
+    assert!(!intent.exists());
+    assert!(ws.ok(&["status", "--check", "svc"]).contains("ok"));
+}
+
+#[test]
+fn seeded_replacement_chaos_never_takes_the_service_down() {
+    let seed: u64 = std::env::var("DK_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261204);
+    let cases: usize = std::env::var("DK_CHAOS_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let ws = TestWs::docker();
+    let slot = (std::process::id() % 200 + 20) as u32;
+    let rig = crate::deploy_chaos::Rig::new(
+        ws.root(),
+        &ws.ns,
+        slot,
+        &crate::common::busybox(),
+        &assert_cmd::cargo::cargo_bin("dk"),
+    );
+    let t = crate::deploy_chaos::run(&rig, seed, cases, |n, c, r| {
+        eprintln!("case {n}: {c:?} -> {r:?}");
+    });
+    assert!(
+        t.violations.is_empty(),
+        "seed {seed}: {} violation(s) in {} cases (rerun: DK_CHAOS_SEED={seed}):\n{}",
+        t.violations.len(),
+        t.cases,
+        t.violations.join("\n\n")
+    );
+    assert_eq!(t.cases, cases);
+    eprintln!("{t:?}");
+}

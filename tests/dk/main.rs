@@ -12,6 +12,9 @@ mod context;
 mod day_two;
 mod definitions;
 mod deploy;
+// Shared with `cargo xtask chaos` (the long run).
+#[path = "../support/deploy_chaos.rs"]
+mod deploy_chaos;
 mod hadolint_diff;
 mod ignore_diff;
 mod import;
