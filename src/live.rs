@@ -2,9 +2,9 @@
 //! changed), the launcher verbs (start, stop, restart, down) and `dk status`.
 //!
 //! A live container is replaced only when it is not running the `:live` image or its
-//! settings changed (the `dk.settings-hash` label). Replacement creates the new container
-//! first, then stops the old and starts the new; if the new one fails to start, the old one
-//! is renamed back and restarted, so a bad config never leaves nothing running.
+//! settings changed (the `dk.settings-hash` label). The replacement itself is a
+//! transaction (`switch.rs`): the new container goes live only once it is ready, else the
+//! old one is put back, so a bad config or a crash never leaves nothing running.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -370,6 +370,19 @@ pub fn main(args: &[String]) {
     run(Command::new("cargo")
         .args(["build", "--release", "-p", "dk"])
         .current_dir(root()));
+    if args.first().map(String::as_str) == Some("up") {
+        // Only the `dk up` rows, printed as they come (BENCHMARKS.md is left as it is).
+        let before = DaemonSnapshot::take();
+        let pid = std::process::id();
+        let mut report = Report::default();
+        let mut namespaces = Vec::new();
+        up_rows(&mut report, pid, &mut namespaces);
+        for ns in &namespaces {
+            remove_images(ns);
+        }
+        before.remove_new();
+        return;
+    }
     if args.first().map(String::as_str) == Some("cluster") {
         // Only the registry and Swarm rows, printed (BENCHMARKS.md is left as it is).
         let before = DaemonSnapshot::take();
@@ -839,6 +852,45 @@ pub fn main(args: &[String]) {
     let _ = std::fs::remove_dir_all(&ws);
 
     // 5. dk up on the example workspace.
+    up_rows(&mut report, pid, &mut namespaces);
+
+    // 6, 7. Registries and Swarm (cluster.rs).
+    crate::cluster::push_rows(&mut report, &format!("dkbenchp{pid}"));
+    crate::cluster::swarm_rows(&mut report, &format!("dkbenchs{pid}"));
+
+    for ns in &namespaces {
+        remove_images(ns);
+    }
+    before.remove_new();
+
+    let mut md = String::new();
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Produced by `cargo xtask bench` (medians of {RUNS} runs unless noted, wall time of the whole process).\n"
+    );
+    let _ = writeln!(md, "Machine: {machine}.\n");
+    for (title, rows, verdicts) in &report.sections {
+        let _ = writeln!(md, "## {title}\n");
+        let _ = writeln!(md, "| what | time | note |");
+        let _ = writeln!(md, "|---|---|---|");
+        for r in rows {
+            let _ = writeln!(md, "| {} | {} | {} |", r.what, r.value, r.note);
+        }
+        md.push('\n');
+        for v in verdicts {
+            let _ = writeln!(md, "- {v}");
+        }
+        md.push('\n');
+    }
+    std::fs::write(root().join("BENCHMARKS.md"), &md).unwrap();
+    println!("\n{md}");
+}
+
+/// Section 5: `dk up` on a copy of the example workspace — first up, no-op up, and
+/// replacements of web (start-first through the proxy, stop-first outage) beside
+/// docker-compose.
+fn up_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
     report.section("`dk up` on the example workspace");
     let ns = format!("dkbenchu{pid}");
     namespaces.push(ns.clone());
@@ -989,36 +1041,4 @@ pub fn main(args: &[String]) {
         ])
         .output();
     let _ = std::fs::remove_dir_all(&ws);
-
-    // 6, 7. Registries and Swarm (cluster.rs).
-    crate::cluster::push_rows(&mut report, &format!("dkbenchp{pid}"));
-    crate::cluster::swarm_rows(&mut report, &format!("dkbenchs{pid}"));
-
-    for ns in &namespaces {
-        remove_images(ns);
-    }
-    before.remove_new();
-
-    let mut md = String::new();
-    let _ = writeln!(md, "# Benchmarks\n");
-    let _ = writeln!(
-        md,
-        "Produced by `cargo xtask bench` (medians of {RUNS} runs unless noted, wall time of the whole process).\n"
-    );
-    let _ = writeln!(md, "Machine: {machine}.\n");
-    for (title, rows, verdicts) in &report.sections {
-        let _ = writeln!(md, "## {title}\n");
-        let _ = writeln!(md, "| what | time | note |");
-        let _ = writeln!(md, "|---|---|---|");
-        for r in rows {
-            let _ = writeln!(md, "| {} | {} | {} |", r.what, r.value, r.note);
-        }
-        md.push('\n');
-        for v in verdicts {
-            let _ = writeln!(md, "- {v}");
-        }
-        md.push('\n');
-    }
-    std::fs::write(root().join("BENCHMARKS.md"), &md).unwrap();
-    println!("\n{md}");
 }

@@ -7,6 +7,11 @@
 //!    that is cut and restored): exit 3 naming the endpoint, no record for what did not finish.
 //! 3. Concurrent dk invocations on one workspace: build+build, up+test, promote+promote.
 //! 4. A full disk under the state directory (a small tmpfs): a clear error, old records intact.
+//! 5. Replacements (`tests/support/deploy_chaos.rs`): new versions that crash at random
+//!    moments under every restart policy, stop-first and start-first, with and without a
+//!    healthcheck and a ready port, and SIGKILLs of dk mid-replacement; `--cases N`
+//!    (default 200). `--only replacements` runs just this section and updates its part of
+//!    RELIABILITY.md.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -18,7 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::util::{busybox_workspace, dk_bin, machine, remove_images, root, run, write};
+use crate::deploy_chaos::{Rig, Tally};
+use crate::util::{busybox, busybox_workspace, dk_bin, machine, remove_images, root, run, write};
 
 /// xorshift64*: a tiny seeded generator, so a run can be repeated from its seed.
 struct Rng(u64);
@@ -274,6 +280,8 @@ fn converge(ws: &Path) -> Result<(), String> {
 
 pub fn main(args: &[String]) {
     let mut runs = 50usize;
+    let mut cases = 200usize;
+    let mut only: Option<String> = None;
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -284,6 +292,8 @@ pub fn main(args: &[String]) {
         match a.as_str() {
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             "--seed" => seed = it.next().and_then(|v| v.parse().ok()).expect("--seed S"),
+            "--cases" => cases = it.next().and_then(|v| v.parse().ok()).expect("--cases N"),
+            "--only" => only = it.next().cloned(),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -291,6 +301,20 @@ pub fn main(args: &[String]) {
     run(Command::new("cargo")
         .args(["build", "--release", "-p", "dk"])
         .current_dir(root()));
+    if let Some(only) = only {
+        assert_eq!(
+            only, "replacements",
+            "--only replacements is the one section run alone"
+        );
+        println!("chaos: replacements, seed {seed}, {cases} cases");
+        let (section, failures) = replacements(seed, cases);
+        splice_section(&section);
+        println!("\n{section}");
+        if !failures.is_empty() {
+            std::process::exit(1);
+        }
+        return;
+    }
     println!("chaos: seed {seed} (rerun with `cargo xtask chaos --seed {seed} --runs {runs}`)");
     let mut rng = Rng(seed);
     let pid = std::process::id();
@@ -546,6 +570,12 @@ pub fn main(args: &[String]) {
     }
     let _ = std::fs::remove_dir_all(&ws);
 
+    // 5. Replacements.
+    let (section, replaced) = replacements(seed, cases);
+    md.push('\n');
+    md.push_str(&section);
+    failures.extend(replaced);
+
     let _ = writeln!(md, "\n## Fuzzing\n");
     let fuzz = root().join("fuzz/RESULTS.md");
     match std::fs::read_to_string(&fuzz) {
@@ -631,4 +661,103 @@ fn disk_full(ws: &Path) -> String {
         after.is_ok(),
         if ok { "ok" } else { "FAILED" }
     )
+}
+
+const SECTION5: &str = "## 5. Replacements";
+
+/// Section 5: `cases` seeded replacement cases on a workspace of their own. Returns the
+/// section's Markdown and the violations.
+fn replacements(seed: u64, cases: usize) -> (String, Vec<String>) {
+    let pid = std::process::id();
+    let ns = format!("dkchaosr{pid}");
+    let dir = std::env::temp_dir().join(format!("dk-chaos-r-{pid}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bb = dir.join("busybox.bin");
+    busybox(&bb);
+    let rig = Rig::new(&dir, &ns, 7, &bb, &dk_bin());
+    let started = Instant::now();
+    let t: Tally = crate::deploy_chaos::run(&rig, seed, cases, |n, c, r| {
+        println!(
+            "replacement case {n}: {c:?} -> {}",
+            match r {
+                Ok(o) => format!("{o:?}"),
+                Err(e) => format!("VIOLATION: {e}"),
+            }
+        );
+    });
+    let elapsed = started.elapsed();
+    let _ = rig.dk(&["down", "--all"]).output();
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("name=^/{ns}-")])
+        .output()
+        .unwrap();
+    for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        let _ = Command::new("docker").args(["rm", "-f", "-v", id]).output();
+    }
+    let _ = Command::new("docker")
+        .args([
+            "network",
+            "rm",
+            &format!("{ns}-live"),
+            &format!("{ns}-test"),
+        ])
+        .output();
+    remove_images(&ns);
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut md = String::new();
+    let _ = writeln!(md, "{SECTION5}\n");
+    let _ = writeln!(
+        md,
+        "`cargo xtask chaos --only replacements --seed {seed} --cases {cases}` ({:.0} s). Each case \
+         deploys a new version of a live web service with a random restart policy (no, on-failure, \
+         always, unless-stopped), stop-first or start-first, a healthcheck or not, a ready port or \
+         not; two in three versions crash (live only) at a random moment from 0 ms to the grace \
+         period + 2 s; in one case of four dk is SIGKILLed at a random moment of `dk up` and the \
+         next `dk up` settles it. Invariants after every case: exactly one live container and no \
+         `-next`/`-old` or intent record left; exit 0 only when the new version serves (or went \
+         live and crashed later), exit 1 only with the old version serving and the crash's exit \
+         code named; a crash inside the grace period never goes live; `dk status --check` agrees.\n",
+        elapsed.as_secs_f64()
+    );
+    let _ = writeln!(
+        md,
+        "| cases | replaced | restored (crash caught) | crashed after going live | killed, then settled | violations |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "| {} | {} | {} | {} | {} | {} |",
+        t.cases,
+        t.replaced,
+        t.restored,
+        t.crashed_after_live,
+        t.killed,
+        t.violations.len()
+    );
+    for v in &t.violations {
+        let _ = writeln!(md, "\n- violation: {}", v.lines().next().unwrap_or(""));
+    }
+    (md, t.violations)
+}
+
+/// Put `section` (section 5) into RELIABILITY.md in place of the one there, or before
+/// the fuzzing section.
+fn splice_section(section: &str) {
+    let path = root().join("RELIABILITY.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let out = match text.find(SECTION5) {
+        Some(a) => {
+            let b = text[a + SECTION5.len()..]
+                .find("\n## ")
+                .map(|b| a + SECTION5.len() + b + 1)
+                .unwrap_or(text.len());
+            format!("{}{section}\n{}", &text[..a], &text[b..])
+        }
+        None => match text.find("## Fuzzing") {
+            Some(a) => format!("{}{section}\n{}", &text[..a], &text[a..]),
+            None => format!("{text}\n{section}"),
+        },
+    };
+    std::fs::write(&path, out).unwrap();
 }

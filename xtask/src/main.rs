@@ -4,6 +4,10 @@
 mod bench;
 mod chaos;
 mod cluster;
+// The replacement cases the suite samples (tests/dk/deploy.rs) and `chaos` runs at length.
+#[allow(dead_code)]
+#[path = "../../tests/support/deploy_chaos.rs"]
+mod deploy_chaos;
 mod fuzz;
 mod man;
 // The second daemon and the registry the integration tests start (not every part is used).
@@ -23,7 +27,7 @@ fn main() {
         Some("man") => man::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench [cluster]            benchmarks side by side; writes BENCHMARKS.md (cluster: only\n                             the registry and Swarm rows, printed)\n  chaos [--runs N] [--seed S]  fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
+                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench [cluster|up]         benchmarks side by side; writes BENCHMARKS.md (cluster: only\n                             the registry and Swarm rows; up: only the `dk up` rows; printed)\n  chaos [--runs N] [--seed S] [--cases N] [--only replacements]\n                             fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
             );
             std::process::exit(2);
         }
