@@ -96,7 +96,13 @@ impl Graph {
                 .filter(|c| !df.is_stage_ref(&c.value, c.stage))
                 .map(|c| (EdgeKind::CopyFrom, &c.value, c.line, &c.span));
             for (kind, image, line, span) in froms.chain(copies) {
-                match node_ref(ws, image) {
+                // A node naming its own name with a tag (a service `redis` with `FROM
+                // redis:7-alpine`, as Compose files and `dk import` have it) means the
+                // upstream image: a node's own image is never tagged so.
+                let own_upstream = |pi: &usize| {
+                    *pi == ci && crate::dockerfile::ImageRef::parse(image).tag.is_some()
+                };
+                match node_ref(ws, image).filter(|pi| !own_upstream(pi)) {
                     Some(pi) => edges.push(Edge {
                         child: ci,
                         parent: pi,
@@ -135,7 +141,10 @@ impl Graph {
                         ),
                     )
                     .at_line(e.line)
-                    .help("a node cannot build on its own image; name its base instead"),
+                    .help(format!(
+                        "a node cannot build on its own image; name its base instead (for the upstream image of the same name, give its tag: `{}:<version>`)",
+                        node.name
+                    )),
                 ));
             }
             parents[e.child].insert(e.parent);

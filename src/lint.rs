@@ -397,7 +397,9 @@ impl<'a> Linter<'a> {
         }) {
             let idx = prev.index;
             self.stage_facts(df, idx, depth + 1)
-        } else if let Some(p) = node_ref(self.ws, &s.image) {
+        } else if let Some(p) =
+            node_ref(self.ws, &s.image).filter(|&p| !std::ptr::eq(&self.ws.nodes[p].dockerfile, df))
+        {
             let mut pf = self.node_facts(p);
             pf.user_line = None;
             pf

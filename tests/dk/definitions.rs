@@ -149,6 +149,36 @@ fn cycle_of_two_prints_the_path_with_lines() {
 }
 
 #[test]
+fn a_node_named_like_its_upstream_image_builds_on_that_image_not_on_itself() {
+    // Real Compose files have a service `redis` with `image: redis:alpine` (and Kong's
+    // `kong`); imported, its Dockerfile says `FROM redis:7-alpine`.
+    let ws = good();
+    ws.container(
+        "redis",
+        "FROM redis:7-alpine\nCOPY --from=redis:7-alpine /x /x\n",
+    );
+    let out = ws.dk().args(["ls", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let redis = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "redis")
+        .unwrap();
+    assert_eq!(redis["parents"], serde_json::json!([]), "{redis}");
+    // Without a tag it is still a mistake, and the help says how to mean upstream.
+    ws.container("redis", "FROM redis\n");
+    fails_with(
+        &ws,
+        &[
+            "dependency cycle: redis -> redis",
+            "give its tag: `redis:<version>`",
+        ],
+    );
+}
+
+#[test]
 fn cycle_of_three_prints_every_edge() {
     let ws = good();
     ws.container("a", "FROM c\n");
