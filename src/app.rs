@@ -8,9 +8,9 @@ use crate::cli::{
     BuildArgs, CleanArgs, Cli, Command, GraphFormat, LauncherArgs, LintFormat, NamesArgs,
     StatusArgs, TestArgs, UpArgs,
 };
+use crate::converge::{RunAction, RunReport};
 use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
-use crate::live::{RunAction, RunReport};
 use crate::manifest::ReplaceOrder;
 use crate::promote::PromoteStatus;
 use crate::promote::RollbackTarget;
@@ -407,7 +407,7 @@ fn config(cli: &Cli, names: &[String], json: bool) -> Result<i32> {
         .iter()
         .map(|&i| engine.name(i))
         .collect();
-    let entries: Vec<crate::local::ConfigEntry> = crate::local::config_entries(&engine.ws)
+    let entries: Vec<crate::settings::ConfigEntry> = crate::settings::config_entries(&engine.ws)
         .into_iter()
         .filter(|e| {
             names.is_empty() || selected.iter().any(|n| e.key.starts_with(&format!("{n}.")))

@@ -24,10 +24,11 @@ use crate::freshness::Freshness;
 use crate::graph::EdgeKind;
 use crate::ids::ImageId;
 use crate::labels;
-use crate::records::{BuildRecord, Inputs, now_unix};
+use crate::records::{BuildRecord, Inputs};
 use crate::report::ReporterExt;
 use crate::scheduler::{self, Cancel, Outcome};
 use crate::stage;
+use crate::units::now_unix;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 use crate::docker::{Daemon, ImageSet, Lookup};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
+use crate::labels::{self, Role};
 use crate::lock::{self, WorkspaceLock};
 use crate::names;
 use crate::records::Records;
@@ -167,5 +168,74 @@ impl Engine {
                     .unwrap_or(2)
             })),
         }
+    }
+}
+
+impl Engine {
+    /// Make sure the network of `role` (live or test) exists with its configured subnet. An
+    /// overlap with another network is reported before the daemon would refuse.
+    pub async fn ensure_network(&self, role: Role) -> Result<()> {
+        let net = match role {
+            Role::Test => &self.ws.test_network,
+            _ => &self.ws.live_network,
+        };
+        let all = self.reads()?.networks().await?;
+        let Some(subnet) = net.subnet else {
+            // No subnet named: whatever Docker chose for it is right.
+            if all.iter().any(|n| n.name == net.name) {
+                return Ok(());
+            }
+            return self
+                .daemon()
+                .await?
+                .create_network(&net.name, None, labels::owned(&self.ws.id, role))
+                .await;
+        };
+        let want = subnet.to_string();
+        if let Some(existing) = all.iter().find(|n| n.name == net.name) {
+            if !existing.subnets.contains(&want) {
+                return Err(Error::Network {
+                    name: net.name.clone(),
+                    message: format!(
+                        "network {} exists with subnet {}, but dk.toml says {want}",
+                        net.name,
+                        existing.subnets.join(", "),
+                    ),
+                    help: format!(
+                        "remove it (`docker network rm {}`) once nothing uses it, or change the subnet in dk.toml",
+                        net.name
+                    ),
+                });
+            }
+            return Ok(());
+        }
+        for other in &all {
+            for s in &other.subnets {
+                if let Ok(sub) = s.parse::<crate::net::Subnet>()
+                    && sub.overlaps(&subnet)
+                {
+                    return Err(Error::Network {
+                        name: net.name.clone(),
+                        message: format!(
+                            "the {} network's subnet {want} (dk.toml) overlaps network `{}` ({s})",
+                            role.label(),
+                            other.name,
+                        ),
+                        help: format!(
+                            "choose another subnet for network.{} in dk.toml",
+                            role.label()
+                        ),
+                    });
+                }
+            }
+        }
+        self.daemon()
+            .await?
+            .create_network(
+                &net.name,
+                Some((want.as_str(), subnet.gateway().to_string().as_str())),
+                labels::owned(&self.ws.id, role),
+            )
+            .await
     }
 }

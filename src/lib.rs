@@ -4,6 +4,24 @@
 //! binary, the integration tests, the fuzz targets and the benchmarks use; everything else
 //! is private to the crate.
 
+/// The layers of `src/`, bottom first: a module may use modules of its own layer or of a
+/// layer below, never above, and no two modules may use each other through any path.
+/// `tests/dk/architecture.rs` parses `src/` and checks both (and that ARCHITECTURE.md shows
+/// this table); every module is in exactly one layer.
+#[rustfmt::skip]
+pub const LAYERS: &[(&str, &[&str])] = &[
+    ("foundation", &["error", "ids", "units", "tomlfile", "names", "state", "labels", "report", "scheduler", "shell", "vcs", "ignore", "dockerfile", "net", "userns"]),
+    ("daemon", &["docker", "credentials"]),
+    ("definitions", &["manifest", "config", "local", "compose"]),
+    ("workspace", &["workspace", "graph", "mounts", "secrets", "launch", "settings"]),
+    ("state", &["records", "lock"]),
+    ("mechanisms", &["context", "stage", "checks", "ready", "hadolint", "shellcheck", "lint", "lintfix", "import"]),
+    ("engine", &["engine", "freshness", "converge"]),
+    ("verbs", &["build", "plan", "testrun", "junit", "audit", "promote", "switch", "live", "swarm", "jobs", "push", "prune", "prep", "boot"]),
+    ("output", &["render"]),
+    ("cli", &["cli", "completions", "app"]),
+];
+
 pub mod app;
 pub mod audit;
 mod boot;
@@ -14,6 +32,7 @@ mod completions;
 mod compose;
 pub mod config;
 mod context;
+mod converge;
 mod credentials;
 mod docker;
 pub mod dockerfile;
@@ -49,6 +68,7 @@ mod render;
 pub mod report;
 mod scheduler;
 mod secrets;
+mod settings;
 mod shell;
 mod shellcheck;
 mod stage;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::converge::{HookRun, RunAction, RunReport, not_ours};
 use crate::docker::{ContainerInfo, ContainerSpec};
 use crate::engine::{Engine, RunOptions, Selection};
 use crate::error::{Error, Result};
@@ -25,78 +26,6 @@ use crate::report::ReporterExt;
 use crate::switch::stop_grace;
 use crate::testrun::TestSummary;
 use crate::units::human_duration;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum RunAction {
-    /// Running the live image with the current settings: untouched.
-    Unchanged,
-    /// Existed, stopped, unchanged: started (and ready).
-    Started,
-    /// Did not exist: created and started (and ready).
-    Created,
-    /// Replaced by a new container once it was ready. `downtime_ms`: from the old one
-    /// stopping to the new one being ready (0 for start-first).
-    Replaced {
-        downtime_ms: u64,
-        reason: String,
-        order: ReplaceOrder,
-    },
-    /// The new container failed (or did not become ready); the old one was put back when
-    /// there was one. The message says what failed and where the logs are.
-    Failed { message: String },
-    /// This image with these settings failed its live start before: not tried again until
-    /// either changes (`dk up --retry` forces it).
-    NotRetried { message: String },
-    /// An `after_up` hook failed and the container was rolled back to the image it replaced.
-    RolledBack { message: String },
-}
-
-impl RunAction {
-    pub fn failed(&self) -> bool {
-        matches!(
-            self,
-            RunAction::Failed { .. } | RunAction::NotRetried { .. } | RunAction::RolledBack { .. }
-        )
-    }
-
-    fn outcome(&self) -> &'static str {
-        match self {
-            RunAction::Unchanged => "unchanged",
-            RunAction::Started => "started",
-            RunAction::Created => "created",
-            RunAction::Replaced { .. } => "replaced",
-            RunAction::Failed { .. } => "failed",
-            RunAction::NotRetried { .. } => "not_retried",
-            RunAction::RolledBack { .. } => "rolled_back",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    #[serde(skip)]
-    pub node: usize,
-    pub name: String,
-    #[serde(flatten)]
-    pub action: RunAction,
-    /// The hooks that ran for this container, in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub hooks: Vec<HookRun>,
-}
-
-/// A hook that ran on the host.
-#[derive(Debug, Clone, Serialize)]
-pub struct HookRun {
-    /// `after_up` or `on_failure`.
-    pub hook: String,
-    pub command: Vec<String>,
-    pub ok: bool,
-    /// Its exit, or why it did not finish.
-    pub status: String,
-    /// Its last lines of output.
-    pub output: String,
-}
 
 /// What `dk rollback` did.
 #[derive(Debug, Clone, Serialize)]
@@ -749,7 +678,7 @@ impl Engine {
                     node: name.to_string(),
                     image_id: ImageId::new(spec.image.clone()),
                     settings_hash: hash.to_string(),
-                    at: crate::records::now_unix(),
+                    at: crate::units::now_unix(),
                     reason: why.reason.clone(),
                     log: Some(log_rel.clone()),
                 })?;
@@ -973,18 +902,6 @@ impl Engine {
     }
 }
 
-/// A container or service of this name exists, and another workspace (or someone) made it.
-pub(crate) fn not_ours(kind: &str, name: &str) -> Error {
-    Error::Container {
-        name: name.to_string(),
-        message: format!("a {kind} named {name} exists that this workspace did not create"),
-        help: Some(
-            "remove or rename it, or run this workspace with another namespace (DK_NAMESPACE)"
-                .into(),
-        ),
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusRow {
     pub name: String,
@@ -1085,7 +1002,7 @@ fn uptime_secs(ts: &str) -> Option<u64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146097 + doe - 719468;
     let secs = days * 86400 + hh * 3600 + mm * 60 + ss as i64;
-    let now = crate::records::now_unix() as i64;
+    let now = crate::units::now_unix() as i64;
     Some((now - secs).max(0) as u64)
 }
 
@@ -1095,7 +1012,7 @@ mod tests {
 
     #[test]
     fn uptime_from_rfc3339() {
-        let now = crate::records::now_unix();
+        let now = crate::units::now_unix();
         // 1970-01-02T00:00:00Z is 86400.
         assert_eq!(uptime_secs("1970-01-02T00:00:00Z"), Some(now - 86400));
         assert_eq!(uptime_secs("2000-03-01T00:00:00.5Z"), Some(now - 951868800));

@@ -56,7 +56,7 @@ pub fn acquire(
     let holder = Holder {
         pid: std::process::id(),
         command: command.to_string(),
-        since: crate::records::now_unix(),
+        since: crate::units::now_unix(),
     };
     // Who holds the lock goes into the lock file itself: it is only for the message a
     // waiting dk prints, so it needs neither a sync nor a rename (a torn read just says
@@ -80,7 +80,7 @@ fn describe_holder(lock_file: &std::path::Path) -> String {
         .and_then(|b| serde_json::from_slice(&b).ok());
     match h {
         Some(h) => {
-            let age = crate::records::now_unix().saturating_sub(h.since);
+            let age = crate::units::now_unix().saturating_sub(h.since);
             format!("`{}` (pid {}, for {age}s)", h.command, h.pid)
         }
         None => "another dk".to_string(),

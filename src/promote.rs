@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::engine::{Engine, Selection};
 use crate::error::{Error, Result};
 use crate::ids::ImageId;
-use crate::records::{PromotionRecord, now_unix};
+use crate::records::PromotionRecord;
+use crate::units::now_unix;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

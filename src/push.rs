@@ -9,8 +9,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::RegistryFile;
 use crate::docker::{PushFailure, RegistryAuth};
 use crate::engine::Engine;
@@ -18,18 +16,7 @@ use crate::error::{Error, Result};
 use crate::ids::ImageId;
 use crate::report::ReporterExt;
 
-/// One node pushed to one registry.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PushRecord {
-    pub node: String,
-    pub registry: String,
-    pub image_id: ImageId,
-    /// `<url>/<namespace>/<node>@sha256:…`
-    pub reference: String,
-    pub digest: String,
-    pub tags: Vec<String>,
-    pub pushed_at: u64,
-}
+pub use crate::records::PushRecord;
 
 /// What `push` did for one node.
 #[derive(Debug)]
@@ -138,7 +125,7 @@ impl Engine {
                                 reference: format!("{repo}@{digest}"),
                                 digest,
                                 tags: vec![rev.clone(), "live".into()],
-                                pushed_at: crate::records::now_unix(),
+                                pushed_at: crate::units::now_unix(),
                             };
                             self.records.put_push(&rec)?;
                             outcome.pushed.push(rec);

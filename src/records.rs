@@ -58,11 +58,17 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, &bytes)
 }
 
-pub fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// One node pushed to one registry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRecord {
+    pub node: String,
+    pub registry: String,
+    pub image_id: ImageId,
+    /// `<url>/<namespace>/<node>@sha256:…`
+    pub reference: String,
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub pushed_at: u64,
 }
 
 /// What a build consumed, kept so that `dk plan` can say what changed.
@@ -262,7 +268,7 @@ impl Records {
     }
 
     /// Record a push of `rec.node` to `rec.registry` (the latest one per registry is kept).
-    pub fn put_push(&self, rec: &crate::push::PushRecord) -> Result<()> {
+    pub fn put_push(&self, rec: &PushRecord) -> Result<()> {
         let file: String = rec
             .registry
             .chars()
@@ -285,7 +291,7 @@ impl Records {
     }
 
     /// The latest push of `node` to each registry.
-    pub fn pushes(&self, node: &str) -> Vec<crate::push::PushRecord> {
+    pub fn pushes(&self, node: &str) -> Vec<PushRecord> {
         let dir = self.dir.join("pushes").join(node);
         let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
             .into_iter()

@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::config::RegistryFile;
+use crate::converge::RunAction;
 use crate::docker::{ContainerSpec, SecretRef, ServiceInfo, ServiceSettings, TaskInfo};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ids::ImageId;
 use crate::labels::{self, Role};
-use crate::live::RunAction;
 use crate::manifest::{DeployTarget, ReplaceOrder};
 use crate::records::FailedStart;
 use crate::report::ReporterExt;
@@ -75,7 +75,7 @@ impl Engine {
         if let Some(s) = &existing
             && s.labels.get(labels::WORKSPACE) != Some(&self.ws.id)
         {
-            return Err(crate::live::not_ours("Swarm service", &spec.name));
+            return Err(crate::converge::not_ours("Swarm service", &spec.name));
         }
         let old_image = existing
             .as_ref()
@@ -106,7 +106,7 @@ impl Engine {
             node: name.clone(),
             image_id: live.clone(),
             settings_hash: hash.clone(),
-            at: crate::records::now_unix(),
+            at: crate::units::now_unix(),
             reason,
             log: None,
         };

@@ -120,7 +120,7 @@ impl Engine {
             old_was_running: old.running,
             new_id: None,
             phase: Phase::Creating,
-            at: crate::records::now_unix(),
+            at: crate::units::now_unix(),
         };
         self.put_intent(&intent)?;
         let created = async {

@@ -17,10 +17,11 @@ use crate::ids::ImageId;
 use crate::labels::{self, Role};
 use crate::launch::{self, LaunchInput};
 use crate::manifest::CheckKind;
-use crate::records::{CheckResult, TestRecord, now_unix};
+use crate::records::{CheckResult, TestRecord};
 use crate::report::ReporterExt;
 use crate::scheduler::{self, Cancel, Outcome};
 use crate::units::human_duration;
+use crate::units::now_unix;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

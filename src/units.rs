@@ -258,6 +258,14 @@ pub fn summary_line(counts: &[(&str, usize)], elapsed: Duration) -> String {
     format!("{} in {}", parts.join(", "), human_duration(elapsed))
 }
 
+/// Seconds since the epoch (0 when the clock is before it).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
