@@ -280,21 +280,20 @@ impl Engine {
     async fn scan_filesystem(&self, i: usize, image: &ImageId) -> Result<Scan> {
         let daemon = self.daemon().await?;
         let node = &self.ws.nodes[i];
+        let name = format!(
+            "{}-audit-{}-{}",
+            self.ws.namespace.replace('/', "-"),
+            node.name,
+            std::process::id()
+        );
+        let labels = labels::container(&self.ws.id, Role::Test, &node.name, image);
         let spec = ContainerSpec {
-            name: format!(
-                "{}-audit-{}-{}",
-                self.ws.namespace.replace('/', "-"),
-                node.name,
-                std::process::id()
-            ),
-            image: image.to_string(),
-            labels: labels::container(&self.ws.id, Role::Test, &node.name, image),
             // Never run: a command is only needed because some images have none.
             cmd: Some(vec!["/dk-audit-never-runs".into()]),
             network: Some(("none".into(), None)),
             read_only: true,
             no_new_privileges: true,
-            ..Default::default()
+            ..ContainerSpec::bare(name, image.to_string(), labels)
         };
         daemon.remove_container(&spec.name).await?;
         let id = daemon.create_container(&spec).await?;

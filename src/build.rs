@@ -24,6 +24,7 @@ use crate::freshness::Freshness;
 use crate::graph::EdgeKind;
 use crate::ids::ImageId;
 use crate::labels;
+use crate::lock::WorkspaceLock;
 use crate::records::{BuildRecord, Inputs};
 use crate::report::ReporterExt;
 use crate::scheduler::{self, Cancel, Outcome};
@@ -274,7 +275,7 @@ pub fn prepare(
             target: node.manifest.build.target.clone(),
             parents: parent_ids,
             externals: external_ids,
-            labels: image_labels,
+            labels: image_labels.to_map(),
         },
     })
 }
@@ -343,7 +344,12 @@ pub fn stream_context(
 
 impl Engine {
     /// `dk build`: build the selection (with what it builds on), skipping what is fresh.
-    pub async fn build(&self, names: &[String], opts: &RunOptions) -> Result<BuildSummary> {
+    pub async fn build(
+        &self,
+        _lock: &WorkspaceLock,
+        names: &[String],
+        opts: &RunOptions,
+    ) -> Result<BuildSummary> {
         let sel = self.select(names)?;
         self.build_step(&sel, opts).await
     }
@@ -767,7 +773,7 @@ impl Engine {
             .before_sending(i, daemon, &prepared, &parents_of(&prepared))
             .await?;
         let mut image_labels = prepared.inputs.labels.clone();
-        image_labels.insert(labels::INPUT_HASH.into(), prepared.input_hash.clone());
+        image_labels.insert(labels::INPUT_HASH.to_string(), prepared.input_hash.clone());
         // BuildKit takes labels as a parameter. The classic builder would add one step per
         // label that way, so labels go into the sent Dockerfile as one LABEL instruction;
         // with a non-final target they cannot, so the parameter is used.

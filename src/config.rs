@@ -191,3 +191,50 @@ impl WorkspaceFile {
         }
     }
 }
+
+/// `-H NAME`: the endpoint dk.toml's `[hosts.NAME]` names (an identity path relative to the
+/// workspace root), or a usage error with the names there are.
+pub fn host_endpoint(
+    root: &std::path::Path,
+    host: &str,
+) -> crate::error::Result<crate::docker::Endpoint> {
+    use crate::error::Error;
+    let path = root.join(WORKSPACE_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    #[derive(Deserialize)]
+    struct Hosts {
+        #[serde(default)]
+        hosts: BTreeMap<String, HostFile>,
+    }
+    let hosts: Hosts = toml::from_str(&text).map_err(|e| {
+        Error::definition(Diagnostic::new(
+            WORKSPACE_FILE,
+            format!("hosts: {}", e.message()),
+        ))
+    })?;
+    match hosts.hosts.get(host) {
+        Some(h) => Ok(crate::docker::Endpoint {
+            url: h.endpoint.clone(),
+            identity: h.identity.as_ref().map(|i| {
+                let p = std::path::Path::new(i);
+                if p.is_absolute() {
+                    i.clone()
+                } else {
+                    root.join(p).display().to_string()
+                }
+            }),
+        }),
+        None => {
+            let names: Vec<&str> = hosts.hosts.keys().map(String::as_str).collect();
+            let help = match crate::tomlfile::suggest(host, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if names.is_empty() => "name one in dk.toml: [hosts.nas] endpoint = \"ssh://me@nas\", or give an endpoint: -H ssh://me@nas".to_string(),
+                None => format!("dk.toml names: {}", names.join(", ")),
+            };
+            Err(Error::usage_help(
+                format!("-H {host}: no such host in dk.toml"),
+                help,
+            ))
+        }
+    }
+}

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use crate::docker::RegistryAuth;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 fn config_path() -> PathBuf {
     match std::env::var_os("DOCKER_CONFIG") {
@@ -61,7 +62,7 @@ pub fn for_registry(url: &str) -> Result<Option<RegistryAuth>> {
     })?;
     Ok(Some(RegistryAuth {
         username: user.to_string(),
-        secret: secret.to_string(),
+        secret: Secret::new(secret),
         server: host.to_string(),
     }))
 }
@@ -96,7 +97,7 @@ fn from_helper(helper: &str, host: &str) -> Result<Option<RegistryAuth>> {
     match (v["Username"].as_str(), v["Secret"].as_str()) {
         (Some(u), Some(s)) => Ok(Some(RegistryAuth {
             username: u.to_string(),
-            secret: s.to_string(),
+            secret: Secret::new(s),
             server: host.to_string(),
         })),
         _ => Ok(None),

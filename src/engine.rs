@@ -239,3 +239,43 @@ impl Engine {
             .await
     }
 }
+
+impl Engine {
+    /// `dk config`: the effective values a site would change, each with its origin; with
+    /// names, only those nodes' values.
+    pub fn config(&self, names: &[String]) -> Result<Vec<crate::settings::ConfigEntry>> {
+        let selected: Vec<&str> = self
+            .select(names)?
+            .selected
+            .iter()
+            .map(|&i| self.name(i))
+            .collect();
+        Ok(crate::settings::config_entries(&self.ws)
+            .into_iter()
+            .filter(|e| {
+                names.is_empty() || selected.iter().any(|n| e.key.starts_with(&format!("{n}.")))
+            })
+            .collect())
+    }
+
+    /// One node by name (exact, then a unique prefix).
+    pub fn resolve_one(&self, name: &str) -> Result<usize> {
+        names::resolve_one(name, &self.ws.names())
+    }
+}
+
+/// `-H`: use `host` (an endpoint as given, or a name from the workspace's `[hosts]`) for
+/// every daemon connection of this process.
+pub fn use_host(workspace: Option<&Path>, host: &str) -> Result<()> {
+    let endpoint = if host.contains("://") {
+        crate::docker::Endpoint {
+            url: host.to_string(),
+            identity: None,
+        }
+    } else {
+        let root = crate::workspace::find_root(workspace)?;
+        crate::config::host_endpoint(&root, host)?
+    };
+    crate::docker::use_endpoint(endpoint);
+    Ok(())
+}

@@ -1128,3 +1128,97 @@ mod tests {
         assert_eq!(node_name("web"), "web");
     }
 }
+
+/// What `dk import compose` is asked to do.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub files: Vec<PathBuf>,
+    /// The workspace to write into (made when it does not exist).
+    pub into: PathBuf,
+    pub env_file: Option<PathBuf>,
+    /// `--profile`, else `COMPOSE_PROFILES`.
+    pub profiles: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+/// An import that was written and loads.
+#[derive(Debug)]
+pub struct Done {
+    pub report: Report,
+    /// The Compose files, as shown to the user.
+    pub files: String,
+    pub root: PathBuf,
+}
+
+/// `dk import compose`: resolve the project, ask the daemon (when one answers) for the
+/// digests of image-only services and for Compose's own volumes, write the workspace, and
+/// keep it only when it loads (else every file written is removed and the load error is
+/// returned).
+pub async fn run(opts: &ImportOptions) -> Result<Done> {
+    let profiles = if opts.profiles.is_empty() {
+        opts.env
+            .get("COMPOSE_PROFILES")
+            .map(|p| {
+                p.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        opts.profiles.clone()
+    };
+    let project = crate::compose::load(&crate::compose::LoadOptions {
+        files: opts.files.clone(),
+        env_file: opts.env_file.clone(),
+        profiles,
+        env: opts.env.clone(),
+    })?;
+    let mut images = LocalDigests::new();
+    let mut volumes = std::collections::BTreeSet::new();
+    if let Ok(reads) = crate::docker::Lookup::connect() {
+        let bound = std::time::Duration::from_secs(3);
+        for (_, svc) in &project.services {
+            if svc.get("build").is_none()
+                && let Some(image) = svc.get("image").and_then(Node::text)
+                && let Ok(Ok(Some(facts))) =
+                    tokio::time::timeout(bound, reads.inspect_image(&image)).await
+            {
+                images.insert(image, facts.repo_digests.into_iter().next());
+            }
+        }
+        for name in compose_volume_names(&project) {
+            if let Ok(Ok(true)) = tokio::time::timeout(bound, reads.volume_exists(&name)).await {
+                volumes.insert(name);
+            }
+        }
+    }
+    let volume_exists = |n: &str| volumes.contains(n);
+    let report = write(
+        &project,
+        &opts.into,
+        &Here {
+            images: &images,
+            volume_exists: &volume_exists,
+        },
+    )?;
+    // The result must load; if it does not, nothing of the import stays.
+    let root = opts.into.canonicalize().unwrap_or(opts.into.clone());
+    let loaded = crate::workspace::Workspace::load(&root, &Default::default())
+        .and_then(|ws| crate::graph::Graph::build(&ws).map(|_| ()));
+    if let Err(e) = loaded {
+        report.rollback();
+        return Err(Error::usage_help(
+            format!(
+                "{}\nthe imported workspace does not load, so nothing was written",
+                e.render()
+            ),
+            "fix the Compose file at the places above, or report what dk import got wrong",
+        ));
+    }
+    Ok(Done {
+        report,
+        files: project.files_shown(),
+        root,
+    })
+}

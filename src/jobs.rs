@@ -117,7 +117,7 @@ impl Engine {
 
     /// The container spec of a job: the live settings (mounts, env, network, limits, user)
     /// without the service's ports, address, aliases or restart policy.
-    pub async fn job_spec(&self, req: &JobRequest) -> Result<ContainerSpec> {
+    pub async fn job_spec(&self, req: &JobRequest) -> Result<OneOff> {
         let node = &self.ws.nodes[req.node];
         let tag = if req.latest { "latest" } else { "live" };
         let facts = self
@@ -150,7 +150,10 @@ impl Engine {
         spec.tty = req.tty;
         spec.stdin_open = true;
         spec.stdin_once = true;
-        Ok(spec)
+        Ok(OneOff {
+            spec,
+            job_of: Some(req.node),
+        })
     }
 
     /// Remove one-off containers that are no longer running (left by a dk that was killed).
@@ -171,9 +174,9 @@ impl Engine {
         Ok(n)
     }
 
-    /// Remove the one-off container called `name` (after an interrupt).
-    pub async fn remove_one_off(&self, name: &str) -> Result<()> {
-        self.daemon().await?.remove_container(name).await
+    /// Remove a one-off container (after an interrupt).
+    pub async fn remove_one_off(&self, one: &OneOff) -> Result<()> {
+        self.daemon().await?.remove_container(&one.spec.name).await
     }
 
     /// Run `cmd` in node `i`'s running live container (as root with `root`, else as the
@@ -203,7 +206,7 @@ impl Engine {
         root: bool,
         cmd: &[String],
         tty: bool,
-    ) -> Result<ContainerSpec> {
+    ) -> Result<OneOff> {
         let node = &self.ws.nodes[i];
         let facts = self.one_off_image(i, image).await?;
         let labels = crate::labels::container(&self.ws.id, Role::Job, &node.name, &facts.id);
@@ -212,11 +215,8 @@ impl Engine {
             Some((first, rest)) => (vec![first.clone()], rest.to_vec()),
             None => (vec!["/bin/sh".to_string()], Vec::new()),
         };
-        Ok(ContainerSpec {
+        let spec = ContainerSpec {
             hostname: Some(name.clone()),
-            name,
-            image: facts.id.to_string(),
-            labels,
             env: vec![format!(
                 "TERM={}",
                 std::env::var("TERM").unwrap_or_else(|_| "xterm".into())
@@ -233,19 +233,33 @@ impl Engine {
             tty,
             stdin_open: true,
             stdin_once: true,
-            ..Default::default()
-        })
+            ..ContainerSpec::bare(name, facts.id.to_string(), labels)
+        };
+        Ok(OneOff { spec, job_of: None })
     }
 
-    /// Run a one-off container made by `job_spec` (pass its node: its network and volumes
-    /// are made first) or `shell_spec` to its end, with the caller's terminal attached.
+    /// Run a one-off container made by `job_spec` (its node's network and volumes are made
+    /// first) or `shell_spec` to its end, with the caller's terminal attached.
     /// Returns its exit code.
-    pub async fn run_one_off(&self, spec: &ContainerSpec, job_of: Option<usize>) -> Result<i64> {
+    pub async fn run_one_off(&self, one: &OneOff) -> Result<i64> {
         self.remove_exited_one_offs().await?;
-        if let Some(i) = job_of {
+        if let Some(i) = one.job_of {
             self.ensure_network(Role::Live).await?;
             self.ensure_volumes(&[i]).await?;
         }
-        self.daemon().await?.run_attached(spec).await
+        self.daemon().await?.run_attached(&one.spec).await
+    }
+}
+
+/// A one-off container to run: a job of a node (`job_of`), or a throwaway shell.
+#[derive(Debug, Clone)]
+pub struct OneOff {
+    spec: ContainerSpec,
+    pub job_of: Option<usize>,
+}
+
+impl OneOff {
+    pub fn name(&self) -> &str {
+        &self.spec.name
     }
 }

@@ -42,21 +42,63 @@ impl Role {
     }
 }
 
-pub type Labels = BTreeMap<String, String>;
+/// The labels of an object dk creates. Made only here (`owned`, `container`, `image`), so
+/// every set carries `dk.workspace` and `dk.role`; the Docker layer takes only this type.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Labels(BTreeMap<String, String>);
+
+impl Labels {
+    /// Add a label (a node's own labels, the settings hash). `dk.workspace` and `dk.role`
+    /// stay what they were made with.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let key = key.into();
+        if key != WORKSPACE && key != ROLE {
+            self.0.insert(key, value.into());
+        }
+    }
+
+    /// Add a label unless one of that key is there (a node's labels never replace dk's).
+    pub fn insert_missing(&mut self, key: &str, value: &str) {
+        if !self.0.contains_key(key) {
+            self.0.insert(key.to_string(), value.to_string());
+        }
+    }
+
+    /// Drop a label dk added (never `dk.workspace` or `dk.role`).
+    pub fn remove(&mut self, key: &str) {
+        if key != WORKSPACE && key != ROLE {
+            self.0.remove(key);
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0.get(key)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
+
+    /// The map, for the Docker layer to hand to the daemon.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        self.0.clone()
+    }
+}
 
 /// `dk.workspace` and `dk.role` (networks).
 pub fn owned(workspace: &str, role: Role) -> Labels {
-    let mut l = Labels::new();
+    let mut l = BTreeMap::new();
     l.insert(WORKSPACE.into(), workspace.into());
     l.insert(ROLE.into(), role.label().into());
-    l
+    Labels(l)
 }
 
 /// Labels of a container of `node` made from `image`.
 pub fn container(workspace: &str, role: Role, node: &str, image: &ImageId) -> Labels {
     let mut l = owned(workspace, role);
-    l.insert(NODE.into(), node.into());
-    l.insert(IMAGE.into(), image.to_string());
+    l.insert(NODE, node);
+    l.insert(IMAGE, image.to_string());
     l
 }
 
@@ -64,11 +106,11 @@ pub fn container(workspace: &str, role: Role, node: &str, image: &ImageId) -> La
 /// inputs (`build::prepare`), so a change to any of them rebuilds.
 pub fn image(workspace: &str, node: &str, rel_dir: &str, description: Option<&str>) -> Labels {
     let mut l = owned(workspace, Role::Build);
-    l.insert(NODE.into(), node.into());
-    l.insert(PATH.into(), rel_dir.into());
-    l.insert("org.opencontainers.image.title".into(), node.into());
+    l.insert(NODE, node);
+    l.insert(PATH, rel_dir);
+    l.insert("org.opencontainers.image.title", node);
     if let Some(d) = description {
-        l.insert("org.opencontainers.image.description".into(), d.into());
+        l.insert("org.opencontainers.image.description", d);
     }
     l
 }

@@ -170,7 +170,7 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
 
     let mut labels = labels::container(&ws.id, input.role, &node.name, &input.image.id);
     for (k, v) in &run.labels {
-        labels.entry(k.clone()).or_insert_with(|| v.clone());
+        labels.insert_missing(k, v);
     }
 
     let mut env: Vec<String> = run.env.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -10,16 +10,16 @@
 /// this table); every module is in exactly one layer.
 #[rustfmt::skip]
 pub const LAYERS: &[(&str, &[&str])] = &[
-    ("foundation", &["error", "ids", "units", "tomlfile", "names", "state", "labels", "report", "scheduler", "shell", "vcs", "ignore", "dockerfile", "net", "userns"]),
+    ("foundation", &["error", "ids", "units", "tomlfile", "names", "state", "labels", "secret", "report", "scheduler", "shell", "vcs", "ignore", "dockerfile", "net", "userns"]),
     ("daemon", &["docker", "credentials"]),
     ("definitions", &["manifest", "config", "local", "compose"]),
     ("workspace", &["workspace", "graph", "mounts", "secrets", "launch", "settings"]),
     ("state", &["records", "lock"]),
     ("mechanisms", &["context", "stage", "checks", "ready", "hadolint", "shellcheck", "lint", "lintfix", "import"]),
     ("engine", &["engine", "freshness", "converge"]),
-    ("verbs", &["build", "plan", "testrun", "junit", "audit", "promote", "switch", "live", "swarm", "jobs", "push", "prune", "prep", "boot"]),
-    ("output", &["render"]),
-    ("cli", &["cli", "completions", "app"]),
+    ("verbs", &["build", "plan", "testrun", "junit", "audit", "promote", "switch", "live", "swarm", "jobs", "push", "prune", "prep", "boot", "lintrun"]),
+    ("output", &["cli", "render", "results", "completions"]),
+    ("cli", &["app"]),
 ];
 
 pub mod app;
@@ -50,6 +50,7 @@ mod labels;
 mod launch;
 pub mod lint;
 mod lintfix;
+mod lintrun;
 mod live;
 mod local;
 mod lock;
@@ -66,7 +67,9 @@ mod ready;
 mod records;
 mod render;
 pub mod report;
+mod results;
 mod scheduler;
+pub mod secret;
 mod secrets;
 mod settings;
 mod shell;

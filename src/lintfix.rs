@@ -4,8 +4,109 @@
 //! written, or nothing is written and each fix that cannot be made says why.
 
 use std::ops::Range;
+use std::path::PathBuf;
 
 use crate::dockerfile::{Dockerfile, Instruction};
+use crate::error::{Error, Result};
+use crate::lock::WorkspaceLock;
+use crate::workspace::Workspace;
+
+/// The fixes of one Dockerfile, as its new text.
+#[derive(Debug, Clone)]
+pub struct FileFix {
+    /// Workspace-relative, for messages.
+    pub path: String,
+    pub file: PathBuf,
+    pub old: String,
+    pub new: String,
+    /// (line, rule) of each fix made.
+    pub made: Vec<(usize, &'static str)>,
+}
+
+/// What `dk lint --fix` would do for the selected nodes: the files it would write, and the
+/// findings it cannot fix (any of which means nothing is written).
+#[derive(Debug, Default)]
+pub struct FixPlan {
+    pub files: Vec<FileFix>,
+    /// `path:line: RULE cannot be fixed mechanically: why`
+    pub refused: Vec<String>,
+}
+
+/// Plan the fixes of the selected nodes' Dockerfiles.
+pub fn plan(ws: &Workspace, selected: &[usize]) -> FixPlan {
+    let mut plan = FixPlan::default();
+    for &i in selected {
+        let node = &ws.nodes[i];
+        let fixes = fixes(&node.dockerfile);
+        let path = node.dockerfile_path();
+        for r in &fixes.refused {
+            plan.refused.push(format!(
+                "{path}:{}: {} cannot be fixed mechanically: {}",
+                r.line, r.rule, r.why
+            ));
+        }
+        if !fixes.edits.is_empty() {
+            plan.files.push(FileFix {
+                new: fixes.apply(&node.dockerfile.text),
+                made: fixes.edits.iter().map(|e| (e.line, e.rule)).collect(),
+                path,
+                file: node.dir.join("Dockerfile"),
+                old: node.dockerfile.text.clone(),
+            });
+        }
+    }
+    plan
+}
+
+impl FixPlan {
+    /// How many fixes the plan makes.
+    pub fn count(&self) -> usize {
+        self.files.iter().map(|f| f.made.len()).sum()
+    }
+
+    /// Write every file, or none: each new text is written and synced beside its file
+    /// first; only when all are there do they replace the originals (a rename each). A
+    /// failure before that removes what was written; a failed rename puts back the files
+    /// already replaced.
+    pub fn write(&self, _lock: &WorkspaceLock) -> Result<()> {
+        use std::io::Write as _;
+        let tmp_of = |f: &PathBuf| {
+            f.with_file_name(format!(
+                ".{}.dk-fix.{}",
+                f.file_name().unwrap_or_default().to_string_lossy(),
+                std::process::id()
+            ))
+        };
+        let mut written: Vec<PathBuf> = Vec::new();
+        for f in &self.files {
+            let tmp = tmp_of(&f.file);
+            let r = std::fs::File::create(&tmp).and_then(|mut h| {
+                h.write_all(f.new.as_bytes())?;
+                h.sync_all()
+            });
+            if let Err(e) = r {
+                let _ = std::fs::remove_file(&tmp);
+                for t in &written {
+                    let _ = std::fs::remove_file(t);
+                }
+                return Err(Error::io("write", &tmp, e));
+            }
+            written.push(tmp);
+        }
+        for (n, (f, tmp)) in self.files.iter().zip(&written).enumerate() {
+            if let Err(e) = std::fs::rename(tmp, &f.file) {
+                for done in &self.files[..n] {
+                    let _ = std::fs::write(&done.file, done.old.as_bytes());
+                }
+                for t in &written[n..] {
+                    let _ = std::fs::remove_file(t);
+                }
+                return Err(Error::io("replace", &f.file, e));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// One edit of a file: replace `range` with `with`.
 #[derive(Debug, Clone)]
@@ -258,6 +359,42 @@ pub fn diff(path: &str, old: &str, new: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_writes_every_file_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = crate::state::StateDir::new(dir.path().join(".dk"));
+        let lock = crate::lock::acquire(&state, "test", false, |_| {}).unwrap();
+        let a = dir.path().join("a/Dockerfile");
+        std::fs::create_dir_all(a.parent().unwrap()).unwrap();
+        std::fs::write(&a, "FROM x\nADD f /f\n").unwrap();
+        let fix = |file: PathBuf| FileFix {
+            path: file.display().to_string(),
+            file,
+            old: "FROM x\nADD f /f\n".into(),
+            new: "FROM x\nCOPY f /f\n".into(),
+            made: vec![(2, "DL3020")],
+        };
+        // The second file cannot be written (its directory is not there): neither is.
+        let plan = FixPlan {
+            files: vec![fix(a.clone()), fix(dir.path().join("gone/Dockerfile"))],
+            refused: Vec::new(),
+        };
+        assert!(plan.write(&lock).is_err());
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "FROM x\nADD f /f\n");
+        let left: Vec<_> = std::fs::read_dir(a.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
+        // Both writable: both are written.
+        let plan = FixPlan {
+            files: vec![fix(a.clone())],
+            refused: Vec::new(),
+        };
+        plan.write(&lock).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "FROM x\nCOPY f /f\n");
+    }
 
     fn fixed(text: &str) -> (String, Vec<String>) {
         let df = Dockerfile::parse(text, &Default::default()).unwrap();

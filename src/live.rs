@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::converge::{HookRun, RunAction, RunReport, not_ours};
+pub use crate::docker::LogOptions;
 use crate::docker::{ContainerInfo, ContainerSpec};
 use crate::engine::{Engine, RunOptions, Selection};
 use crate::error::{Error, Result};
 use crate::ids::ImageId;
 use crate::labels::{self, Role};
 use crate::launch::{self, LaunchInput};
+use crate::lock::WorkspaceLock;
 use crate::manifest::ReplaceOrder;
 use crate::promote::{PromoteReport, PromoteStatus, all_ok};
 use crate::ready::Readiness;
@@ -90,7 +92,12 @@ impl Engine {
     /// (with what the selection builds on), test it, promote what passed, then start or
     /// replace exactly the live containers whose image or settings changed, in start
     /// waves. Each step takes the previous step's result.
-    pub async fn up(&self, names: &[String], opts: &RunOptions) -> Result<UpReport> {
+    pub async fn up(
+        &self,
+        _lock: &WorkspaceLock,
+        names: &[String],
+        opts: &RunOptions,
+    ) -> Result<UpReport> {
         let sel = self.up_selection(names)?;
         for &i in &sel.selected {
             crate::mounts::check_host_paths(&self.ws, &self.ws.nodes[i])?;
@@ -266,7 +273,7 @@ impl Engine {
                         continue;
                     }
                     let mut l = labels::owned(&self.ws.id, Role::Live);
-                    l.insert(labels::NODE.into(), node.name.clone());
+                    l.insert(labels::NODE, node.name.clone());
                     if let Some(path) = daemon.ensure_volume(&v, l).await?
                         && (m.owner.is_some() || m.group.is_some() || m.mode.is_some())
                     {
@@ -352,6 +359,7 @@ impl Engine {
     /// the old container is put back and `:live` points at it again.
     pub async fn rollback(
         &self,
+        _lock: &WorkspaceLock,
         i: usize,
         to: &crate::promote::RollbackTarget,
     ) -> Result<RollbackOutcome> {
@@ -496,7 +504,7 @@ impl Engine {
             },
         )?;
         let hash = launch::settings_hash(&spec);
-        spec.labels.insert(labels::SETTINGS_HASH.into(), hash);
+        spec.labels.insert(labels::SETTINGS_HASH, hash);
         Ok(spec)
     }
 
@@ -733,7 +741,11 @@ impl Engine {
     }
 
     /// Start stopped (or missing) live containers of the selection.
-    pub async fn start_live(&self, selected: &[usize]) -> Result<Vec<RunReport>> {
+    pub async fn start_live(
+        &self,
+        _lock: &WorkspaceLock,
+        selected: &[usize],
+    ) -> Result<Vec<RunReport>> {
         // An explicit start is a new try, whatever failed before.
         let opts = RunStepOptions {
             retry: true,
@@ -743,7 +755,11 @@ impl Engine {
     }
 
     /// Stop live containers (with their stop timeout).
-    pub async fn stop_live(&self, i: usize) -> Result<bool> {
+    pub async fn stop_live(&self, _lock: &WorkspaceLock, i: usize) -> Result<bool> {
+        self.stop_one(i).await
+    }
+
+    async fn stop_one(&self, i: usize) -> Result<bool> {
         if self.on_swarm(i) {
             return Err(Error::usage_help(
                 format!(
@@ -767,11 +783,11 @@ impl Engine {
     }
 
     /// Remove a live container; its data directories are never touched.
-    pub async fn down_live(&self, i: usize) -> Result<bool> {
+    pub async fn down_live(&self, _lock: &WorkspaceLock, i: usize) -> Result<bool> {
         if self.on_swarm(i) {
             return self.remove_service(i).await;
         }
-        let existed = self.stop_live(i).await?;
+        let existed = self.stop_one(i).await?;
         let (name, _) = self.live_container(i).await?;
         self.daemon().await?.remove_container(&name).await?;
         Ok(existed)
@@ -1017,5 +1033,124 @@ mod tests {
         assert_eq!(uptime_secs("1970-01-02T00:00:00Z"), Some(now - 86400));
         assert_eq!(uptime_secs("2000-03-01T00:00:00.5Z"), Some(now - 951868800));
         assert_eq!(uptime_secs("garbage"), None);
+    }
+}
+
+/// What `dk status --check` found: the containers it checked and what is wrong with each.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub ok: bool,
+    pub checked: usize,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub name: String,
+    pub problem: String,
+}
+
+impl Engine {
+    /// `dk status --check`: the autostart containers (or the named ones) must run, healthy
+    /// where they can say, with no interrupted replacement.
+    pub async fn status_check(&self, names: &[String]) -> Result<CheckReport> {
+        let rows = self.status(names).await?;
+        let checked: Vec<&StatusRow> = rows
+            .iter()
+            .filter(|r| r.autostart || !names.is_empty())
+            .collect();
+        let problems: Vec<Problem> = checked
+            .iter()
+            .filter_map(|r| {
+                r.problem().map(|p| Problem {
+                    name: r.name.clone(),
+                    problem: p,
+                })
+            })
+            .collect();
+        Ok(CheckReport {
+            ok: problems.is_empty(),
+            checked: checked.len(),
+            problems,
+        })
+    }
+
+    /// The nodes a launcher verb (`start`, `stop`, `restart`, `down`) acts on: the named
+    /// ones, or with `all`, what a boot starts (`start`) or every node with a live
+    /// container (and, for `down`, every Swarm service).
+    pub async fn launcher_selection(
+        &self,
+        verb: &str,
+        names: &[String],
+        all: bool,
+    ) -> Result<Vec<usize>> {
+        if all {
+            if !names.is_empty() {
+                return Err(Error::usage("give names or --all, not both"));
+            }
+            if verb == "start" {
+                return self.nodes_to_boot().await;
+            }
+            let mut nodes = self.nodes_with_live_containers().await?;
+            if verb == "down" {
+                nodes.extend(self.nodes_with_services().await?);
+            }
+            return Ok(nodes);
+        }
+        if names.is_empty() {
+            return Err(Error::usage_help(
+                format!("`dk {verb}` needs the names of the containers"),
+                if verb == "down" {
+                    "name them, or use --all to remove every live container of this workspace (data is kept)"
+                } else {
+                    "name them; prefixes work (`dk restart f`)"
+                },
+            ));
+        }
+        Ok(self.select(names)?.selected)
+    }
+
+    /// Stop (or, with `remove`, remove) the live containers of `selected`, `jobs` at a
+    /// time; each node's result (did it have a live container?), in the order given.
+    pub async fn stop_many(
+        &self,
+        lock: &WorkspaceLock,
+        selected: &[usize],
+        jobs: usize,
+        remove: bool,
+    ) -> Vec<(usize, Result<bool>)> {
+        use futures_util::StreamExt;
+        let mut results: Vec<(usize, Result<bool>)> =
+            futures_util::stream::iter(selected.iter().map(|&i| async move {
+                let r = if remove {
+                    self.down_live(lock, i).await
+                } else {
+                    self.stop_live(lock, i).await
+                };
+                (i, r)
+            }))
+            .buffer_unordered(jobs.max(1))
+            .collect()
+            .await;
+        results.sort_by_key(|(i, _)| selected.iter().position(|s| s == i));
+        results
+    }
+
+    /// `dk logs`: node `i`'s live container's output, each chunk to `on_chunk`.
+    pub async fn follow_logs(
+        &self,
+        i: usize,
+        opts: &LogOptions,
+        on_chunk: impl FnMut(&[u8]),
+    ) -> Result<()> {
+        let (container, c) = self.live_container(i).await?;
+        if c.is_none() {
+            return Err(Error::Container {
+                name: container.clone(),
+                message: format!("{} has no live container ({container})", self.name(i)),
+                help: Some(format!("start it: `dk up {}`", self.name(i))),
+            });
+        }
+        self.reads()?.follow_logs(&container, opts, on_chunk).await
     }
 }

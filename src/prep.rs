@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::lock::WorkspaceLock;
 use crate::manifest::{MountKind, MountSource, parse_mode};
 use crate::mounts::Live;
 use crate::userns::Remap;
@@ -22,7 +23,12 @@ pub struct PrepChange {
 }
 
 impl Engine {
-    pub async fn prep(&self, i: usize, fix: bool) -> Result<Vec<PrepChange>> {
+    pub async fn prep(
+        &self,
+        _lock: &WorkspaceLock,
+        i: usize,
+        fix: bool,
+    ) -> Result<Vec<PrepChange>> {
         let daemon_userns = self.reads()?.userns_remapped().await?;
         let remap = crate::userns::detect(daemon_userns)?;
         prep_node(self, i, fix, remap)
@@ -156,4 +162,16 @@ fn prep_node(engine: &Engine, i: usize, fix: bool, remap: Remap) -> Result<Vec<P
         }
     }
     Ok(changes)
+}
+
+impl Engine {
+    /// The nodes `dk prep` prepares: the named ones, else every node that mounts data.
+    pub fn prep_selection(&self, names: &[String]) -> Result<Vec<usize>> {
+        Ok(self
+            .select(names)?
+            .selected
+            .into_iter()
+            .filter(|i| !names.is_empty() || !self.ws.nodes[*i].manifest.mounts.is_empty())
+            .collect())
+    }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::engine::{Engine, Selection};
 use crate::error::{Error, Result};
 use crate::ids::ImageId;
+use crate::lock::WorkspaceLock;
 use crate::records::PromotionRecord;
 use crate::units::now_unix;
 
@@ -48,7 +49,11 @@ pub fn all_ok(reports: &[PromoteReport]) -> bool {
 
 impl Engine {
     /// `dk promote`: promote the selection, with the parents each needs live first.
-    pub async fn promote(&self, names: &[String]) -> Result<Vec<PromoteReport>> {
+    pub async fn promote(
+        &self,
+        _lock: &WorkspaceLock,
+        names: &[String],
+    ) -> Result<Vec<PromoteReport>> {
         let sel = self.select(names)?;
         let latest = self.tag_ids(&sel.order, "latest").await?;
         self.promote_step(&sel, &latest).await
@@ -440,6 +445,19 @@ pub enum RollbackTarget {
     Entry(usize),
     /// An image id (a unique prefix) among the node's releases.
     Image(String),
+}
+
+impl RollbackTarget {
+    /// `--to`: none is `:prev`; a short number is a history entry; else an image id.
+    pub fn parse(to: Option<&str>) -> RollbackTarget {
+        match to {
+            None => RollbackTarget::Prev,
+            Some(t) => match t.parse::<usize>() {
+                Ok(n) if t.len() < 6 => RollbackTarget::Entry(n),
+                _ => RollbackTarget::Image(t.to_string()),
+            },
+        }
+    }
 }
 
 /// One entry of a node's release history.

@@ -3,6 +3,9 @@
 //! (`:latest`, `:live`, `:prev`, `:release-…`), and every image any container (anyone's)
 //! was made from. Only images labelled with this workspace's id are considered, so another
 //! workspace's images are never touched; data and volumes never are.
+//!
+//! `dk clean`: a node's staged files, records and logs, and (with `--build-cache`) the
+//! daemon's whole build cache.
 
 use std::collections::HashSet;
 
@@ -12,6 +15,7 @@ use crate::docker::ImageEntry;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::ids::ImageId;
+use crate::lock::WorkspaceLock;
 
 /// The tags that keep an image.
 fn keeps(tag: &str) -> bool {
@@ -78,7 +82,7 @@ impl Engine {
 
     /// Remove (or with `dry_run`, list) what `prunable` finds, newest first (a child goes
     /// before the image it was built on), then the dangling build cache.
-    pub async fn prune(&self, dry_run: bool) -> Result<PruneReport> {
+    pub async fn prune(&self, _lock: &WorkspaceLock, dry_run: bool) -> Result<PruneReport> {
         let (mut gone, kept) = self.prunable().await?;
         gone.sort_by_key(|img| std::cmp::Reverse(img.created));
         let mut report = PruneReport {
@@ -113,5 +117,53 @@ impl Engine {
             report.build_cache = Some(self.daemon().await?.prune_dangling_build_cache().await?);
         }
         Ok(report)
+    }
+}
+
+/// What `dk clean` removed for one node.
+#[derive(Debug, Clone, Serialize)]
+pub struct CleanedNode {
+    pub name: String,
+    pub staged_removed: Vec<String>,
+    pub records_removed: usize,
+    pub logs_removed: usize,
+}
+
+/// What `dk clean` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CleanReport {
+    pub nodes: Vec<CleanedNode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_cache_freed: Option<u64>,
+}
+
+impl Engine {
+    /// `dk clean`: the selected nodes' staged files, records and logs; with `build_cache`,
+    /// the daemon's build cache too.
+    pub async fn clean(
+        &self,
+        _lock: &WorkspaceLock,
+        selected: &[usize],
+        build_cache: bool,
+    ) -> Result<CleanReport> {
+        let mut nodes = Vec::new();
+        for &i in selected {
+            let node = &self.ws.nodes[i];
+            nodes.push(CleanedNode {
+                name: node.name.clone(),
+                staged_removed: crate::stage::clean(&self.ws, node)?,
+                records_removed: self.records.clean(&node.name)?,
+                logs_removed: self.ws.state.clean_node(&node.name)?,
+            });
+        }
+        let build_cache_freed = if build_cache {
+            Some(self.daemon().await?.prune_build_cache().await?)
+        } else {
+            None
+        };
+        Ok(CleanReport {
+            nodes,
+            build_cache_freed,
+        })
     }
 }

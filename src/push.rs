@@ -14,6 +14,7 @@ use crate::docker::{PushFailure, RegistryAuth};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ids::ImageId;
+use crate::lock::WorkspaceLock;
 use crate::report::ReporterExt;
 
 pub use crate::records::PushRecord;
@@ -50,6 +51,16 @@ fn revision_tag(revision: Option<&str>, id: &ImageId) -> String {
 impl Engine {
     /// Push the `:live` image of each of `nodes` to `registries`.
     pub async fn push(
+        &self,
+        _lock: &WorkspaceLock,
+        nodes: &[usize],
+        registries: &[RegistryFile],
+    ) -> Result<Vec<PushOutcome>> {
+        self.push_to(nodes, registries).await
+    }
+
+    /// `push` within a run that holds the lock already (a Swarm deploy pushes first).
+    pub(crate) async fn push_to(
         &self,
         nodes: &[usize],
         registries: &[RegistryFile],
@@ -235,6 +246,76 @@ impl Engine {
             });
         }
         Ok(at_live)
+    }
+}
+
+impl Engine {
+    /// The registries `dk push --registry …` names (all of dk.toml's when none): an
+    /// error when dk.toml has none or names none of them.
+    pub fn push_targets(&self, only: &[String]) -> Result<Vec<RegistryFile>> {
+        if self.ws.registries.is_empty() {
+            return Err(Error::usage_help(
+                "dk.toml names no registry",
+                "add one: [[registry]] url = \"registry.example.com:5000\"",
+            ));
+        }
+        let registries: Vec<RegistryFile> = self
+            .ws
+            .registries
+            .iter()
+            .filter(|r| only.is_empty() || only.iter().any(|o| o == &r.url))
+            .cloned()
+            .collect();
+        if registries.is_empty() {
+            return Err(Error::usage_help(
+                format!("no registry of dk.toml is {}", only.join(", ")),
+                format!(
+                    "dk.toml has: {}",
+                    self.ws
+                        .registries
+                        .iter()
+                        .map(|r| r.url.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        Ok(registries)
+    }
+
+    /// The nodes `dk push` pushes: the named ones, else every node with a `:live` image.
+    pub async fn push_nodes(&self, names: &[String]) -> Result<Vec<usize>> {
+        if !names.is_empty() {
+            return Ok(self.select(names)?.selected);
+        }
+        let all: Vec<usize> = (0..self.ws.nodes.len()).collect();
+        let live = self.tag_ids(&all, "live").await?;
+        Ok(all.into_iter().filter(|i| live.contains_key(i)).collect())
+    }
+
+    /// `push = "on-promote"`: what `dk up` promoted goes to those registries too. Empty
+    /// when no registry asks for it or nothing was promoted.
+    pub async fn push_promoted(
+        &self,
+        lock: &WorkspaceLock,
+        promotions: &[crate::promote::PromoteReport],
+    ) -> Result<Vec<PushOutcome>> {
+        let on_promote: Vec<RegistryFile> = self
+            .ws
+            .registries
+            .iter()
+            .filter(|r| r.push == crate::config::PushWhen::OnPromote)
+            .cloned()
+            .collect();
+        let promoted: Vec<usize> = promotions
+            .iter()
+            .filter(|p| matches!(p.status, crate::promote::PromoteStatus::Promoted { .. }))
+            .map(|p| p.node)
+            .collect();
+        if on_promote.is_empty() || promoted.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.push(lock, &promoted, &on_promote).await
     }
 }
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use crate::docker::SecretMount;
 use crate::error::{Diagnostic, Error, Result};
+use crate::secret::Secret;
 use crate::workspace::{Node, Workspace};
 
 /// The secrets of `node`, each checked to exist and fingerprinted.
@@ -53,8 +54,10 @@ pub fn mounts(ws: &Workspace, node: &Node) -> Result<Vec<SecretMount>> {
 }
 
 /// The content of a secret, for Swarm.
-pub fn content(m: &SecretMount) -> Result<Vec<u8>> {
-    std::fs::read(&m.source).map_err(|e| Error::io("reading a secret", &m.source, e))
+pub fn content(m: &SecretMount) -> Result<Secret> {
+    std::fs::read(&m.source)
+        .map(Secret::new)
+        .map_err(|e| Error::io("reading a secret", &m.source, e))
 }
 
 /// The workspace's fingerprint key, made on first use.

@@ -83,9 +83,9 @@ impl Engine {
             .map(|id| ImageId::new(id.clone()));
         let live = ImageId::new(spec.image.clone());
         let settings = self.service_settings(i, &spec, &registry).await?;
-        let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+        let mut labels: HashMap<String, String> = spec.labels.to_map().into_iter().collect();
         let hash = service_hash(&spec, &settings);
-        labels.insert(labels::SETTINGS_HASH.into(), hash.clone());
+        labels.insert(labels::SETTINGS_HASH.to_string(), hash.clone());
         if existing
             .as_ref()
             .is_some_and(|s| s.labels.get(labels::SETTINGS_HASH) == Some(&hash))
@@ -305,7 +305,7 @@ impl Engine {
         let image = match recorded {
             Some(p) => p.reference,
             None => {
-                let mut outcome = self.push(&[i], std::slice::from_ref(registry)).await?;
+                let mut outcome = self.push_to(&[i], std::slice::from_ref(registry)).await?;
                 let o = outcome.pop().expect("one outcome per node");
                 match (o.pushed.into_iter().next(), o.failed.into_iter().next()) {
                     (Some(p), _) => p.reference,
@@ -371,7 +371,7 @@ impl Engine {
         };
         let mode = if uid == "0" { 0o444 } else { 0o400 };
         let mut labels = labels::owned(&self.ws.id, Role::Live);
-        labels.insert(labels::NODE.into(), self.name(i).to_string());
+        labels.insert(labels::NODE, self.name(i).to_string());
         let mut refs = Vec::new();
         for m in &spec.secrets {
             let name = format!("{}-{}-{}", spec.name, m.name, &m.fingerprint[..12]);
@@ -394,7 +394,7 @@ impl Engine {
     /// `keep` names (the spec before an update: Swarm's rollback goes back to it).
     async fn prune_secrets(&self, i: usize, service: &str, keep: &[String]) -> Result<()> {
         let mut labels = labels::owned(&self.ws.id, Role::Live);
-        labels.insert(labels::NODE.into(), self.name(i).to_string());
+        labels.insert(labels::NODE, self.name(i).to_string());
         let reads = self.reads()?;
         let used = reads
             .service(service)
@@ -402,7 +402,7 @@ impl Engine {
             .map(|s| s.secrets)
             .unwrap_or_default();
         let daemon = self.daemon().await?;
-        for (id, name) in reads.secrets_with_labels(&labels).await? {
+        for (id, name) in reads.secrets_with_labels(&labels.to_map()).await? {
             if !used.contains(&name) && !keep.contains(&name) {
                 daemon.remove_secret(&id).await?;
             }

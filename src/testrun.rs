@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::ids::ImageId;
 use crate::labels::{self, Role};
 use crate::launch::{self, LaunchInput};
+use crate::lock::WorkspaceLock;
 use crate::manifest::CheckKind;
 use crate::records::{CheckResult, TestRecord};
 use crate::report::ReporterExt;
@@ -174,7 +175,12 @@ impl Engine {
     }
 
     /// `dk test`: build what is stale, then test the selection.
-    pub async fn test(&self, names: &[String], opts: &RunOptions) -> Result<TestSummary> {
+    pub async fn test(
+        &self,
+        _lock: &WorkspaceLock,
+        names: &[String],
+        opts: &RunOptions,
+    ) -> Result<TestSummary> {
         let sel = self.select(names)?;
         let built = self.build_step(&sel, opts).await?;
         self.test_step(&sel, &built, &sel.selected, opts).await

@@ -50,11 +50,11 @@ pub struct Healthcheck {
 
 /// Everything dk decides about a container, independent of bollard's types. Its JSON form
 /// is hashed into the `dk.settings-hash` label to tell when a live container must be replaced.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContainerSpec {
     pub name: String,
     pub image: String,
-    pub labels: std::collections::BTreeMap<String, String>,
+    pub labels: crate::labels::Labels,
     pub env: Vec<String>,
     pub cmd: Option<Vec<String>>,
     pub user: Option<String>,
@@ -168,6 +168,54 @@ pub(super) fn nanos(d: Duration) -> i64 {
 }
 
 impl ContainerSpec {
+    /// A spec with nothing set but its name, image and labels (labels come only from
+    /// `labels.rs`, so there is no empty spec).
+    pub fn bare(name: String, image: String, labels: crate::labels::Labels) -> ContainerSpec {
+        ContainerSpec {
+            name,
+            image,
+            labels,
+            env: Default::default(),
+            cmd: Default::default(),
+            user: Default::default(),
+            hostname: Default::default(),
+            network: Default::default(),
+            aliases: Default::default(),
+            ports: Default::default(),
+            binds: Default::default(),
+            secrets: Default::default(),
+            tmpfs: Default::default(),
+            cap_add: Default::default(),
+            read_only: Default::default(),
+            no_new_privileges: Default::default(),
+            memory: Default::default(),
+            nano_cpus: Default::default(),
+            pids: Default::default(),
+            restart: Default::default(),
+            log: Default::default(),
+            init: Default::default(),
+            stop_signal: Default::default(),
+            stop_timeout: Default::default(),
+            healthcheck: Default::default(),
+            devices: Default::default(),
+            extra_hosts: Default::default(),
+            security_opt: Default::default(),
+            userns_mode: Default::default(),
+            sysctls: Default::default(),
+            ulimits: Default::default(),
+            dns: Default::default(),
+            dns_search: Default::default(),
+            extra_networks: Default::default(),
+            entrypoint: Default::default(),
+            working_dir: Default::default(),
+            group_add: Default::default(),
+            shm_size: Default::default(),
+            tty: Default::default(),
+            stdin_open: Default::default(),
+            stdin_once: Default::default(),
+        }
+    }
+
     fn to_body(&self) -> ContainerCreateBody {
         let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
         for (cport, ip, hport) in &self.ports {
@@ -284,7 +332,7 @@ impl ContainerSpec {
         });
         ContainerCreateBody {
             image: Some(self.image.clone()),
-            labels: Some(self.labels.clone().into_iter().collect()),
+            labels: Some(self.labels.to_map().into_iter().collect()),
             env: Some(self.env.clone()),
             cmd: self.cmd.clone(),
             user: self.user.clone(),

@@ -62,7 +62,7 @@ impl Daemon {
     pub async fn ensure_volume(
         &self,
         name: &str,
-        labels: std::collections::BTreeMap<String, String>,
+        labels: crate::labels::Labels,
     ) -> Result<Option<std::path::PathBuf>> {
         if self.volume_exists(name).await? {
             return Ok(None);
@@ -71,7 +71,7 @@ impl Daemon {
             .api
             .create_volume(bollard::models::VolumeCreateRequest {
                 name: Some(name.to_string()),
-                labels: Some(labels.into_iter().collect()),
+                labels: Some(labels.to_map().into_iter().collect()),
                 ..Default::default()
             })
             .await
@@ -85,7 +85,7 @@ impl Daemon {
         &self,
         name: &str,
         subnet: Option<(&str, &str)>,
-        labels: std::collections::BTreeMap<String, String>,
+        labels: crate::labels::Labels,
     ) -> Result<()> {
         self.api
             .create_network(NetworkCreateRequest {
@@ -100,7 +100,7 @@ impl Daemon {
                     }]),
                     options: None,
                 }),
-                labels: Some(labels.into_iter().collect()),
+                labels: Some(labels.to_map().into_iter().collect()),
                 ..Default::default()
             })
             .await

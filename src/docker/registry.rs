@@ -6,19 +6,14 @@ use futures_util::StreamExt;
 
 use super::Daemon;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
-/// Credentials for one registry. `Debug` never shows the secret.
-#[derive(Clone)]
+/// Credentials for one registry; the password or token is a `Secret` (never shown).
+#[derive(Clone, Debug)]
 pub struct RegistryAuth {
     pub username: String,
-    pub secret: String,
+    pub secret: Secret,
     pub server: String,
-}
-
-impl std::fmt::Debug for RegistryAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RegistryAuth({} at {})", self.username, self.server)
-    }
 }
 
 impl RegistryAuth {
@@ -26,7 +21,7 @@ impl RegistryAuth {
     pub(super) fn docker(&self) -> DockerCredentials {
         DockerCredentials {
             username: Some(self.username.clone()),
-            password: Some(self.secret.clone()),
+            password: Some(self.secret.expose_str()),
             serveraddress: Some(self.server.clone()),
             ..Default::default()
         }

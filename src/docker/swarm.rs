@@ -351,8 +351,8 @@ impl Daemon {
     pub async fn ensure_secret(
         &self,
         name: &str,
-        data: &[u8],
-        labels: std::collections::BTreeMap<String, String>,
+        data: &crate::secret::Secret,
+        labels: crate::labels::Labels,
     ) -> Result<String> {
         match self.api.inspect_secret(name).await {
             Ok(s) => return Ok(s.id.unwrap_or_default()),
@@ -364,8 +364,8 @@ impl Daemon {
             .api
             .create_secret(bollard::models::SecretSpec {
                 name: Some(name.to_string()),
-                labels: Some(labels.into_iter().collect()),
-                data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
+                labels: Some(labels.to_map().into_iter().collect()),
+                data: Some(base64::engine::general_purpose::STANDARD.encode(data.expose())),
                 ..Default::default()
             })
             .await
@@ -458,11 +458,7 @@ impl Daemon {
     }
 
     /// An attachable overlay network (created with `labels` when missing).
-    pub async fn ensure_overlay(
-        &self,
-        name: &str,
-        labels: std::collections::BTreeMap<String, String>,
-    ) -> Result<()> {
+    pub async fn ensure_overlay(&self, name: &str, labels: crate::labels::Labels) -> Result<()> {
         match self
             .api
             .inspect_network(
@@ -480,7 +476,7 @@ impl Daemon {
                 name: name.to_string(),
                 driver: Some("overlay".into()),
                 attachable: Some(true),
-                labels: Some(labels.into_iter().collect()),
+                labels: Some(labels.to_map().into_iter().collect()),
                 ..Default::default()
             })
             .await

@@ -34,7 +34,8 @@ fn image_of(s: &BuildSummary, name: &str) -> Option<String> {
 fn build(ws: &TestWs, names: &[&str]) -> BuildSummary {
     let engine = ws.engine();
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    rt().block_on(engine.build(&names, &opts()))
+    let lock = engine.lock("dk build (test)", true).unwrap();
+    rt().block_on(engine.build(&lock, &names, &opts()))
         .unwrap_or_else(|e| panic!("{}", e.render()))
 }
 
@@ -351,7 +352,8 @@ fn independent_nodes_build_in_parallel() {
     build(&ws, &["baseline"]);
     let silent = Arc::new(Silent::default());
     let engine = Engine::load(ws.root(), &LoadOptions::default(), silent.clone()).unwrap();
-    let s = rt().block_on(engine.build(&[], &opts())).unwrap();
+    let lock = engine.lock("dk build (test)", true).unwrap();
+    let s = rt().block_on(engine.build(&lock, &[], &opts())).unwrap();
     expect(
         &s,
         &[("baseline", "fresh"), ("one", "built"), ("two", "built")],

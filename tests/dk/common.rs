@@ -213,6 +213,14 @@ impl TestWs {
         c
     }
 
+    /// The dk binary as a std `Command` in this workspace, for a test that spawns it and
+    /// kills it or measures it.
+    pub fn process(&self) -> Command {
+        let mut c = Command::new(dk_path());
+        c.arg("-C").arg(self.root()).env_remove("DK_NAMESPACE");
+        c
+    }
+
     pub fn engine(&self) -> Engine {
         Engine::load(
             self.root(),
@@ -310,7 +318,46 @@ impl Drop for TestWs {
         for v in String::from_utf8_lossy(&out.stdout).split_whitespace() {
             let _ = docker(&["volume", "rm", "-f", v]);
         }
+        // Whatever is left under this workspace's names was made without its labels: a
+        // bug in dk (every object it creates is labelled), which this guard must not hide.
+        let mut unlabelled = Vec::new();
+        for (kind, list) in [
+            ("container", vec!["ps", "-a", "--format", "{{.Names}}"]),
+            ("network", vec!["network", "ls", "--format", "{{.Name}}"]),
+            ("volume", vec!["volume", "ls", "--format", "{{.Name}}"]),
+        ] {
+            let out = docker(&list);
+            for name in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                if name.starts_with(&format!("{}-", self.ns)) {
+                    unlabelled.push(format!("{kind} {name}"));
+                    let rm: &[&str] = match kind {
+                        "container" => &["rm", "-f", "-v"],
+                        "network" => &["network", "rm"],
+                        _ => &["volume", "rm", "-f"],
+                    };
+                    let _ = docker(&[rm, &[name]].concat());
+                }
+            }
+        }
+        if !unlabelled.is_empty() && !std::thread::panicking() {
+            panic!(
+                "objects named for this workspace were left without its dk.workspace label: {unlabelled:?}"
+            );
+        }
     }
+}
+
+/// Where the dk binary under test is (for a test that puts it on PATH or hands it on).
+pub fn dk_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("dk")
+}
+
+/// dk outside any test workspace (`--help`, a directory without dk.toml, the repository's
+/// own example).
+pub fn dk_bare() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("dk").unwrap();
+    c.env_remove("DK_NAMESPACE");
+    c
 }
 
 /// Run `f`, then remove the anonymous volumes that became dangling meanwhile: tools like

@@ -233,8 +233,8 @@ fn a_one_gib_context_streams_in_bounded_memory() {
     // Sparse: cheap to create, but every byte is read, hashed and sent.
     let f = std::fs::File::create(ws.path("containers/big/blob.bin")).unwrap();
     f.set_len(1 << 30).unwrap();
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("dk"));
-    cmd.arg("-C").arg(ws.root()).args(["build", "big"]);
+    let mut cmd = ws.process();
+    cmd.args(["build", "big"]);
     let (out, peak_kb) = run_measuring_peak(cmd);
     assert!(out.status.success(), "{}", stderr(&out));
     eprintln!("peak RSS of dk building a 1 GiB context: {} KiB", peak_kb);
@@ -249,9 +249,8 @@ fn sigkill_mid_build_leaves_readable_records_and_the_next_run_is_correct() {
     ws.container("quick", "FROM baseline\nRUN echo quick\n");
     let out = ws.dk().args(["build", "baseline"]).output().unwrap();
     assert!(out.status.success());
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("dk"))
-        .arg("-C")
-        .arg(ws.root())
+    let mut child = ws
+        .process()
         .args(["build", "-j", "2"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -299,9 +298,7 @@ fn concurrent_builds_queue_on_the_lock_and_agree() {
     let ws = TestWs::with_baseline();
     ws.container("one", "FROM baseline\nRUN sleep 1 && echo one\n");
     let spawn = |extra: &[&str]| {
-        Command::new(assert_cmd::cargo::cargo_bin("dk"))
-            .arg("-C")
-            .arg(ws.root())
+        ws.process()
             .arg("build")
             .args(extra)
             .stdout(Stdio::piped())

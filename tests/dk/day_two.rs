@@ -345,7 +345,7 @@ fn completions_name_the_workspace_s_nodes() {
     ws.container("worker", "FROM baseline\n");
     let script = ws.ok(&["completions", "bash"]);
     std::fs::write(ws.path("dk.bash"), &script).unwrap();
-    let dk = assert_cmd::cargo::cargo_bin("dk");
+    let dk = crate::common::dk_path();
     let path = format!(
         "{}:{}",
         dk.parent().unwrap().display(),

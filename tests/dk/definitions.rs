@@ -230,8 +230,7 @@ fn empty_containers_directory() {
 #[test]
 fn missing_dk_toml() {
     let dir = tempfile::tempdir().unwrap();
-    let out = assert_cmd::Command::cargo_bin("dk")
-        .unwrap()
+    let out = crate::common::dk_bare()
         .arg("-C")
         .arg(dir.path())
         .arg("ls")
@@ -418,11 +417,7 @@ fn unknown_name_suggests_the_closest() {
 
 #[test]
 fn help_lists_every_verb_of_the_contract() {
-    let out = assert_cmd::Command::cargo_bin("dk")
-        .unwrap()
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = crate::common::dk_bare().arg("--help").output().unwrap();
     let help = crate::common::stdout(&out);
     for verb in [
         "build", "test", "promote", "up", "start", "stop", "restart", "down", "rollback", "status",
@@ -434,8 +429,7 @@ fn help_lists_every_verb_of_the_contract() {
         );
     }
     // Each verb has its own help.
-    let out = assert_cmd::Command::cargo_bin("dk")
-        .unwrap()
+    let out = crate::common::dk_bare()
         .args(["up", "--help"])
         .output()
         .unwrap();
@@ -518,8 +512,7 @@ fn unpinned_external_base_is_a_warning() {
 #[test]
 fn workspace_is_found_from_a_subdirectory() {
     let ws = good();
-    let out = assert_cmd::Command::cargo_bin("dk")
-        .unwrap()
+    let out = crate::common::dk_bare()
         .current_dir(ws.path("containers/web"))
         .arg("ls")
         .output()

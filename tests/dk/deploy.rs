@@ -354,11 +354,9 @@ fn a_sigkilled_replacement_is_reported_by_status_and_settled_by_the_next_up() {
     ws.ok(&["up", "svc"]);
     service(&ws, "svc", "v2\n", "", slow);
     // dk is killed while the new container is in its readiness gate (the old one stopped).
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dk"))
-        .arg("-C")
-        .arg(ws.root())
+    let mut child = ws
+        .process()
         .args(["up", "svc"])
-        .env_remove("DK_NAMESPACE")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -421,7 +419,7 @@ fn seeded_replacement_chaos_never_takes_the_service_down() {
         &ws.ns,
         slot,
         &crate::common::busybox(),
-        &assert_cmd::cargo::cargo_bin("dk"),
+        &crate::common::dk_path(),
     );
     let t = crate::deploy_chaos::run(&rig, seed, cases, |n, c, r| {
         eprintln!("case {n}: {c:?} -> {r:?}");

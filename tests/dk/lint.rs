@@ -346,8 +346,7 @@ fn json_and_sarif_formats() {
 
 #[test]
 fn the_example_workspace_lints_clean() {
-    let out = assert_cmd::Command::cargo_bin("dk")
-        .unwrap()
+    let out = crate::common::dk_bare()
         .arg("-C")
         .arg(env!("CARGO_MANIFEST_DIR"))
         .arg("lint")

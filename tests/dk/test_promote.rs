@@ -1,7 +1,7 @@
 //! `dk test`, `dk promote` and `dk rollback` against the real daemon: nothing untested or
 //! failed goes live, test containers never survive, test mounts never touch live data.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::{TestWs, docker, stderr, stdout};
@@ -215,9 +215,8 @@ fn sigint_during_a_slow_check_leaves_no_container() {
         "[[test.check]]\nname = \"slow\"\nexec = [\"sleep\", \"30\"]\ntimeout = \"60s\"\n",
     );
     ws.ok(&["build"]);
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("dk"))
-        .arg("-C")
-        .arg(ws.root())
+    let mut child = ws
+        .process()
         .args(["test", "svc"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -248,9 +247,8 @@ fn a_leftover_of_a_sigkilled_run_is_removed_on_the_next_start() {
         "[[test.check]]\nname = \"slow\"\nexec = [\"sleep\", \"30\"]\ntimeout = \"60s\"\n",
     );
     ws.ok(&["build"]);
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("dk"))
-        .arg("-C")
-        .arg(ws.root())
+    let mut child = ws
+        .process()
         .args(["test", "svc"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
