@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::docker::Daemon;
 use crate::error::Result;
-use crate::manifest::{Check, CheckKind, parse_mode};
+use crate::manifest::{Check, CheckKind};
 use crate::records::CheckResult;
 
 /// Where the container under test can be reached.
@@ -238,8 +238,7 @@ async fn file(daemon: &Daemon, target: &Target, check: &Check) -> Result<Probe> 
     if !want_exists {
         return Ok(Err(format!("{path} exists (mode {:o})", info.mode)));
     }
-    if let Some(m) = &check.mode
-        && let Some(want) = parse_mode(m)
+    if let Some(want) = check.mode.as_ref().map(|t| t.get().0)
         && info.mode != want
     {
         return Ok(Err(format!(

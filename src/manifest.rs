@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::Diagnostic;
-use crate::units::{DurationText, FromText, SizeText, Text};
+use crate::units::{DurationText, FromText, ModeText, SizeText, Text};
 
 pub const MANIFEST_FILE: &str = "container.toml";
 
@@ -119,7 +119,7 @@ pub struct StageCopy {
     /// Node-relative destination (usually under `files/`).
     pub to: String,
     /// Octal mode for the copied file, e.g. "0755".
-    pub mode: Option<String>,
+    pub mode: Option<ModeText>,
 }
 
 /// Fetch a pinned artifact: `command` runs in an empty scratch directory and must leave
@@ -572,7 +572,7 @@ pub struct Mount {
     /// Owner and group (numeric, container ids) and octal mode that `dk prep` sets.
     pub owner: Option<u32>,
     pub group: Option<u32>,
-    pub mode: Option<String>,
+    pub mode: Option<ModeText>,
     /// Why a host path that exposes the host (`/`, `/etc`, the Docker socket…) is mounted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow: Option<String>,
@@ -691,7 +691,7 @@ pub struct Check {
     pub file: Option<String>,
     pub exists: Option<bool>,
     pub contains: Option<String>,
-    pub mode: Option<String>,
+    pub mode: Option<ModeText>,
     pub owner: Option<String>,
 
     /// The main process must not run as uid 0.
@@ -822,36 +822,38 @@ pub struct Waiver {
 pub const RESTART_POLICIES: [&str; 4] = ["no", "on-failure", "unless-stopped", "always"];
 
 impl Manifest {
-    /// Semantic checks beyond the schema. `text` and `path` locate the diagnostics.
+    /// Semantic checks beyond the schema, section by section. `text` and `path` locate
+    /// the diagnostics; every problem is reported, not the first.
     pub fn validate(&self, text: &str, path: &str) -> Vec<Diagnostic> {
+        let l = Located { path, text };
         let mut out = Vec::new();
-        let at = |span: std::ops::Range<usize>, msg: String| {
-            Diagnostic::new(path, msg).at_offset(text, span.start)
-        };
+        self.validate_stage(&l, &mut out);
+        self.validate_secrets(&l, &mut out);
+        self.validate_run(&l, &mut out);
+        self.validate_jobs_hooks(&l, &mut out);
+        self.validate_mounts(&l, &mut out);
+        self.validate_checks(&l, &mut out);
+        self.validate_waivers(&l, &mut out);
+        out
+    }
 
+    /// `[stage]`: copies, fetches and runs stay inside the node; fetches are pinned.
+    fn validate_stage(&self, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
         for (i, c) in self.stage.copy.iter().enumerate() {
             for (key, p) in [("from", &c.get_ref().from), ("to", &c.get_ref().to)] {
                 if let Err(e) = check_relative(p) {
-                    out.push(at(c.span(), format!("stage.copy[{i}].{key}: {e}")));
+                    out.push(l.at(c.span(), format!("stage.copy[{i}].{key}: {e}")));
                 }
-            }
-            if let Some(m) = &c.get_ref().mode
-                && parse_mode(m).is_none()
-            {
-                out.push(at(
-                    c.span(),
-                    format!("stage.copy[{i}].mode: `{m}` is not an octal mode like \"0755\""),
-                ));
             }
         }
         for (i, f) in self.stage.fetch.iter().enumerate() {
             let f_ref = f.get_ref();
             if f_ref.command.is_empty() {
-                out.push(at(f.span(), format!("stage.fetch[{i}].command is empty")));
+                out.push(l.at(f.span(), format!("stage.fetch[{i}].command is empty")));
             }
             if f_ref.sha256.len() != 64 || !f_ref.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
                 out.push(
-                    at(
+                    l.at(
                         f.span(),
                         format!(
                             "stage.fetch[{i}].sha256: `{}` is not a sha256 (64 hex digits)",
@@ -862,35 +864,37 @@ impl Manifest {
                 );
             }
             if let Err(e) = check_relative(&f_ref.to) {
-                out.push(at(f.span(), format!("stage.fetch[{i}].to: {e}")));
+                out.push(l.at(f.span(), format!("stage.fetch[{i}].to: {e}")));
             }
         }
         for (i, r) in self.stage.run.iter().enumerate() {
             let r_ref = r.get_ref();
             if r_ref.command.is_empty() {
-                out.push(at(r.span(), format!("stage.run[{i}].command is empty")));
+                out.push(l.at(r.span(), format!("stage.run[{i}].command is empty")));
             }
             if r_ref.outputs.is_empty() {
                 out.push(
-                    at(r.span(), format!("stage.run[{i}] declares no outputs")).with_help(
+                    l.at(r.span(), format!("stage.run[{i}] declares no outputs")).with_help(
                         "list what the command writes, so that dk can tell when to rerun it and `dk clean` can remove it",
                     ),
                 );
             }
             for p in r_ref.inputs.iter().chain(&r_ref.outputs) {
                 if let Err(e) = check_relative(p) {
-                    out.push(at(r.span(), format!("stage.run[{i}]: `{p}`: {e}")));
+                    out.push(l.at(r.span(), format!("stage.run[{i}]: `{p}`: {e}")));
                 }
             }
         }
-
+    }
+    /// `[[secret]]` and `[build] secrets`: names and ids unique, files given.
+    fn validate_secrets(&self, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
         let mut ids = std::collections::BTreeSet::new();
         for s in &self.build.secrets {
             let secret = s.get_ref();
             match (&secret.file, &secret.env) {
                 (Some(_), None) | (None, Some(_)) => {}
                 _ => out.push(
-                    at(
+                    l.at(
                         s.span(),
                         format!("build.secrets `{}`: give exactly one of `file` or `env`", secret.id),
                     )
@@ -898,7 +902,7 @@ impl Manifest {
                 ),
             }
             if secret.id.is_empty() || !ids.insert(secret.id.clone()) {
-                out.push(at(
+                out.push(l.at(
                     s.span(),
                     format!(
                         "build.secrets: the id `{}` is empty or given twice",
@@ -917,7 +921,7 @@ impl Manifest {
                     .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
             if !good || !names.insert(secret.name.clone()) {
                 out.push(
-                    at(
+                    l.at(
                         s.span(),
                         format!(
                             "secret `{}`: a name is letters, digits, `_`, `-` and `.`, and given once",
@@ -932,7 +936,7 @@ impl Manifest {
                 .as_deref()
                 .is_some_and(|t| !t.starts_with('/'))
             {
-                out.push(at(
+                out.push(l.at(
                     s.span(),
                     format!(
                         "secret `{}`: target must be an absolute path in the container",
@@ -941,12 +945,15 @@ impl Manifest {
                 ));
             }
         }
+    }
+    /// `[build]` and `[run]`: the values serde cannot judge alone.
+    fn validate_run(&self, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
         if self.build.builder == Some(crate::docker::Builder::Classic)
             && !self.build.secrets.is_empty()
         {
             out.push(
                 Diagnostic::new(
-                    path,
+                    l.path,
                     "build.secrets need BuildKit, but build.builder is \"classic\"",
                 )
                 .help("remove `builder = \"classic\"` (BuildKit is the default)"),
@@ -957,13 +964,14 @@ impl Manifest {
             && u != "host"
         {
             out.push(Diagnostic::new(
-                path,
+                l.path,
                 format!("run.userns: `{u}`: the only choice is \"host\" (opting out of the daemon's remapping)"),
             ));
         }
         for (name, limit) in &run.ulimits {
             if !ULIMITS.contains(&name.as_str()) {
-                let mut d = Diagnostic::new(path, format!("run.ulimits: `{name}` is not a ulimit"));
+                let mut d =
+                    Diagnostic::new(l.path, format!("run.ulimits: `{name}` is not a ulimit"));
                 if let Some(near) = crate::tomlfile::suggest(name, ULIMITS.iter().copied()) {
                     d = d.help(format!("did you mean `{near}`?"));
                 }
@@ -972,7 +980,7 @@ impl Manifest {
             let (soft, hard) = limit.soft_hard();
             if soft > hard {
                 out.push(Diagnostic::new(
-                    path,
+                    l.path,
                     format!("run.ulimits.{name}: soft {soft} is above hard {hard}"),
                 ));
             }
@@ -981,7 +989,7 @@ impl Manifest {
             if !(k.starts_with("net.") || k.starts_with("kernel.") || k.starts_with("fs.mqueue.")) {
                 out.push(
                     Diagnostic::new(
-                        path,
+                        l.path,
                         format!("run.sysctls: `{k}` is not a namespaced kernel parameter Docker can set per container"),
                     )
                     .help("Docker takes kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* and net.*"),
@@ -991,7 +999,7 @@ impl Manifest {
         for k in run.labels.keys() {
             if k.starts_with("dk.") {
                 out.push(Diagnostic::new(
-                    path,
+                    l.path,
                     format!("run.labels: `{k}`: labels under `dk.` are dk's own"),
                 ));
             }
@@ -1009,7 +1017,7 @@ impl Manifest {
             {
                 out.push(
                     Diagnostic::new(
-                        path,
+                        l.path,
                         format!("run.security_opt: `{s}` is not a security option"),
                     )
                     .help("use apparmor=<profile>, seccomp=<file or unconfined>, label=…"),
@@ -1020,7 +1028,7 @@ impl Manifest {
             && (tz.is_empty() || tz.starts_with('/') || tz.contains(".."))
         {
             out.push(Diagnostic::new(
-                path,
+                l.path,
                 format!("run.tz: `{tz}` is not a time zone name like Europe/Paris"),
             ));
         }
@@ -1029,7 +1037,7 @@ impl Manifest {
         {
             if !run.ports.is_empty() {
                 out.push(
-                    at(
+                    l.at(
                         order.span(),
                         "run.replace: start-first runs two containers at once, and both cannot hold the same published host port".into(),
                     )
@@ -1038,7 +1046,7 @@ impl Manifest {
             }
             if run.ip.is_some() {
                 out.push(
-                    at(
+                    l.at(
                         order.span(),
                         "run.replace: start-first runs two containers at once, and both cannot hold the same static address".into(),
                     )
@@ -1051,16 +1059,36 @@ impl Manifest {
             && r.port.is_none()
         {
             out.push(
-                Diagnostic::new(path, "run.ready.http needs run.ready.port")
+                Diagnostic::new(l.path, "run.ready.http needs run.ready.port")
                     .with_help("e.g. `ready = { port = 8080, http = \"/health\" }`"),
             );
         }
+        if let Some(r) = &run.restart {
+            validate_restart(r, "run.restart", l.path, out);
+        }
+        if let Some(log) = &run.log {
+            validate_log(log, "run.log", l.path, out);
+        }
+        if let Some(r) = &run.allow_root
+            && r.get_ref().trim().is_empty()
+        {
+            out.push(l.at(
+                r.span(),
+                "run.allow_root: give the reason this container must run as root".into(),
+            ));
+        }
+    }
+    /// `[job.*]` and `[hooks]`: names, non-empty commands.
+    fn validate_jobs_hooks(&self, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
         for (key, cmd) in [
             ("hooks.after_up", &self.hooks.after_up),
             ("hooks.on_failure", &self.hooks.on_failure),
         ] {
             if cmd.as_ref().is_some_and(|c| c.is_empty()) {
-                out.push(Diagnostic::new(path, format!("{key} is an empty command")));
+                out.push(Diagnostic::new(
+                    l.path,
+                    format!("{key} is an empty command"),
+                ));
             }
         }
         for (name, job) in &self.jobs {
@@ -1069,39 +1097,27 @@ impl Manifest {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
-                out.push(at(
+                out.push(l.at(
                     job.span(),
                     format!("job.{name}: a job name is letters, digits, `-` and `_`"),
                 ));
             }
             if job.get_ref().command.is_empty() {
                 out.push(
-                    at(job.span(), format!("job.{name}.command is empty"))
+                    l.at(job.span(), format!("job.{name}.command is empty"))
                         .with_help("e.g. `command = [\"backup\", \"--all\"]`"),
                 );
             }
         }
         if self.hooks.rollback_on_failure && self.hooks.after_up.is_none() {
             out.push(Diagnostic::new(
-                path,
+                l.path,
                 "hooks.rollback_on_failure needs an `after_up` hook to fail",
             ));
         }
-        if let Some(r) = &run.restart {
-            validate_restart(r, "run.restart", path, &mut out);
-        }
-        if let Some(l) = &run.log {
-            validate_log(l, "run.log", path, &mut out);
-        }
-        if let Some(r) = &run.allow_root
-            && r.get_ref().trim().is_empty()
-        {
-            out.push(at(
-                r.span(),
-                "run.allow_root: give the reason this container must run as root".into(),
-            ));
-        }
-
+    }
+    /// `[[mount]]`: one source each, of the kind's shape; host paths that expose the host need a reason.
+    fn validate_mounts(&self, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
         for m in &self.mounts {
             let mr = m.get_ref();
             let given = [&mr.source, &mr.host, &mr.from, &mr.volume]
@@ -1110,7 +1126,7 @@ impl Manifest {
                 .count();
             if given != 1 {
                 out.push(
-                    at(
+                    l.at(
                         m.span(),
                         format!(
                             "mount {}: give exactly one of `source`, `host`, `from` or `volume`",
@@ -1123,18 +1139,18 @@ impl Manifest {
             if let Some(s) = &mr.source
                 && let Err(e) = check_relative(s)
             {
-                out.push(at(m.span(), format!("mount.source: {e}")));
+                out.push(l.at(m.span(), format!("mount.source: {e}")));
             }
             if let Some(h) = &mr.host {
                 if !h.starts_with('/') {
-                    out.push(at(
+                    out.push(l.at(
                         m.span(),
                         format!("mount.host: `{h}` must be an absolute host path"),
                     ));
                 } else if exposes_host(h) && mr.allow.as_deref().is_none_or(|a| a.trim().is_empty())
                 {
                     out.push(
-                        at(
+                        l.at(
                             m.span(),
                             format!("mount.host: `{h}` exposes the host to the container"),
                         )
@@ -1144,9 +1160,9 @@ impl Manifest {
             }
             if let Some(f) = &mr.from {
                 match f.split_once(':') {
-                    Some((node, path)) if !node.is_empty() && check_relative(path).is_ok() => {}
+                    Some((node, sub)) if !node.is_empty() && check_relative(sub).is_ok() => {}
                     _ => out.push(
-                        at(
+                        l.at(
                             m.span(),
                             format!("mount.from: `{f}` is not `<container>:<path>`"),
                         )
@@ -1160,7 +1176,7 @@ impl Manifest {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
             {
-                out.push(at(
+                out.push(l.at(
                     m.span(),
                     format!(
                         "mount.volume: `{v}` is not a volume name (letters, digits, `_`, `-`, `.`)"
@@ -1168,49 +1184,40 @@ impl Manifest {
                 ));
             }
             if mr.kind == MountKind::TestOnly && mr.source.is_none() {
-                out.push(at(
+                out.push(l.at(
                     m.span(),
                     "mount: a test_only mount takes `source` (a directory of the node)".into(),
                 ));
             }
             if mr.external && mr.volume.is_none() {
-                out.push(at(
-                    m.span(),
-                    "mount: `external` applies to a `volume`".into(),
-                ));
+                out.push(l.at(m.span(), "mount: `external` applies to a `volume`".into()));
             }
             if mr.file && mr.volume.is_some() {
-                out.push(at(m.span(), "mount: a volume is not a file".into()));
+                out.push(l.at(m.span(), "mount: a volume is not a file".into()));
             }
             if !mr.target.starts_with('/') {
-                out.push(at(
+                out.push(l.at(
                     m.span(),
                     format!("mount.target: `{}` must be an absolute path", mr.target),
                 ));
             }
-            if let Some(mode) = &mr.mode
-                && parse_mode(mode).is_none()
-            {
-                out.push(at(
-                    m.span(),
-                    format!("mount.mode: `{mode}` is not an octal mode like \"0750\""),
-                ));
-            }
         }
-
+    }
+    /// `[[test.check]]`: exactly one probe, and only its own keys.
+    fn validate_checks(&self, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
         for c in &self.test.checks {
             let check = c.get_ref();
             let kinds = check.kinds();
             match kinds.len() {
                 0 => {
-                    out.push(at(c.span(), "test.check has no probe".into()).with_help(
+                    out.push(l.at(c.span(), "test.check has no probe".into()).with_help(
                         "give exactly one of `exec`, `tcp`, `http`, `file` or `not_root`",
                     ))
                 }
                 1 => {
                     for (key, kind) in check.kind_specific_keys() {
                         if kind != kinds[0] {
-                            out.push(at(
+                            out.push(l.at(
                                 c.span(),
                                 format!(
                                     "test.check `{}`: key `{key}` belongs to {:?} checks, not {:?}",
@@ -1223,7 +1230,7 @@ impl Manifest {
                     }
                 }
                 _ => out.push(
-                    at(c.span(), "test.check has more than one probe".into()).with_help(
+                    l.at(c.span(), "test.check has more than one probe".into()).with_help(
                         "split it: one of `exec`, `tcp`, `http`, `file` or `not_root` per check",
                     ),
                 ),
@@ -1232,7 +1239,7 @@ impl Manifest {
                 && e != "pass"
                 && e != "fail"
             {
-                out.push(at(
+                out.push(l.at(
                     c.span(),
                     format!("test.check.expect: `{e}` must be \"pass\" or \"fail\""),
                 ));
@@ -1241,7 +1248,7 @@ impl Manifest {
                 && v != "network"
                 && v != "loopback"
             {
-                out.push(at(
+                out.push(l.at(
                     c.span(),
                     format!("test.check.via: `{v}` must be \"network\" or \"loopback\""),
                 ));
@@ -1253,28 +1260,19 @@ impl Manifest {
                 if let Some(re) = re
                     && let Err(e) = regex::Regex::new(re)
                 {
-                    out.push(at(
-                        c.span(),
-                        format!("test.check.{key}: invalid regex: {e}"),
-                    ));
+                    out.push(l.at(c.span(), format!("test.check.{key}: invalid regex: {e}")));
                 }
             }
             if check.kind() == Some(CheckKind::Http) && check.port.is_none() {
                 out.push(
-                    at(c.span(), "test.check http: `port` is required".into())
+                    l.at(c.span(), "test.check http: `port` is required".into())
                         .with_help("add e.g. `port = 8080`"),
                 );
             }
-            if let Some(m) = &check.mode
-                && parse_mode(m).is_none()
-            {
-                out.push(at(
-                    c.span(),
-                    format!("test.check.mode: `{m}` is not an octal mode"),
-                ));
-            }
         }
-
+    }
+    /// `[lint]` and `[audit]` waivers: each with a reason.
+    fn validate_waivers(&self, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
         for (section, waivers) in [("lint", &self.lint.waive), ("audit", &self.audit.waive)] {
             for w in waivers {
                 if w.get_ref()
@@ -1283,7 +1281,7 @@ impl Manifest {
                     .is_none_or(|r| r.trim().is_empty())
                 {
                     out.push(
-                        at(
+                        l.at(
                             w.span(),
                             format!("{section}.waive for `{}` has no reason", w.get_ref().rule),
                         )
@@ -1292,7 +1290,18 @@ impl Manifest {
                 }
             }
         }
-        out
+    }
+}
+
+/// Where a manifest's diagnostics point: its path as shown, and its text (for lines).
+struct Located<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Located<'_> {
+    fn at(&self, span: std::ops::Range<usize>, msg: String) -> Diagnostic {
+        Diagnostic::new(self.path, msg).at_offset(self.text, span.start)
     }
 }
 
@@ -1416,13 +1425,6 @@ pub fn check_relative(p: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-pub fn parse_mode(m: &str) -> Option<u32> {
-    if m.is_empty() || m.len() > 5 {
-        return None;
-    }
-    u32::from_str_radix(m, 8).ok().filter(|v| *v <= 0o7777)
 }
 
 /// A published port: `[ip:]host:container[/proto]`.

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::docker::Bind;
 use crate::error::{Error, Result};
-use crate::manifest::{Mount, MountKind, MountSource, parse_mode};
+use crate::manifest::{Mount, MountKind, MountSource};
 use crate::userns::Remap;
 use crate::workspace::{Node, Workspace};
 
@@ -235,7 +235,7 @@ fn make_fresh(path: &Path, m: &Mount, remap: Remap) -> Result<PathBuf> {
 /// user-namespace remap).
 fn make_dir(dir: &Path, m: &Mount, remap: Remap) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-    let mode = m.mode.as_deref().and_then(parse_mode).unwrap_or(0o755);
+    let mode = m.mode.as_ref().map(|t| t.get().0).unwrap_or(0o755);
     fs::set_permissions(dir, fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io("chmod", dir, e))?;
     chown(dir, m, remap)
@@ -251,7 +251,7 @@ pub fn own_new_volume(volume: &str, path: &Path, m: &Mount, remap: Remap) -> Res
             Some("owner, group and mode on a volume need the daemon on this host (with the `local` driver); drop them and create the directory in the Dockerfile instead".into()),
         ));
     }
-    if let Some(mode) = m.mode.as_deref().and_then(parse_mode) {
+    if let Some(mode) = m.mode.as_ref().map(|t| t.get().0) {
         fs::set_permissions(path, fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io("chmod", path, e))?;
     }

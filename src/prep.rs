@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::lock::WorkspaceLock;
-use crate::manifest::{MountKind, MountSource, parse_mode};
+use crate::manifest::{MountKind, MountSource};
 use crate::mounts::Live;
 use crate::userns::Remap;
 
@@ -72,7 +72,7 @@ fn prep_node(engine: &Engine, i: usize, fix: bool, remap: Remap) -> Result<Vec<P
             });
             continue;
         }
-        let mode = m.mode.as_deref().and_then(parse_mode);
+        let mode = m.mode.as_ref().map(|t| t.get().0);
         let uid = m.owner.map(|u| remap.uid(u));
         let gid = m.group.map(|g| remap.gid(g));
         let mut change = |what: String, applied: bool| {

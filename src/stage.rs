@@ -17,7 +17,7 @@ use sha2::Digest;
 
 use crate::context::hex;
 use crate::error::{Error, Result};
-use crate::manifest::{StageCopy, StageFetch, StageRun, parse_mode};
+use crate::manifest::{StageCopy, StageFetch, StageRun};
 use crate::workspace::{Node, Workspace};
 
 /// What staging did or would do, one line per action.
@@ -193,7 +193,7 @@ fn copy_step(
 ) -> Result<()> {
     let src = inside_workspace(ws, &c.from)?;
     let dst = inside_node(node, &c.to)?;
-    let mode = c.mode.as_deref().and_then(parse_mode);
+    let mode = c.mode.as_ref().map(|t| t.get().0);
     let mut changed = Vec::new();
     if src.is_dir() {
         for item in walkdir::WalkDir::new(&src).sort_by_file_name() {

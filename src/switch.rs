@@ -391,12 +391,23 @@ impl Switch<'_> {
             .stop_container(&self.old.id, stop_grace(self.old.stop_timeout))
             .await?;
         self.old_renamed = true;
-        daemon
-            .rename_container(&self.old.id, &self.intent.old_name())
-            .await?;
-        daemon
-            .rename_container(&self.new_id, &self.intent.name)
-            .await?;
+        let renamed = async {
+            daemon
+                .rename_container(&self.old.id, &self.intent.old_name())
+                .await?;
+            daemon
+                .rename_container(&self.new_id, &self.intent.name)
+                .await
+        }
+        .await;
+        if let Err(e) = renamed {
+            // A rename fails when the container dies under it: then how it died is the
+            // news, and the daemon's words are the detail.
+            return Err(match self.check(ready, "at the switch").await {
+                Err(crash) => with_restore(crash, &self.intent.name, &format!("({})", e.render())),
+                Ok(()) => e,
+            });
+        }
         self.check(ready, "after the switch").await
     }
 

@@ -18,7 +18,28 @@ pub fn parse<T: DeserializeOwned>(text: &str, path: &str) -> Result<T, Diagnosti
 pub fn parse_all<T: DeserializeOwned>(text: &str, path: &str) -> Result<T, Vec<Diagnostic>> {
     let (parsed, value_errors) =
         crate::units::collecting_value_errors(|| toml::from_str::<T>(text));
-    let mut diags: Vec<Diagnostic> = value_errors
+    let mut diags = value_diagnostics(text, path, value_errors);
+    match parsed {
+        Ok(v) if diags.is_empty() => Ok(v),
+        parsed => {
+            if let Err(err) = parsed {
+                diags.push(diagnose(text, path, &err));
+                diags.extend(later_errors::<T>(text, path, &err));
+            }
+            diags.sort_by_key(|d| (d.line, d.col));
+            diags.dedup_by_key(|d| (d.line, d.col, d.message.clone()));
+            Err(diags)
+        }
+    }
+}
+
+/// The bad values (`units::Text`) a parse met, each at its key and line.
+fn value_diagnostics(
+    text: &str,
+    path: &str,
+    errors: Vec<(std::ops::Range<usize>, String)>,
+) -> Vec<Diagnostic> {
+    errors
         .into_iter()
         .map(|(span, message)| {
             let key = key_at(text, span.start).qualified_key();
@@ -28,17 +49,85 @@ pub fn parse_all<T: DeserializeOwned>(text: &str, path: &str) -> Result<T, Vec<D
             };
             Diagnostic::new(path, message).at_offset(text, span.start)
         })
-        .collect();
-    match parsed {
-        Ok(v) if diags.is_empty() => Ok(v),
-        parsed => {
-            if let Err(err) = parsed {
-                diags.push(diagnose(text, path, &err));
+        .collect()
+}
+
+/// serde stops at the first key it refuses (unknown, or of the wrong type). To report every
+/// one, the refused key's line (or, for a refused table, its whole section) is blanked —
+/// offsets stay as they were — and the text parsed again, until it parses or a blanking
+/// would leave text that is no longer TOML (a value spanning lines: what is reported so
+/// far stands). Bounded by the number of lines.
+fn later_errors<T: DeserializeOwned>(
+    text: &str,
+    path: &str,
+    first: &toml::de::Error,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut blanked = text.to_string();
+    let mut at = first.span().map(|s| s.start);
+    // The keys blanked so far: a key missing because it was blanked is not news.
+    let mut gone: Vec<String> = Vec::new();
+    for _ in 0..text.lines().count() {
+        let Some(offset) = at else { break };
+        let before = blanked.clone();
+        if let Some(k) = key_at(text, offset).key {
+            gone.push(k.rsplit('.').next().unwrap_or(&k).to_string());
+        }
+        blank_key_at(&mut blanked, offset);
+        if blanked == before || blanked.parse::<toml::Table>().is_err() {
+            break;
+        }
+        let (parsed, values) =
+            crate::units::collecting_value_errors(|| toml::from_str::<T>(&blanked));
+        out.extend(value_diagnostics(text, path, values));
+        match parsed {
+            Ok(_) => break,
+            Err(e) => {
+                let missing = e
+                    .message()
+                    .strip_prefix("missing field `")
+                    .and_then(|r| r.split('`').next());
+                if missing.is_some_and(|m| gone.iter().any(|g| g == m)) {
+                    break;
+                }
+                out.push(diagnose(text, path, &e));
+                at = e.span().map(|s| s.start);
             }
-            diags.sort_by_key(|d| (d.line, d.col));
-            Err(diags)
         }
     }
+    out
+}
+
+/// Blank (with spaces, newlines kept) the line holding `offset`, or, when it is a table
+/// header, the table up to the next header.
+fn blank_key_at(text: &mut String, offset: usize) {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = |from: usize| {
+        text[from..]
+            .find('\n')
+            .map(|i| from + i)
+            .unwrap_or(text.len())
+    };
+    let mut end = line_end(start);
+    if text[start..end].trim_start().starts_with('[') {
+        while end < text.len() {
+            let next = end + 1;
+            let next_end = line_end(next);
+            if text[next..next_end].trim_start().starts_with('[') {
+                break;
+            }
+            end = next_end;
+        }
+    }
+    let blank: String = text[start..end]
+        .chars()
+        .map(|c| match c {
+            '\n' => "\n".to_string(),
+            c => " ".repeat(c.len_utf8()),
+        })
+        .collect();
+    text.replace_range(start..end, &blank);
 }
 
 fn diagnose(text: &str, path: &str, err: &toml::de::Error) -> Diagnostic {

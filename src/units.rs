@@ -142,8 +142,27 @@ impl FromText for std::net::Ipv4Addr {
     }
 }
 
+/// File permission bits written in octal (`"0750"`, `"644"`), at most `07777`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode(pub u32);
+
+impl FromText for Mode {
+    fn from_text(text: &str) -> Result<Self, String> {
+        let bits = (!text.is_empty() && text.len() <= 5)
+            .then(|| u32::from_str_radix(text, 8).ok())
+            .flatten()
+            .filter(|v| *v <= 0o7777);
+        bits.map(Mode)
+            .ok_or_else(|| format!("`{text}` is not an octal mode like \"0750\""))
+    }
+    fn placeholder() -> Self {
+        Mode(0)
+    }
+}
+
 pub type DurationText = Text<Duration>;
 pub type SizeText = Text<Size>;
+pub type ModeText = Text<Mode>;
 
 /// `12.5ms` -> (12.5, "ms"); `None` when there is no number in front.
 fn number_and_unit(text: &str) -> Option<(f64, &str)> {

@@ -130,6 +130,31 @@ fn from_without_image() {
 }
 
 #[test]
+fn four_mistakes_in_two_files_are_all_reported_at_their_lines() {
+    // serde stops at the first refused key; dk reports every one, each at file:line:col.
+    let ws = good();
+    ws.write(
+        "containers/web/container.toml",
+        "[run]\nmemroy = \"64m\"\nuser = 5\n\n[build]\nplatfrom = \"linux/amd64\"\n",
+    );
+    ws.write(
+        "containers/site/container.toml",
+        "[run]\nread_onyl = true\n",
+    );
+    let err = fails_with(
+        &ws,
+        &[
+            "containers/web/container.toml:2:1: unknown key `memroy` in [run]",
+            "did you mean `memory`?",
+            "containers/web/container.toml:3:8: key `run.user`: invalid type: integer `5`, expected a string",
+            "containers/web/container.toml:6:1: unknown key `platfrom` in [build]",
+            "containers/site/container.toml:2:1: unknown key `read_onyl` in [run]",
+        ],
+    );
+    assert_eq!(err.matches("container.toml:").count(), 4, "{err}");
+}
+
+#[test]
 fn cycle_of_two_prints_the_path_with_lines() {
     let ws = good();
     ws.container("web", "FROM site\n");

@@ -290,27 +290,37 @@ impl Rig {
                 (code, out, false)
             }
             Some(ms) => {
+                // Piped: when dk ends before the kill, what it said is checked too (its
+                // few lines fit in the pipes, so it never blocks on them).
                 let mut child = self
                     .dk(&["up", "svc"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
                     .spawn()
                     .expect("spawn dk");
                 let until = Instant::now() + Duration::from_millis(ms);
                 let finished = loop {
                     match child.try_wait() {
-                        Ok(Some(s)) => break Some(s.code().unwrap_or(-1)),
+                        Ok(Some(_)) => break true,
                         _ if Instant::now() >= until => {
                             let _ = child.kill();
-                            let _ = child.wait();
-                            break None;
+                            break false;
                         }
                         _ => std::thread::sleep(Duration::from_millis(10)),
                     }
                 };
+                let out = child.wait_with_output().expect("wait for dk");
                 match finished {
-                    Some(code) => (code, String::new(), false),
-                    None => {
+                    true => (
+                        out.status.code().unwrap_or(-1),
+                        format!(
+                            "{}{}",
+                            String::from_utf8_lossy(&out.stdout),
+                            String::from_utf8_lossy(&out.stderr)
+                        ),
+                        false,
+                    ),
+                    false => {
                         // The repair: `dk status` reads, the next `dk up` settles it.
                         let (_, status) = self.run(&["status", "svc"]);
                         let (code, out) = self.run(&["up", "svc"]);
