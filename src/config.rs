@@ -238,3 +238,67 @@ pub fn host_endpoint(
         }
     }
 }
+
+/// How a node's container runs, resolved once at load from dk.toml's `[defaults]` and the
+/// manifest's `[run]` (after `dk.local.toml`): what launches (host and Swarm) and `dk
+/// config` read.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub read_only: bool,
+    pub memory: Option<u64>,
+    pub cpus: Option<f64>,
+    pub pids: Option<i64>,
+    pub restart: RestartSettings,
+    pub log: LogSettings,
+    /// Run an init as PID 1; `None`: unless the image's entrypoint is one.
+    pub init: Option<bool>,
+    pub stop_timeout: Option<std::time::Duration>,
+}
+
+impl RunDefaults {
+    /// The manifest's `[run]` over these defaults, key by key (a log driver other than the
+    /// defaults' drops the defaults' driver options).
+    pub fn resolve(&self, run: &crate::manifest::RunSettings) -> Run {
+        let mut restart = self.restart.clone().unwrap_or_default();
+        if let Some(o) = &run.restart {
+            if o.policy.is_some() {
+                restart.policy = o.policy.clone();
+            }
+            if o.max_retries.is_some() {
+                restart.max_retries = o.max_retries;
+            }
+        }
+        let mut log = self.log.clone().unwrap_or_default();
+        if let Some(o) = &run.log {
+            if o.driver.is_some() && o.driver != log.driver {
+                log.driver = o.driver.clone();
+                log.options.clear();
+            }
+            log.options.extend(o.options.clone());
+            if o.max_size.is_some() {
+                log.max_size = o.max_size.clone();
+            }
+            if o.max_files.is_some() {
+                log.max_files = o.max_files;
+            }
+        }
+        Run {
+            read_only: run.read_only.or(self.read_only).unwrap_or(true),
+            memory: run
+                .memory
+                .as_ref()
+                .or(self.memory.as_ref())
+                .map(|m| m.get().0),
+            cpus: run.cpus.or(self.cpus),
+            pids: run.pids.or(self.pids),
+            restart,
+            log,
+            init: run.init.or(self.init),
+            stop_timeout: run
+                .stop_timeout
+                .as_ref()
+                .or(self.stop_timeout.as_ref())
+                .map(|t| *t.get()),
+        }
+    }
+}

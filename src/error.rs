@@ -1,6 +1,6 @@
 //! The one error type of dk, and the exit code each kind maps to.
 //!
-//! Exit codes (the contract of DESIGN.md): 0 success, 1 a build/test/promotion failed,
+//! Exit codes (the contract the README states): 0 success, 1 a build/test/promotion failed,
 //! 2 usage or definition error, 3 the Docker daemon cannot be reached or is too old.
 //! Interrupted runs exit 128 + signal (130 for SIGINT, 143 for SIGTERM) after cleaning up.
 

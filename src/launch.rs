@@ -6,11 +6,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::config::RunDefaults;
 use crate::docker::{Bind, ContainerSpec, Healthcheck, ImageFacts};
 use crate::error::{Diagnostic, Result};
 use crate::labels::{self, Role};
-use crate::manifest::{LogSettings, RestartSettings, RunSettings};
+use crate::manifest::LogSettings;
 use crate::workspace::{Node, Workspace};
 
 /// `<namespace>-<name>` for live, `<namespace>-test-<name>` for tests ('/' in a namespace
@@ -45,74 +44,6 @@ fn entrypoint_is_init(entrypoint: &[String]) -> bool {
     })
 }
 
-/// Run settings with the workspace defaults filled in.
-pub struct Effective<'a> {
-    pub run: &'a RunSettings,
-    pub defaults: &'a RunDefaults,
-}
-
-impl Effective<'_> {
-    pub fn read_only(&self) -> bool {
-        self.run
-            .read_only
-            .or(self.defaults.read_only)
-            .unwrap_or(true)
-    }
-    fn memory(&self) -> Option<u64> {
-        self.run
-            .memory
-            .as_ref()
-            .or(self.defaults.memory.as_ref())
-            .map(|m| m.get().0)
-    }
-    fn cpus(&self) -> Option<f64> {
-        self.run.cpus.or(self.defaults.cpus)
-    }
-    fn pids(&self) -> Option<i64> {
-        self.run.pids.or(self.defaults.pids)
-    }
-    fn restart(&self) -> RestartSettings {
-        let mut r = self.defaults.restart.clone().unwrap_or_default();
-        if let Some(o) = &self.run.restart {
-            if o.policy.is_some() {
-                r.policy = o.policy.clone();
-            }
-            if o.max_retries.is_some() {
-                r.max_retries = o.max_retries;
-            }
-        }
-        r
-    }
-    fn log(&self) -> LogSettings {
-        let mut l = self.defaults.log.clone().unwrap_or_default();
-        if let Some(o) = &self.run.log {
-            if o.driver.is_some() && o.driver != l.driver {
-                // Another driver: the defaults' options were for the old one.
-                l.driver = o.driver.clone();
-                l.options.clear();
-            }
-            l.options.extend(o.options.clone());
-            if o.max_size.is_some() {
-                l.max_size = o.max_size.clone();
-            }
-            if o.max_files.is_some() {
-                l.max_files = o.max_files;
-            }
-        }
-        l
-    }
-    fn init(&self) -> Option<bool> {
-        self.run.init.or(self.defaults.init)
-    }
-    fn stop_timeout(&self) -> Option<Duration> {
-        self.run
-            .stop_timeout
-            .as_ref()
-            .or(self.defaults.stop_timeout.as_ref())
-            .map(|t| *t.get())
-    }
-}
-
 fn log_config(l: &LogSettings) -> (String, BTreeMap<String, String>) {
     let driver = match l.driver.as_deref().unwrap_or("json") {
         "json" => "json-file",
@@ -143,10 +74,7 @@ pub struct LaunchInput<'a> {
 
 pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<ContainerSpec> {
     let run = &node.manifest.run;
-    let eff = Effective {
-        run,
-        defaults: &ws.defaults,
-    };
+    let eff = &node.run;
     let test = &node.manifest.test;
     let user = run.user.clone().unwrap_or_else(|| input.image.user.clone());
     if is_root_user(&user) && run.allow_root.is_none() {
@@ -235,7 +163,7 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
             .collect(),
     };
 
-    let read_only = eff.read_only();
+    let read_only = eff.read_only;
     let mut tmpfs: Vec<(String, String)> = run
         .tmpfs
         .iter()
@@ -248,8 +176,8 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         tmpfs.push(("/tmp".into(), "rw,noexec,nosuid,size=16m".into()));
     }
 
-    let memory = eff.memory().map(|m| m as i64);
-    let stop_timeout = eff.stop_timeout().map(|t| t.as_secs() as i64);
+    let memory = eff.memory.map(|m| m as i64);
+    let stop_timeout = eff.stop_timeout.map(|t| t.as_secs() as i64);
     let healthcheck = match &run.healthcheck {
         Some(h) => {
             let d = |v: &Option<crate::units::DurationText>, default: u64| {
@@ -284,17 +212,17 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
     };
     let (restart, log) = match input.role {
         Role::Live | Role::Build => {
-            let r = eff.restart();
+            let r = eff.restart.clone();
             (
                 Some((
                     r.policy.unwrap_or_else(|| "on-failure".into()),
                     r.max_retries.unwrap_or(5),
                 )),
-                Some(log_config(&eff.log())),
+                Some(log_config(&eff.log)),
             )
         }
         // A job's output is streamed to the caller, and logged like the service's.
-        Role::Job => (None, Some(log_config(&eff.log()))),
+        Role::Job => (None, Some(log_config(&eff.log))),
         Role::Test => (
             None,
             Some(log_config(&LogSettings {
@@ -352,12 +280,12 @@ pub fn spec(ws: &Workspace, node: &Node, input: LaunchInput<'_>) -> Result<Conta
         read_only,
         no_new_privileges: true,
         memory,
-        nano_cpus: eff.cpus().map(|c| (c * 1e9) as i64),
-        pids: eff.pids(),
+        nano_cpus: eff.cpus.map(|c| (c * 1e9) as i64),
+        pids: eff.pids,
         restart,
         log,
         init: eff
-            .init()
+            .init
             .unwrap_or(!entrypoint_is_init(&input.image.entrypoint)),
         stop_signal: run.stop_signal.clone(),
         stop_timeout,

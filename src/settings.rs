@@ -94,6 +94,60 @@ pub fn config_entries(ws: &Workspace) -> Vec<ConfigEntry> {
             };
             add(format!("{name}.{key}"), site_value(v, &o), o);
         }
+        let r = &node.run;
+        let limit = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
+        let resolved = [
+            ("read_only", r.read_only.to_string()),
+            ("memory", limit(r.memory.map(crate::units::human_size))),
+            ("cpus", limit(r.cpus.map(|c| c.to_string()))),
+            ("pids", limit(r.pids.map(|p| p.to_string()))),
+            (
+                "restart",
+                format!(
+                    "{}{}",
+                    r.restart.policy.as_deref().unwrap_or("on-failure"),
+                    r.restart
+                        .max_retries
+                        .map(|n| format!(" (max {n} retries)"))
+                        .unwrap_or_default()
+                ),
+            ),
+            (
+                "log",
+                format!(
+                    "{}{}",
+                    r.log.driver.as_deref().unwrap_or("json"),
+                    r.log
+                        .max_size
+                        .as_ref()
+                        .map(|s| format!(", max size {}", s.text()))
+                        .unwrap_or_default()
+                ),
+            ),
+            (
+                "init",
+                r.init
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "unless the image's entrypoint is an init".into()),
+            ),
+            (
+                "stop_timeout",
+                r.stop_timeout
+                    .map(crate::units::human_duration)
+                    .unwrap_or_else(|| "10s".into()),
+            ),
+        ];
+        for (k, value) in resolved {
+            // The manifest's [run], else dk.toml's [defaults], else dk's default.
+            let o = match tomlfile::line_of(&text, &format!("run.{k}")) {
+                Some(line) => format!("{path}:{line}"),
+                None => match tomlfile::line_of(&ws_text, &format!("defaults.{k}")) {
+                    Some(line) => format!("{dkt}:{line}"),
+                    None => "default".to_string(),
+                },
+            };
+            add(format!("{name}.run.{k}"), value, o);
+        }
         let run = &node.manifest.run;
         for (k, v) in &run.env {
             let key = format!("{name}.run.env.{k}");

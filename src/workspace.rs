@@ -33,6 +33,8 @@ pub struct Node {
     pub builder: Builder,
     /// The platform it is built for, when the manifest names one.
     pub platform: Option<crate::dockerfile::Platform>,
+    /// How its container runs: `[defaults]` and `[run]`, resolved once here.
+    pub run: crate::config::Run,
 }
 
 impl Node {
@@ -302,7 +304,7 @@ impl Workspace {
                 &name,
                 &rel,
                 &dir,
-                &ws_file.build,
+                (&ws_file.build, &ws_file.defaults),
                 local.as_ref(),
                 &mut origins,
             ) {
@@ -463,7 +465,7 @@ fn load_node(
     name: &str,
     rel: &str,
     dir: &Path,
-    ws_build: &crate::config::BuildDefaults,
+    (ws_build, ws_run): (&crate::config::BuildDefaults, &crate::config::RunDefaults),
     local: Option<&Local>,
     origins: &mut Origins,
 ) -> Result<Node, Vec<Diagnostic>> {
@@ -566,10 +568,11 @@ fn load_node(
         dir: dir.to_path_buf(),
         rel_dir: rel.to_string(),
         dockerfile,
-        manifest,
         manifest_path,
         build_args,
         builder,
         platform,
+        run: ws_run.resolve(&manifest.run),
+        manifest,
     })
 }

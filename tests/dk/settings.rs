@@ -364,6 +364,63 @@ fn dk_local_toml_overrides_a_site_s_values_and_dk_config_says_where_each_comes_f
 }
 
 #[test]
+fn dk_config_shows_each_run_setting_resolved_with_its_origin() {
+    // Resolved once at load: the manifest's [run] over dk.toml's [defaults] over dk's own.
+    let ws = TestWs::empty();
+    let mut toml = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
+    toml.push_str("\n[defaults]\nmemory = \"64m\"\npids = 64\nrestart = { policy = \"on-failure\", max_retries = 5 }\n");
+    ws.write("dk.toml", &toml);
+    let defaults_line = |key: &str| {
+        toml.lines()
+            .position(|l| l.starts_with(&format!("{key} =")))
+            .map(|i| format!("dk.toml:{}", i + 1))
+            .unwrap()
+    };
+    ws.write("baseline/Dockerfile", "FROM scratch\nCOPY x /x\n");
+    ws.container("svc", "FROM baseline\n");
+    ws.write(
+        "containers/svc/container.toml",
+        "[run]\npids = 32\nread_only = false\n",
+    );
+    let out = ws.ok(&["config", "svc"]);
+    let row = |key: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("{key} in:\n{out}"))
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(
+        row("svc.run.pids"),
+        ["svc.run.pids", "32", "containers/svc/container.toml:2"]
+    );
+    assert_eq!(
+        row("svc.run.read_only"),
+        [
+            "svc.run.read_only",
+            "false",
+            "containers/svc/container.toml:3"
+        ]
+    );
+    assert_eq!(
+        row("svc.run.memory"),
+        ["svc.run.memory", "64.0 MiB", &defaults_line("memory")]
+    );
+    assert_eq!(
+        row("svc.run.restart"),
+        [
+            "svc.run.restart",
+            "on-failure (max 5 retries)",
+            &defaults_line("restart")
+        ]
+    );
+    assert_eq!(row("svc.run.cpus"), ["svc.run.cpus", "(none)", "default"]);
+}
+
+#[test]
 fn secrets_are_read_only_files_never_shown_and_a_changed_one_replaces_the_container() {
     let ws = TestWs::for_services();
     const FIRST: &str = "first-token-never-shown";

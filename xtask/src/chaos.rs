@@ -675,7 +675,8 @@ fn replacements(seed: u64, cases: usize) -> (String, Vec<String>) {
     std::fs::create_dir_all(&dir).unwrap();
     let bb = dir.join("busybox.bin");
     busybox(&bb);
-    let rig = Rig::new(&dir, &ns, 7, &bb, &dk_bin());
+    // Subnets of its own per run: a leftover of an earlier run never overlaps them.
+    let rig = Rig::new(&dir, &ns, 60 + pid % 120, &bb, &dk_bin());
     let started = Instant::now();
     let t: Tally = crate::deploy_chaos::run(&rig, seed, cases, |n, c, r| {
         println!(
@@ -695,14 +696,27 @@ fn replacements(seed: u64, cases: usize) -> (String, Vec<String>) {
     for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
         let _ = Command::new("docker").args(["rm", "-f", "-v", id]).output();
     }
-    let _ = Command::new("docker")
-        .args([
-            "network",
-            "rm",
-            &format!("{ns}-live"),
-            &format!("{ns}-test"),
-        ])
-        .output();
+    let mut left = Vec::new();
+    for net in [format!("{ns}-live"), format!("{ns}-test")] {
+        // Bounded: a network can be busy for a moment after its last container goes.
+        let mut gone = false;
+        for _ in 0..10 {
+            let _ = Command::new("docker")
+                .args(["network", "rm", &net])
+                .output();
+            gone = Command::new("docker")
+                .args(["network", "inspect", &net])
+                .output()
+                .is_ok_and(|o| !o.status.success());
+            if gone {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        if !gone {
+            left.push(net);
+        }
+    }
     remove_images(&ns);
     let _ = std::fs::remove_dir_all(&dir);
     let mut md = String::new();
@@ -737,6 +751,13 @@ fn replacements(seed: u64, cases: usize) -> (String, Vec<String>) {
     );
     for v in &t.violations {
         let _ = writeln!(md, "\n- violation: {}", v.lines().next().unwrap_or(""));
+    }
+    for net in &left {
+        println!("chaos: could not remove network {net} (the daemon says it has active endpoints)");
+        let _ = writeln!(
+            md,
+            "\n- left behind: network {net} (the daemon refuses to remove it: active endpoints, with no container attached)"
+        );
     }
     (md, t.violations)
 }
