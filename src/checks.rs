@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::docker::Daemon;
 use crate::error::Result;
-use crate::manifest::{Check, CheckKind};
+use crate::manifest::{Check, CheckSpec, Probe as ProbeKind};
 use crate::records::CheckResult;
 
 /// Where the container under test can be reached.
@@ -27,12 +27,13 @@ type Probe = std::result::Result<(), String>;
 pub async fn run(
     daemon: &Daemon,
     target: &Target,
-    check: &Check,
+    spec: &CheckSpec,
     timeout: Duration,
 ) -> Result<CheckResult> {
     let started = Instant::now();
+    let check = &spec.check;
     let name = check.display_name();
-    let probe = match tokio::time::timeout(timeout, probe(daemon, target, check)).await {
+    let probe = match tokio::time::timeout(timeout, probe(daemon, target, spec)).await {
         Ok(r) => r?,
         Err(_) => Err(format!(
             "no result within {}",
@@ -56,14 +57,18 @@ pub async fn run(
     })
 }
 
-async fn probe(daemon: &Daemon, target: &Target, check: &Check) -> Result<Probe> {
-    Ok(match check.kind() {
-        Some(CheckKind::Exec) => exec(daemon, target, check).await?,
-        Some(CheckKind::Tcp) => tcp(target, check.tcp.unwrap()).await,
-        Some(CheckKind::Http) => http(target, check).await,
-        Some(CheckKind::File) => file(daemon, target, check).await?,
-        Some(CheckKind::NotRoot) => not_root(daemon, target).await?,
-        None => Err("the check has no probe".to_string()),
+async fn probe(daemon: &Daemon, target: &Target, spec: &CheckSpec) -> Result<Probe> {
+    let check = &spec.check;
+    Ok(match &spec.probe {
+        ProbeKind::Exec(cmd) => exec(daemon, target, cmd, check).await?,
+        ProbeKind::Tcp(port) => tcp(target, *port).await,
+        ProbeKind::Http {
+            path,
+            port,
+            loopback,
+        } => http(target, path, *port, *loopback, check).await,
+        ProbeKind::File(path) => file(daemon, target, path, check).await?,
+        ProbeKind::NotRoot => not_root(daemon, target).await?,
     })
 }
 
@@ -111,9 +116,8 @@ fn expect_text(
     Ok(())
 }
 
-async fn exec(daemon: &Daemon, target: &Target, check: &Check) -> Result<Probe> {
-    let cmd = check.exec.clone().unwrap_or_default();
-    let out = daemon.exec(&target.container, &cmd, None).await?;
+async fn exec(daemon: &Daemon, target: &Target, cmd: &[String], check: &Check) -> Result<Probe> {
+    let out = daemon.exec(&target.container, cmd, None).await?;
     let want = check.exit_code.unwrap_or(0);
     if out.exit_code != want {
         let mut why = format!("expected exit code {want}, got {}", out.exit_code);
@@ -201,11 +205,9 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> std::result::Result<(u16,
     Ok((status, body.to_string()))
 }
 
-async fn http(target: &Target, check: &Check) -> Probe {
-    let port = check.port.unwrap_or(80);
-    let addr = address(target, port, check.via.as_deref() == Some("loopback"))?;
-    let path = check.http.clone().unwrap_or_else(|| "/".into());
-    let (status, body) = http_get(addr, &path).await?;
+async fn http(target: &Target, path: &str, port: u16, loopback: bool, check: &Check) -> Probe {
+    let addr = address(target, port, loopback)?;
+    let (status, body) = http_get(addr, path).await?;
     let want = check.status.unwrap_or(200);
     if status != want {
         return Err(format!(
@@ -224,9 +226,8 @@ async fn http(target: &Target, check: &Check) -> Probe {
     Ok(())
 }
 
-async fn file(daemon: &Daemon, target: &Target, check: &Check) -> Result<Probe> {
-    let path = check.file.clone().unwrap_or_default();
-    let info = daemon.read_path(&target.container, &path).await?;
+async fn file(daemon: &Daemon, target: &Target, path: &str, check: &Check) -> Result<Probe> {
+    let info = daemon.read_path(&target.container, path).await?;
     let want_exists = check.exists.unwrap_or(true);
     let Some(info) = info else {
         return Ok(if want_exists {

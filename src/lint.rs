@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::dockerfile::{Dockerfile, ImageRef, Instruction, Pinning};
 use crate::graph::{EdgeKind, Graph, node_ref};
-use crate::manifest::{CheckKind, MountKind};
+use crate::manifest::MountKind;
 use crate::workspace::Workspace;
 
 /// The Hadolint ids dk implements: `hadolint.rs`'s, with Hadolint's semantics, and the
@@ -289,17 +289,13 @@ impl<'a> Linter<'a> {
         for p in &node.manifest.run.ports {
             declared.push((p.get_ref().get().container_port, line_of(p.span().start)));
         }
-        for c in &node.manifest.test.checks {
-            let check = c.get_ref();
-            let port = match check.kind() {
-                Some(CheckKind::Http) => check.port,
-                Some(CheckKind::Tcp) => check.tcp,
-                _ => None,
-            };
+        for c in &node.checks {
+            let check = &c.check;
+            let port = c.probe.port();
             if let Some(p) = port
                 && !check.negative()
             {
-                declared.push((p, line_of(c.span().start)));
+                declared.push((p, line_of(c.span.start)));
             }
         }
         if let Some(p) = node.manifest.test.ready_port {

@@ -698,6 +698,78 @@ pub struct Check {
     pub not_root: Option<bool>,
 }
 
+/// What a `[[test.check]]` probes, made once when the manifest is loaded (`validate_checks`
+/// has said that a check names exactly one probe): the code that runs checks matches on it
+/// and never unwraps a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// A command run in the container.
+    Exec(Vec<String>),
+    /// A port that must accept a connection.
+    Tcp(u16),
+    /// A GET of `path` on `port`, from the test network or (`loopback`) published on 127.0.0.1.
+    Http {
+        path: String,
+        port: u16,
+        loopback: bool,
+    },
+    /// A file in the container.
+    File(String),
+    /// The main process must not run as uid 0.
+    NotRoot,
+}
+
+impl Probe {
+    /// The probe of a check that names exactly one (None otherwise: a definition error).
+    pub fn of(c: &Check) -> Option<Probe> {
+        Some(match c.kind()? {
+            CheckKind::Exec => Probe::Exec(c.exec.clone()?),
+            CheckKind::Tcp => Probe::Tcp(c.tcp?),
+            CheckKind::Http => Probe::Http {
+                path: c.http.clone()?,
+                port: c.port.unwrap_or(80),
+                loopback: c.via.as_deref() == Some("loopback"),
+            },
+            CheckKind::File => Probe::File(c.file.clone()?),
+            CheckKind::NotRoot => Probe::NotRoot,
+        })
+    }
+
+    /// The container port it reaches, when it reaches one.
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Probe::Tcp(p) | Probe::Http { port: p, .. } => Some(*p),
+            _ => None,
+        }
+    }
+}
+
+/// A check as the test step runs it: its keys (expectations, timeout, name) and its probe.
+#[derive(Debug, Clone)]
+pub struct CheckSpec {
+    pub check: Check,
+    pub probe: Probe,
+    /// Where it is in its manifest.
+    pub span: std::ops::Range<usize>,
+}
+
+impl CheckSpec {
+    /// The checks of a manifest that validated.
+    pub fn all(m: &Manifest) -> Vec<CheckSpec> {
+        m.test
+            .checks
+            .iter()
+            .filter_map(|c| {
+                Probe::of(c.get_ref()).map(|probe| CheckSpec {
+                    check: c.get_ref().clone(),
+                    probe,
+                    span: c.span(),
+                })
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckKind {
     Exec,
@@ -746,16 +818,12 @@ impl Check {
         if let Some(n) = &self.name {
             return n.clone();
         }
-        let base = match self.kind() {
-            Some(CheckKind::Exec) => format!("exec {}", self.exec.as_ref().unwrap().join(" ")),
-            Some(CheckKind::Tcp) => format!("tcp {}", self.tcp.unwrap()),
-            Some(CheckKind::Http) => format!(
-                "http :{}{}",
-                self.port.unwrap_or(80),
-                self.http.as_ref().unwrap()
-            ),
-            Some(CheckKind::File) => format!("file {}", self.file.as_ref().unwrap()),
-            Some(CheckKind::NotRoot) => "process is not root".to_string(),
+        let base = match Probe::of(self) {
+            Some(Probe::Exec(cmd)) => format!("exec {}", cmd.join(" ")),
+            Some(Probe::Tcp(port)) => format!("tcp {port}"),
+            Some(Probe::Http { path, port, .. }) => format!("http :{port}{path}"),
+            Some(Probe::File(path)) => format!("file {path}"),
+            Some(Probe::NotRoot) => "process is not root".to_string(),
             None => "check".to_string(),
         };
         if self.negative() {

@@ -17,7 +17,7 @@ use crate::ids::ImageId;
 use crate::labels::{self, Role};
 use crate::launch::{self, LaunchInput};
 use crate::lock::WorkspaceLock;
-use crate::manifest::CheckKind;
+use crate::manifest::Probe;
 use crate::records::{CheckResult, TestRecord};
 use crate::report::ReporterExt;
 use crate::scheduler::{self, Cancel, Outcome};
@@ -530,12 +530,17 @@ impl Engine {
         let test = &node.manifest.test;
         let (binds, keep) = crate::mounts::test_binds(&self.ws, node, root, remap)?;
         launch.keep = keep;
-        let loopback: Vec<u16> = test
+        let loopback: Vec<u16> = node
             .checks
             .iter()
-            .map(|c| c.get_ref())
-            .filter(|c| c.kind() == Some(CheckKind::Http) && c.via.as_deref() == Some("loopback"))
-            .filter_map(|c| c.port)
+            .filter_map(|c| match c.probe {
+                Probe::Http {
+                    port,
+                    loopback: true,
+                    ..
+                } => Some(port),
+                _ => None,
+            })
             .collect();
         let spec = launch::spec(
             &self.ws,
@@ -566,10 +571,10 @@ impl Engine {
                     .as_ref()
                     .map(|t| *t.get())
                     .unwrap_or(DEFAULT_CHECK_TIMEOUT);
-                for c in &test.checks {
-                    let c = c.get_ref();
-                    self.reporter.step(&node.name, c.display_name());
+                for c in &node.checks {
+                    self.reporter.step(&node.name, c.check.display_name());
                     let timeout = c
+                        .check
                         .timeout
                         .as_ref()
                         .map(|t| *t.get())

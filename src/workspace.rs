@@ -35,6 +35,8 @@ pub struct Node {
     pub platform: Option<crate::dockerfile::Platform>,
     /// How its container runs: `[defaults]` and `[run]`, resolved once here.
     pub run: crate::config::Run,
+    /// Its `[[test.check]]`s, each with its probe.
+    pub checks: Vec<crate::manifest::CheckSpec>,
 }
 
 impl Node {
@@ -573,6 +575,7 @@ fn load_node(
         builder,
         platform,
         run: ws_run.resolve(&manifest.run),
+        checks: crate::manifest::CheckSpec::all(&manifest),
         manifest,
     })
 }
