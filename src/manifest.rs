@@ -576,6 +576,9 @@ pub struct Mount {
     /// Why a host path that exposes the host (`/`, `/etc`, the Docker socket…) is mounted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow: Option<String>,
+    /// The source, typed (`source()`).
+    #[serde(skip)]
+    resolved: MountSource,
 }
 
 /// Host paths a container may only mount with a reason (`allow`): they expose the host.
@@ -607,30 +610,44 @@ pub fn exposes_host(host: &str) -> bool {
         .any(|s| p == *s || p.starts_with(&format!("{s}/")) || s.starts_with(&format!("{p}/")))
 }
 
-/// Where a mount's data comes from.
+/// Where a mount's data is: the one source a manifest names, made once at load
+/// (`Mount::resolve_source`, after `dk.local.toml`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MountSource<'a> {
+pub enum MountSource {
     /// `<data_root>/<node>/<path>` (test_only: node-relative).
-    Data(&'a str),
-    Host(&'a str),
+    Data(String),
+    Host(String),
     /// (other node, path under its data directory).
-    From(&'a str, &'a str),
-    Volume(&'a str),
+    From(String, String),
+    Volume(String),
+}
+
+impl Default for MountSource {
+    /// No source key: the node's own data directory.
+    fn default() -> Self {
+        MountSource::Data(String::new())
+    }
 }
 
 impl Mount {
-    /// The one source the manifest names (validated when it is loaded).
-    pub fn source(&self) -> MountSource<'_> {
-        if let Some(h) = &self.host {
-            MountSource::Host(h)
+    /// Where its data is.
+    pub fn source(&self) -> &MountSource {
+        &self.resolved
+    }
+
+    /// Fix `source()` from the keys (validated: exactly one of `source`, `host`, `from`,
+    /// `volume`; none means `source = ""`).
+    pub fn resolve_source(&mut self) {
+        self.resolved = if let Some(h) = &self.host {
+            MountSource::Host(h.clone())
         } else if let Some(f) = &self.from {
             let (node, path) = f.split_once(':').unwrap_or((f, ""));
-            MountSource::From(node, path)
+            MountSource::From(node.to_string(), path.to_string())
         } else if let Some(v) = &self.volume {
-            MountSource::Volume(v)
+            MountSource::Volume(v.clone())
         } else {
-            MountSource::Data(self.source.as_deref().unwrap_or(""))
-        }
+            MountSource::Data(self.source.clone().unwrap_or_default())
+        };
     }
 }
 

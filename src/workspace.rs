@@ -391,7 +391,7 @@ impl Workspace {
 fn check_mount_from(node: &Node, names: &[&str], diags: &mut Vec<Diagnostic>) {
     for m in &node.manifest.mounts {
         if let crate::manifest::MountSource::From(other, _) = m.get_ref().source()
-            && !names.contains(&other)
+            && !names.contains(&other.as_str())
         {
             let path = node.manifest_path.clone().unwrap_or_default();
             let text = std::fs::read_to_string(node.dir.join(MANIFEST_FILE)).unwrap_or_default();
@@ -490,6 +490,9 @@ fn load_node(
     };
     if let Some(l) = local {
         diags.extend(l.apply_to_node(name, &mut manifest, origins));
+    }
+    for m in &mut manifest.mounts {
+        m.get_mut().resolve_source();
     }
 
     let mut build_args = ws_args.clone();
