@@ -24,6 +24,54 @@ fn fails_with(ws: &TestWs, needles: &[&str]) -> String {
     err
 }
 
+/// Definition mistakes, one per row: (case, file written into the good workspace, its
+/// content, what the exit-2 diagnostic must say: file:line and the words that explain it).
+#[rustfmt::skip]
+const BAD_FILES: &[(&str, &str, &str, &[&str])] = &[
+    ("toml_syntax_error_in_dk_toml", "dk.toml", "namespace = \"x\"\n[network\n", &["dk.toml:2:"]),
+    ("unknown_key_in_dk_toml_suggests", "dk.toml", "namepsace = \"x\"\n", &["dk.toml:1:1", "unknown key `namepsace`", "did you mean `namespace`?"]),
+    ("toml_syntax_error_in_manifest", "containers/web/container.toml", "autostart = true\n[run\nports = []\n", &["containers/web/container.toml:2:"]),
+    ("unknown_key_in_manifest_section", "containers/web/container.toml", "[run]\nmemory = \"64m\"\nprots = [\"80:80\"]\n", &["containers/web/container.toml:3:1", "unknown key `prots` in [run]", "did you mean `ports`?"]),
+    ("wrong_type_names_the_key", "containers/web/container.toml", "autostart = \"yes\"\n", &["containers/web/container.toml:1:", "autostart"]),
+    ("dockerfile_without_from", "containers/web/Dockerfile", "# only a comment\n\n", &["containers/web/Dockerfile:1", "no FROM"]),
+    ("instruction_before_from", "containers/web/Dockerfile", "ARG X=1\nRUN echo $X\nFROM baseline\n", &["containers/web/Dockerfile:2", "before the first FROM"]),
+    ("from_without_image", "containers/web/Dockerfile", "FROM baseline\nFROM --platform=linux/amd64\n", &["containers/web/Dockerfile:2", "FROM without an image"]),
+    ("self_reference", "containers/web/Dockerfile", "FROM baseline\nCOPY --from=web /a /a\n", &["containers/web/Dockerfile:2", "web -> web"]),
+    ("name_docker_rejects", "containers/Web_App/Dockerfile", "FROM baseline\n", &["containers/Web_App/", "Docker rejects it"]),
+    ("two_nodes_mapping_to_one_image", "containers/baseline/Dockerfile", "FROM scratch\n", &["containers/baseline/", "same image"]),
+    ("unknown_mount_kind", "containers/web/container.toml", "[[mount]]\nkind = \"persistant\"\nsource = \"d\"\ntarget = \"/d\"\n", &["containers/web/container.toml:2:", "persistant"]),
+    ("check_with_two_probes", "containers/web/container.toml", "[[test.check]]\ntcp = 80\nhttp = \"/\"\n", &["containers/web/container.toml:1:", "more than one probe"]),
+    ("waiver_without_reason", "containers/web/container.toml", "\n[[lint.waive]]\nrule = \"DL3007\"\n", &["containers/web/container.toml:2:", "no reason"]),
+    ("staging_path_escaping_the_workspace", "containers/web/container.toml", "[[stage.copy]]\nfrom = \"../../etc/passwd\"\nto = \"files/passwd\"\n", &["containers/web/container.toml:1:", "may not contain `..`"]),
+    ("invalid_subnet", "dk.toml", "[network.live]\nsubnet = \"172.30.0.1/24\"\n", &["dk.toml:2:", "host bits set"]),
+    ("overlapping_live_and_test_subnets", "dk.toml", "[network.live]\nsubnet = \"172.30.0.0/16\"\n[network.test]\nsubnet = \"172.30.5.0/24\"\n", &["dk.toml:4:", "overlaps"]),
+    ("bad_static_ip", "containers/web/container.toml", "[run]\nip = \"172.30.0.300\"\n", &["containers/web/container.toml:2:", "not an IPv4 address"]),
+    ("bad_port_mapping", "containers/web/container.toml", "[run]\nports = [\"80\"]\n", &["containers/web/container.toml:2:", "not a port mapping"]),
+    ("after_names_an_unknown_node", "containers/site/container.toml", "after = [\"wbe\"]\n", &["containers/site/container.toml:1:", "`wbe` is not a node", "did you mean `web`?"]),
+    ("invalid_namespace", "dk.toml", "namespace = \"My Images\"\n", &["dk.toml:1:", "not a valid Docker repository name"]),
+    ("build_target_that_is_not_a_stage", "containers/web/container.toml", "[build]\ntarget = \"final\"\n", &["containers/web/container.toml", "`final` is not a stage"]),
+    ("bad_duration", "containers/web/container.toml", "[test]\ngrace = \"2 fortnights\"\n", &["containers/web/container.toml", "test.grace"]),
+];
+
+#[test]
+fn every_bad_file_is_exit_2_at_its_line_with_what_is_wrong() {
+    let mut failed = Vec::new();
+    for (case, path, content, needles) in BAD_FILES {
+        let ws = good();
+        ws.write(path, content);
+        let out = ws.dk().arg("ls").output().unwrap();
+        let err = crate::common::stderr(&out);
+        let missing: Vec<&&str> = needles.iter().filter(|n| !err.contains(**n)).collect();
+        if out.status.code() != Some(2) || err.contains("panicked") || !missing.is_empty() {
+            failed.push(format!(
+                "{case}: exit {:?}, missing {missing:?} in:\n{err}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
 #[test]
 fn the_good_workspace_loads() {
     let ws = good();
@@ -40,93 +88,11 @@ fn the_good_workspace_loads() {
 }
 
 #[test]
-fn toml_syntax_error_in_dk_toml() {
-    let ws = good();
-    ws.write("dk.toml", "namespace = \"x\"\n[network\n");
-    fails_with(&ws, &["dk.toml:2:"]);
-}
-
-#[test]
-fn unknown_key_in_dk_toml_suggests() {
-    let ws = good();
-    ws.write("dk.toml", "namepsace = \"x\"\n");
-    fails_with(
-        &ws,
-        &[
-            "dk.toml:1:1",
-            "unknown key `namepsace`",
-            "did you mean `namespace`?",
-        ],
-    );
-}
-
-#[test]
-fn toml_syntax_error_in_manifest() {
-    let ws = good();
-    ws.write(
-        "containers/web/container.toml",
-        "autostart = true\n[run\nports = []\n",
-    );
-    fails_with(&ws, &["containers/web/container.toml:2:"]);
-}
-
-#[test]
-fn unknown_key_in_manifest_section() {
-    let ws = good();
-    ws.write(
-        "containers/web/container.toml",
-        "[run]\nmemory = \"64m\"\nprots = [\"80:80\"]\n",
-    );
-    fails_with(
-        &ws,
-        &[
-            "containers/web/container.toml:3:1",
-            "unknown key `prots` in [run]",
-            "did you mean `ports`?",
-        ],
-    );
-}
-
-#[test]
-fn wrong_type_names_the_key() {
-    let ws = good();
-    ws.write("containers/web/container.toml", "autostart = \"yes\"\n");
-    fails_with(&ws, &["containers/web/container.toml:1:", "autostart"]);
-}
-
-#[test]
 fn node_directory_without_dockerfile() {
     let ws = good();
     std::fs::create_dir_all(ws.path("containers/empty")).unwrap();
     ws.write("containers/empty/container.toml", "");
     fails_with(&ws, &["containers/empty/", "has no Dockerfile"]);
-}
-
-#[test]
-fn dockerfile_without_from() {
-    let ws = good();
-    ws.container("web", "# only a comment\n\n");
-    fails_with(&ws, &["containers/web/Dockerfile:1", "no FROM"]);
-}
-
-#[test]
-fn instruction_before_from() {
-    let ws = good();
-    ws.container("web", "ARG X=1\nRUN echo $X\nFROM baseline\n");
-    fails_with(
-        &ws,
-        &["containers/web/Dockerfile:2", "before the first FROM"],
-    );
-}
-
-#[test]
-fn from_without_image() {
-    let ws = good();
-    ws.container("web", "FROM baseline\nFROM --platform=linux/amd64\n");
-    fails_with(
-        &ws,
-        &["containers/web/Dockerfile:2", "FROM without an image"],
-    );
 }
 
 #[test]
@@ -224,27 +190,6 @@ fn cycle_of_three_prints_every_edge() {
 }
 
 #[test]
-fn self_reference() {
-    let ws = good();
-    ws.container("web", "FROM baseline\nCOPY --from=web /a /a\n");
-    fails_with(&ws, &["containers/web/Dockerfile:2", "web -> web"]);
-}
-
-#[test]
-fn name_docker_rejects() {
-    let ws = good();
-    ws.container("Web_App", "FROM baseline\n");
-    fails_with(&ws, &["containers/Web_App/", "Docker rejects it"]);
-}
-
-#[test]
-fn two_nodes_mapping_to_one_image() {
-    let ws = good();
-    ws.container("baseline", "FROM scratch\n");
-    fails_with(&ws, &["containers/baseline/", "same image"]);
-}
-
-#[test]
 fn empty_containers_directory() {
     let ws = TestWs::empty();
     ws.write("baseline/Dockerfile", "FROM scratch\n");
@@ -283,136 +228,6 @@ fn symlinked_node_escaping_the_workspace() {
     std::fs::write(outside.path().join("Dockerfile"), "FROM baseline\n").unwrap();
     std::os::unix::fs::symlink(outside.path(), ws.path("containers/evil")).unwrap();
     fails_with(&ws, &["containers/evil/", "outside the workspace"]);
-}
-
-#[test]
-fn unknown_mount_kind() {
-    let ws = good();
-    ws.write(
-        "containers/web/container.toml",
-        "[[mount]]\nkind = \"persistant\"\nsource = \"d\"\ntarget = \"/d\"\n",
-    );
-    fails_with(&ws, &["containers/web/container.toml:2:", "persistant"]);
-}
-
-#[test]
-fn check_with_two_probes() {
-    let ws = good();
-    ws.write(
-        "containers/web/container.toml",
-        "[[test.check]]\ntcp = 80\nhttp = \"/\"\n",
-    );
-    fails_with(
-        &ws,
-        &["containers/web/container.toml:1:", "more than one probe"],
-    );
-}
-
-#[test]
-fn waiver_without_reason() {
-    let ws = good();
-    ws.write(
-        "containers/web/container.toml",
-        "\n[[lint.waive]]\nrule = \"DL3007\"\n",
-    );
-    fails_with(&ws, &["containers/web/container.toml:2:", "no reason"]);
-}
-
-#[test]
-fn staging_path_escaping_the_workspace() {
-    let ws = good();
-    ws.write(
-        "containers/web/container.toml",
-        "[[stage.copy]]\nfrom = \"../../etc/passwd\"\nto = \"files/passwd\"\n",
-    );
-    fails_with(
-        &ws,
-        &["containers/web/container.toml:1:", "may not contain `..`"],
-    );
-}
-
-#[test]
-fn invalid_subnet() {
-    let ws = good();
-    ws.write("dk.toml", "[network.live]\nsubnet = \"172.30.0.1/24\"\n");
-    fails_with(&ws, &["dk.toml:2:", "host bits set"]);
-}
-
-#[test]
-fn overlapping_live_and_test_subnets() {
-    let ws = good();
-    ws.write(
-        "dk.toml",
-        "[network.live]\nsubnet = \"172.30.0.0/16\"\n[network.test]\nsubnet = \"172.30.5.0/24\"\n",
-    );
-    fails_with(&ws, &["dk.toml:4:", "overlaps"]);
-}
-
-#[test]
-fn bad_static_ip() {
-    let ws = good();
-    ws.write(
-        "containers/web/container.toml",
-        "[run]\nip = \"172.30.0.300\"\n",
-    );
-    fails_with(
-        &ws,
-        &["containers/web/container.toml:2:", "not an IPv4 address"],
-    );
-}
-
-#[test]
-fn bad_port_mapping() {
-    let ws = good();
-    ws.write("containers/web/container.toml", "[run]\nports = [\"80\"]\n");
-    fails_with(
-        &ws,
-        &["containers/web/container.toml:2:", "not a port mapping"],
-    );
-}
-
-#[test]
-fn after_names_an_unknown_node() {
-    let ws = good();
-    ws.write("containers/site/container.toml", "after = [\"wbe\"]\n");
-    fails_with(
-        &ws,
-        &[
-            "containers/site/container.toml:1:",
-            "`wbe` is not a node",
-            "did you mean `web`?",
-        ],
-    );
-}
-
-#[test]
-fn invalid_namespace() {
-    let ws = good();
-    ws.write("dk.toml", "namespace = \"My Images\"\n");
-    fails_with(&ws, &["dk.toml:1:", "not a valid Docker repository name"]);
-}
-
-#[test]
-fn build_target_that_is_not_a_stage() {
-    let ws = good();
-    ws.write(
-        "containers/web/container.toml",
-        "[build]\ntarget = \"final\"\n",
-    );
-    fails_with(
-        &ws,
-        &["containers/web/container.toml", "`final` is not a stage"],
-    );
-}
-
-#[test]
-fn bad_duration() {
-    let ws = good();
-    ws.write(
-        "containers/web/container.toml",
-        "[test]\ngrace = \"2 fortnights\"\n",
-    );
-    fails_with(&ws, &["containers/web/container.toml", "test.grace"]);
 }
 
 #[test]

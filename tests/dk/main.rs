@@ -25,6 +25,8 @@ mod lint;
 mod parts;
 mod registry;
 mod remote;
+#[path = "../support/rng.rs"]
+mod rng;
 mod settings;
 mod swarm;
 mod test_promote;

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::rng::Rng;
+
 pub const POLICIES: [&str; 4] = ["no", "on-failure", "always", "unless-stopped"];
 
 /// One case, drawn from the seed.
@@ -47,34 +49,18 @@ pub enum Outcome {
     KilledThenSettled,
 }
 
-/// xorshift64*, the same generator as the tests' and xtask's.
-pub struct Gen(pub u64);
-
-impl Gen {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 pub const GRACE_MS: u64 = 800;
 
 impl Case {
-    pub fn draw(g: &mut Gen, version: u32) -> Case {
+    pub fn draw(g: &mut Rng, version: u32) -> Case {
         Case {
             version,
-            policy: POLICIES[g.below(4) as usize],
+            policy: POLICIES[g.below(4)],
             start_first: g.below(2) == 0,
             healthcheck: g.below(3) == 0,
             ready_port: g.below(2) == 0,
-            crash_ms: (g.below(3) != 0).then(|| g.below(GRACE_MS + 2000)),
-            kill_ms: (g.below(4) == 0).then(|| g.below(4000)),
+            crash_ms: (g.below(3) != 0).then(|| g.below(GRACE_MS as usize + 2000) as u64),
+            kill_ms: (g.below(4) == 0).then(|| g.below(4000) as u64),
         }
     }
 }
@@ -437,7 +423,7 @@ pub fn run(
     cases: usize,
     mut progress: impl FnMut(usize, &Case, &Result<Outcome, String>),
 ) -> Tally {
-    let mut g = Gen(seed.max(1));
+    let mut g = Rng(seed.max(1));
     let mut t = Tally::default();
     let mut version = 1;
     if let Err(e) = rig.heal(version) {

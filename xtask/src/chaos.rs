@@ -24,24 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::deploy_chaos::{Rig, Tally};
+use crate::rng::Rng;
 use crate::util::{busybox, busybox_workspace, dk_bin, machine, remove_images, root, run, write};
-
-/// xorshift64*: a tiny seeded generator, so a run can be repeated from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// A workspace with a slow build step and a slow check, so kills land mid-way.
 fn workspace(dir: &Path, ns: &str, slot: u8) {
@@ -341,19 +325,19 @@ pub fn main(args: &[String]) {
     let started = Instant::now();
     for r in 0..runs {
         // Give every run something to do: change one node's page.
-        let node = ["a", "b", "c"][rng.below(3) as usize];
+        let node = ["a", "b", "c"][rng.below(3)];
         write(
             &ws,
             &format!("containers/{node}/www/index.html"),
             &format!("hello {node} {r} {seed}\n"),
         );
-        let which = rng.below(4) as usize;
+        let which = rng.below(4);
         if which == 2 {
             // Promotion needs something tested.
             let _ = dk(&ws, &["test"]).output();
         }
         per_cmd[which] += 1;
-        let delay = Duration::from_millis(rng.below(4000));
+        let delay = Duration::from_millis(rng.below(4000) as u64);
         let mut child = dk(&ws, commands[which]).spawn().unwrap();
         std::thread::sleep(delay);
         let _ = child.kill();

@@ -10,6 +10,8 @@ mod cluster;
 mod deploy_chaos;
 mod fuzz;
 mod man;
+#[path = "../../tests/support/rng.rs"]
+mod rng;
 // The second daemon and the registry the integration tests start (not every part is used).
 #[allow(dead_code)]
 #[path = "../../tests/support/parts.rs"]
