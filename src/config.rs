@@ -268,6 +268,11 @@ impl RunDefaults {
                 restart.max_retries = o.max_retries;
             }
         }
+        // dk's own default: on failure, at most 5 times.
+        let policy = restart.policy.get_or_insert_with(|| "on-failure".into());
+        if policy == "on-failure" && restart.max_retries.is_none() {
+            restart.max_retries = Some(5);
+        }
         let mut log = self.log.clone().unwrap_or_default();
         if let Some(o) = &run.log {
             if o.driver.is_some() && o.driver != log.driver {

@@ -501,7 +501,7 @@ fn plan_service<'a>(
     }
     if !read_only_set {
         p.differences.push(
-            "its root filesystem is read-only (dk's default; Compose: writable): if it writes outside its mounts, set `read_only = false` in [run] or mount what it writes".into(),
+            format!("{READ_ONLY_NOTE} (dk's default; Compose: writable): if it writes outside its mounts, set `read_only = false` in [run] or mount what it writes"),
         );
     }
     if !caps_dropped_all {
@@ -515,9 +515,9 @@ fn plan_service<'a>(
         );
     }
     if svc.get("restart").is_none() {
-        p.differences.push(
-            "it is restarted on failure, up to 5 times (dk's default; Compose: never)".into(),
-        );
+        p.differences.push(format!(
+            "{RESTART_NOTE}, up to 5 times (dk's default; Compose: never)"
+        ));
     }
     p
 }
@@ -1205,7 +1205,15 @@ pub async fn run(opts: &ImportOptions) -> Result<Done> {
     // The result must load; if it does not, nothing of the import stays.
     let root = opts.into.canonicalize().unwrap_or(opts.into.clone());
     let loaded = crate::workspace::Workspace::load(&root, &Default::default())
-        .and_then(|ws| crate::graph::Graph::build(&ws).map(|_| ()));
+        .and_then(|ws| crate::graph::Graph::build(&ws).map(|_| ws));
+    let mut report = report;
+    if let Ok(ws) = &loaded {
+        for s in &mut report.services {
+            if let Some(node) = ws.nodes.iter().find(|n| n.name == s.node) {
+                as_the_workspace_runs_it(s, &node.run);
+            }
+        }
+    }
     if let Err(e) = loaded {
         report.rollback();
         return Err(Error::usage_help(
@@ -1221,4 +1229,35 @@ pub async fn run(opts: &ImportOptions) -> Result<Done> {
         files: project.files_shown(),
         root,
     })
+}
+
+const READ_ONLY_NOTE: &str = "its root filesystem is read-only";
+const RESTART_NOTE: &str = "it is restarted on failure";
+
+/// The notes on dk's defaults said as the workspace resolves them (its dk.toml's
+/// `[defaults]` may differ from dk's own): the read-only root and the restart policy.
+fn as_the_workspace_runs_it(s: &mut Imported, run: &crate::config::Run) {
+    let mut notes = Vec::new();
+    for d in std::mem::take(&mut s.differences) {
+        if d.starts_with(READ_ONLY_NOTE) {
+            if run.read_only {
+                notes.push(d);
+            }
+        } else if d.starts_with(RESTART_NOTE) {
+            let policy = run.restart.policy.as_deref().unwrap_or("on-failure");
+            if policy != "no" {
+                notes.push(format!(
+                    "it is restarted by the policy `{policy}`{} (this workspace's setting; Compose: never)",
+                    run.restart
+                        .max_retries
+                        .filter(|_| policy == "on-failure")
+                        .map(|n| format!(", up to {n} times"))
+                        .unwrap_or_default()
+                ));
+            }
+        } else {
+            notes.push(d);
+        }
+    }
+    s.differences = notes;
 }

@@ -108,6 +108,7 @@ pub fn config_entries(ws: &Workspace) -> Vec<ConfigEntry> {
                     r.restart.policy.as_deref().unwrap_or("on-failure"),
                     r.restart
                         .max_retries
+                        .filter(|_| r.restart.policy.as_deref() == Some("on-failure"))
                         .map(|n| format!(" (max {n} retries)"))
                         .unwrap_or_default()
                 ),

@@ -462,6 +462,45 @@ fn an_import_into_a_workspace_overwrites_nothing() {
     assert!(ws.path("containers/cache/container.toml").exists());
 }
 
+#[test]
+fn what_runs_differently_is_said_as_the_workspace_resolves_it() {
+    // The notes on dk's defaults follow the target workspace's [defaults], not dk's own.
+    let ws = TestWs::empty();
+    let mut toml = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
+    toml.push_str("\n[defaults]\nread_only = false\nrestart = { policy = \"always\" }\n");
+    ws.write("dk.toml", &toml);
+    ws.write("baseline/Dockerfile", "FROM scratch\n");
+    ws.write(
+        "compose.yaml",
+        "services:\n  cache:\n    image: busybox:1.36.1\n",
+    );
+    let out = import(&ws, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(!s.contains("root filesystem is read-only"), "{s}");
+    assert!(
+        s.contains(
+            "it is restarted by the policy `always` (this workspace's setting; Compose: never)"
+        ),
+        "{s}"
+    );
+    // Into a new workspace: dk's own defaults.
+    let fresh = TestWs::empty();
+    std::fs::remove_file(fresh.path("dk.toml")).unwrap();
+    fresh.write(
+        "compose.yaml",
+        "services:\n  cache:\n    image: busybox:1.36.1\n",
+    );
+    let out = import(&fresh, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(s.contains("root filesystem is read-only"), "{s}");
+    assert!(
+        s.contains("restarted by the policy `on-failure`, up to 5 times"),
+        "{s}"
+    );
+}
+
 /// docker-compose (Debian's 1.29), removed with its volumes and images on drop.
 struct ComposeProject {
     name: String,
