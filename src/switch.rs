@@ -223,7 +223,7 @@ impl Engine {
             )
         } else {
             if let Some(n) = &new {
-                daemon.remove_container(&n.id).await?;
+                discard(daemon, &n.id).await?;
             }
             match &old {
                 Some(o) => {
@@ -448,7 +448,7 @@ impl Switch<'_> {
         let engine = self.engine;
         let undone = async {
             let daemon = engine.daemon().await?;
-            daemon.remove_container(&self.new_id).await?;
+            discard(daemon, &self.new_id).await?;
             if !self.old_stopped && !self.old_off_network && !self.old_renamed {
                 return Ok::<_, Error>("the old container kept running throughout".to_string());
             }
@@ -476,6 +476,14 @@ impl Switch<'_> {
             ),
         }
     }
+}
+
+/// Remove a new container that did not make it: stopped first, so that a restart policy
+/// that is starting it again at that moment is cancelled before the removal (a forced
+/// removal racing a restart can leave the daemon with an endpoint on the network).
+async fn discard(daemon: &Daemon, id: &str) -> Result<()> {
+    daemon.stop_container(id, Duration::from_secs(2)).await?;
+    daemon.remove_container(id).await
 }
 
 /// Add what happened to the old container to a failed replacement's error.

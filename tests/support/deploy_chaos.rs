@@ -5,15 +5,17 @@
 //! a new version of it with random settings — restart policy (`no`, `on-failure`,
 //! `always`, `unless-stopped`), stop-first or start-first, a healthcheck or not, a
 //! `[run.ready]` port or not — and, live only, a crash at a random moment (0 ms up to the
-//! grace period + 2 s) or none; in some cases dk is SIGKILLed at a random moment of the
-//! `dk up`, and the next `dk up` must settle it. After every case the invariants are
-//! checked and counted:
+//! grace period + 2 s) or none; one case in six is instead a `dk rollback` to the previous
+//! release (through the same switch); in some cases dk is SIGKILLed at a random moment of
+//! the `dk up` or `dk rollback`, and the next `dk up` must settle it. After every case the
+//! invariants are checked and counted:
 //! - a container of the service serves, unless the new version went live and crashed
 //!   afterwards (counted apart: dk's verdict was right when it gave it);
 //! - `dk up`'s exit code says what happened: 0 = the new version serves (or crashed after
 //!   going live), 1 = the old one serves and the message names the crash;
 //! - once converged, exactly one live container and no `-next`/`-old` left, no intent
-//!   record; `dk status --check` agrees with what runs.
+//!   record; `dk status --check` agrees with what runs; after a rollback that exits 0 the
+//!   container runs the image `:live` names.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -37,6 +39,8 @@ pub struct Case {
     pub crash_ms: Option<u64>,
     /// SIGKILL dk this many ms into the `dk up` (None: let it finish).
     pub kill_ms: Option<u64>,
+    /// Instead of a new version: `dk rollback` to the previous release (when there is one).
+    pub rollback: bool,
 }
 
 /// What a case ended as.
@@ -47,6 +51,8 @@ pub enum Outcome {
     CrashedAfterLive,
     /// Killed, then settled by the next `dk up` (to the new or the old version).
     KilledThenSettled,
+    /// `dk rollback` put the previous release back live.
+    RolledBack,
 }
 
 pub const GRACE_MS: u64 = 800;
@@ -61,6 +67,7 @@ impl Case {
             ready_port: g.below(2) == 0,
             crash_ms: (g.below(3) != 0).then(|| g.below(GRACE_MS as usize + 2000) as u64),
             kill_ms: (g.below(4) == 0).then(|| g.below(4000) as u64),
+            rollback: g.below(6) == 0,
         }
     }
 }
@@ -254,6 +261,7 @@ impl Rig {
             ready_port: true,
             crash_ms: None,
             kill_ms: None,
+            rollback: false,
         };
         self.write_version(&good);
         let (code, out) = self.run(&["up", "--retry", "svc"]);
@@ -266,20 +274,19 @@ impl Rig {
         }
     }
 
-    /// Run one case from a serving `old` version; check the invariants. Err = a violation.
-    pub fn case(&self, c: &Case, old: u32) -> Result<Outcome, String> {
-        self.write_version(c);
-        let (new_page, old_page) = (format!("v{}", c.version), format!("v{old}"));
-        let (code, out, killed) = match c.kill_ms {
+    /// Run dk with `args`, SIGKILLed after `kill_ms` when given; a killed run is settled by
+    /// the next `dk up` (after a read-only `dk status`). (exit code, output, killed).
+    fn attempt(&self, args: &[&str], kill_ms: Option<u64>) -> (i32, String, bool) {
+        match kill_ms {
             None => {
-                let (code, out) = self.run(&["up", "svc"]);
+                let (code, out) = self.run(args);
                 (code, out, false)
             }
             Some(ms) => {
                 // Piped: when dk ends before the kill, what it said is checked too (its
                 // few lines fit in the pipes, so it never blocks on them).
                 let mut child = self
-                    .dk(&["up", "svc"])
+                    .dk(args)
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()
@@ -314,8 +321,11 @@ impl Rig {
                     }
                 }
             }
-        };
-        // Converged: one live container, nothing left over, no intent.
+        }
+    }
+
+    /// Exactly one live container, nothing left over (`-next`, `-old`), no intent record.
+    fn converged(&self, code: i32, out: &str) -> Result<(), String> {
         let left = self.svc_containers();
         let names: Vec<&str> = left.iter().map(|(n, _)| n.as_str()).collect();
         if names != [format!("{}-svc", self.ns)] {
@@ -326,6 +336,67 @@ impl Rig {
         if self.root.join(".dk/intents/svc.json").exists() {
             return Err(format!("an intent record is left (exit {code}):\n{out}"));
         }
+        Ok(())
+    }
+
+    /// Does the live container run the image `:live` names?
+    fn runs_live(&self) -> bool {
+        let (_, running) = docker(&[
+            "inspect",
+            "--format",
+            "{{.Image}}",
+            &format!("{}-svc", self.ns),
+        ]);
+        let (_, live) = docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            &format!("{}/svc:live", self.ns),
+        ]);
+        !running.is_empty() && running == live
+    }
+
+    /// `dk rollback svc` (maybe killed) from a serving `old` version. Err = a violation.
+    pub fn rollback_case(&self, c: &Case, old: u32) -> Result<Outcome, String> {
+        let (code, out, killed) = self.attempt(&["rollback", "svc"], c.kill_ms);
+        self.converged(code, &out)?;
+        let page = self
+            .serves(Duration::from_secs(2))
+            .map(|p| p.trim().to_string());
+        match code {
+            // The release it went back to runs; it serves unless that release crashes
+            // after going live (then dk's verdict was right when it gave it).
+            0 if !self.runs_live() => Err(format!(
+                "rollback exit 0, but the container does not run :live:\n{out}"
+            )),
+            0 if page.is_some() && killed => Ok(Outcome::KilledThenSettled),
+            0 if page.is_some() => Ok(Outcome::RolledBack),
+            0 => Ok(Outcome::CrashedAfterLive),
+            1 if page.as_deref() == Some(format!("v{old}").as_str()) => {
+                if !killed && !out.contains("put back") && !out.contains("kept running") {
+                    return Err(format!(
+                        "rollback failed, but it does not say the old one is back:\n{out}"
+                    ));
+                }
+                Ok(if killed {
+                    Outcome::KilledThenSettled
+                } else {
+                    Outcome::Restored
+                })
+            }
+            _ => Err(format!(
+                "rollback exit {code} while svc serves {page:?} (it served v{old}):\n{out}"
+            )),
+        }
+    }
+
+    /// Run one case from a serving `old` version; check the invariants. Err = a violation.
+    pub fn case(&self, c: &Case, old: u32) -> Result<Outcome, String> {
+        self.write_version(c);
+        let (new_page, old_page) = (format!("v{}", c.version), format!("v{old}"));
+        let (code, out, killed) = self.attempt(&["up", "svc"], c.kill_ms);
+        self.converged(code, &out)?;
         let page = self
             .serves(Duration::from_secs(2))
             .map(|p| p.trim().to_string());
@@ -411,6 +482,7 @@ pub struct Tally {
     pub cases: usize,
     pub replaced: usize,
     pub restored: usize,
+    pub rolled_back: usize,
     pub crashed_after_live: usize,
     pub killed: usize,
     pub violations: Vec<String>,
@@ -435,7 +507,16 @@ pub fn run(
     for n in 0..cases {
         version += 1;
         let c = Case::draw(&mut g, version);
-        let r = rig.case(&c, serving);
+        // A rollback needs a release before the first one (`:prev`): every case promotes.
+        let c = Case {
+            rollback: c.rollback && n >= 1,
+            ..c
+        };
+        let r = if c.rollback {
+            rig.rollback_case(&c, serving)
+        } else {
+            rig.case(&c, serving)
+        };
         progress(n, &c, &r);
         t.cases += 1;
         match &r {
@@ -443,19 +524,22 @@ pub fn run(
                 t.replaced += 1;
                 serving = version;
             }
+            Ok(Outcome::RolledBack) => t.rolled_back += 1,
             Ok(Outcome::Restored) => t.restored += 1,
-            Ok(Outcome::KilledThenSettled) => {
-                t.killed += 1;
-                if rig.page().map(|p| p.trim().to_string()) == Some(format!("v{version}")) {
-                    serving = version;
-                }
-            }
+            Ok(Outcome::KilledThenSettled) => t.killed += 1,
             Ok(Outcome::CrashedAfterLive) => t.crashed_after_live += 1,
             Err(e) => t.violations.push(format!("case {n} {c:?}: {e}")),
         }
         // Every case starts from a version that serves and keeps serving.
         let crashed_live = matches!(r, Ok(Outcome::CrashedAfterLive))
             || (c.crash_ms.is_some() && matches!(r, Ok(Outcome::KilledThenSettled)));
+        // What serves now (a rollback or a settled kill may have changed it).
+        if let Some(v) = rig
+            .page()
+            .and_then(|p| p.trim().strip_prefix('v').and_then(|v| v.parse().ok()))
+        {
+            serving = v;
+        }
         if crashed_live || rig.page().is_none() {
             version += 1;
             if let Err(e) = rig.heal(version) {

@@ -711,29 +711,33 @@ fn replacements(seed: u64, cases: usize) -> (String, Vec<String>) {
          deploys a new version of a live web service with a random restart policy (no, on-failure, \
          always, unless-stopped), stop-first or start-first, a healthcheck or not, a ready port or \
          not; two in three versions crash (live only) at a random moment from 0 ms to the grace \
-         period + 2 s; in one case of four dk is SIGKILLed at a random moment of `dk up` and the \
+         period + 2 s; one case in six is a `dk rollback` to the previous release instead; in one \
+         case of four dk is SIGKILLed at a random moment of the `dk up` or `dk rollback` and the \
          next `dk up` settles it. Invariants after every case: exactly one live container and no \
          `-next`/`-old` or intent record left; exit 0 only when the new version serves (or went \
-         live and crashed later), exit 1 only with the old version serving and the crash's exit \
-         code named; a crash inside the grace period never goes live; `dk status --check` agrees.\n",
+         live and crashed later; after a rollback, the container runs `:live`), exit 1 only with the \
+         old version serving and the crash's exit code named; a crash inside the grace period never \
+         goes live; `dk status --check` agrees.\n",
         elapsed.as_secs_f64()
     );
     let _ = writeln!(
         md,
-        "| cases | replaced | restored (crash caught) | crashed after going live | killed, then settled | violations |"
+        "| cases | replaced | rolled back | restored (crash caught) | crashed after going live | killed, then settled | violations |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
     let _ = writeln!(
         md,
-        "| {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} |",
         t.cases,
         t.replaced,
+        t.rolled_back,
         t.restored,
         t.crashed_after_live,
         t.killed,
         t.violations.len()
     );
     for v in &t.violations {
+        println!("VIOLATION (full): {v}");
         let _ = writeln!(md, "\n- violation: {}", v.lines().next().unwrap_or(""));
     }
     for net in &left {
