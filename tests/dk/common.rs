@@ -148,6 +148,14 @@ impl TestWs {
         std::fs::write(p, content).unwrap();
     }
 
+    /// Append `text` to the file `rel` (made when missing); returns its whole new content.
+    pub fn append(&self, rel: &str, text: &str) -> String {
+        let mut content = std::fs::read_to_string(self.path(rel)).unwrap_or_default();
+        content.push_str(text);
+        self.write(rel, &content);
+        content
+    }
+
     /// Add `containers/<name>/Dockerfile` with `dockerfile`.
     pub fn container(&self, name: &str, dockerfile: &str) {
         self.write(&format!("containers/{name}/Dockerfile"), dockerfile);
@@ -345,6 +353,15 @@ impl Drop for TestWs {
             );
         }
     }
+}
+
+/// A number from the environment (a seed, a case count), else `default`: how a seeded test
+/// is rerun or lengthened (`DK_CHAOS_SEED=7 cargo xtask test -- deploy::seeded`).
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Where the dk binary under test is (for a test that puts it on PATH or hands it on).

@@ -404,14 +404,8 @@ fn a_sigkilled_replacement_is_reported_by_status_and_settled_by_the_next_up() {
 
 #[test]
 fn seeded_replacement_chaos_never_takes_the_service_down() {
-    let seed: u64 = std::env::var("DK_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20261204);
-    let cases: usize = std::env::var("DK_CHAOS_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let seed: u64 = crate::common::env_number("DK_CHAOS_SEED", 20261204);
+    let cases: usize = crate::common::env_number("DK_CHAOS_CASES", 20);
     let ws = TestWs::docker();
     let slot = (std::process::id() % 200 + 20) as u32;
     let rig = crate::deploy_chaos::Rig::new(

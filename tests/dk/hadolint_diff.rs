@@ -210,14 +210,8 @@ fn final_user_lines(text: &str) -> BTreeSet<usize> {
 
 #[test]
 fn dk_lint_finds_what_hadolint_finds_for_every_rule_dk_implements() {
-    let cases: u64 = std::env::var("DK_LINT_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
-    let first: u64 = std::env::var("DK_LINT_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let cases: u64 = crate::common::env_number("DK_LINT_CASES", 300);
+    let first: u64 = crate::common::env_number("DK_LINT_SEED", 1);
     let ids: BTreeSet<String> = dk::lint::hadolint_ids()
         .into_iter()
         .map(String::from)

@@ -347,10 +347,7 @@ fn random_dockerignore_cases_send_exactly_what_the_docker_cli_sends() {
     let seeds: Vec<u64> = match std::env::var("DK_IGNORE_SEED") {
         Ok(s) => vec![s.parse().expect("DK_IGNORE_SEED is a number")],
         Err(_) => {
-            let n: u64 = std::env::var("DK_IGNORE_CASES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(120);
+            let n: u64 = crate::common::env_number("DK_IGNORE_CASES", 120);
             (1..=n).collect()
         }
     };

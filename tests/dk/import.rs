@@ -466,9 +466,10 @@ fn an_import_into_a_workspace_overwrites_nothing() {
 fn what_runs_differently_is_said_as_the_workspace_resolves_it() {
     // The notes on dk's defaults follow the target workspace's [defaults], not dk's own.
     let ws = TestWs::empty();
-    let mut toml = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
-    toml.push_str("\n[defaults]\nread_only = false\nrestart = { policy = \"always\" }\n");
-    ws.write("dk.toml", &toml);
+    ws.append(
+        "dk.toml",
+        "\n[defaults]\nread_only = false\nrestart = { policy = \"always\" }\n",
+    );
     ws.write("baseline/Dockerfile", "FROM scratch\n");
     ws.write(
         "compose.yaml",

@@ -367,9 +367,10 @@ fn dk_local_toml_overrides_a_site_s_values_and_dk_config_says_where_each_comes_f
 fn dk_config_shows_each_run_setting_resolved_with_its_origin() {
     // Resolved once at load: the manifest's [run] over dk.toml's [defaults] over dk's own.
     let ws = TestWs::empty();
-    let mut toml = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
-    toml.push_str("\n[defaults]\nmemory = \"64m\"\npids = 64\nrestart = { policy = \"on-failure\", max_retries = 5 }\n");
-    ws.write("dk.toml", &toml);
+    let toml = ws.append(
+        "dk.toml",
+        "\n[defaults]\nmemory = \"64m\"\npids = 64\nrestart = { policy = \"on-failure\", max_retries = 5 }\n",
+    );
     let defaults_line = |key: &str| {
         toml.lines()
             .position(|l| l.starts_with(&format!("{key} =")))
