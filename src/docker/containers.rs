@@ -559,9 +559,12 @@ impl Daemon {
             .map_err(|e| self.err(format!("joining {id} to network {network}"), e))
     }
 
-    /// Take a container off a network (its name there stops resolving to it at once).
+    /// Take a container off a network (its name there stops resolving to it at once). One
+    /// that is not on it (a crashed container its restart policy is starting again) is
+    /// already where this puts it.
     pub async fn disconnect_network(&self, id: &str, network: &str) -> Result<()> {
-        self.api
+        match self
+            .api
             .disconnect_network(
                 network,
                 bollard::models::NetworkDisconnectRequest {
@@ -570,7 +573,15 @@ impl Daemon {
                 },
             )
             .await
-            .map_err(|e| self.err(format!("taking {id} off network {network}"), e))
+        {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. })
+                if message.contains("is not connected") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(self.err(format!("taking {id} off network {network}"), e)),
+        }
     }
 
     async fn create_bare(&self, spec: &ContainerSpec) -> Result<String> {

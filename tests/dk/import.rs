@@ -463,6 +463,64 @@ fn an_import_into_a_workspace_overwrites_nothing() {
 }
 
 #[test]
+fn shapes_of_real_compose_files_import() {
+    // Seen in real Compose files: a service named like its image (`redis` of
+    // `redis:alpine`), an empty host address (`${IP:-}:2283:2283`), `network_mode: bridge`.
+    let ws = TestWs::empty();
+    std::fs::remove_file(ws.path("dk.toml")).unwrap();
+    ws.write(
+        "compose.yaml",
+        "services:\n  redis:\n    image: redis:7-alpine\n    network_mode: bridge\n  app:\n    image: busybox:1.36.1\n    ports:\n      - \":2283:2283\"\n      - target: 80\n        published: \"8080\"\n        host_ip: \"\"\n",
+    );
+    let out = import(&ws, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(s.contains("imported 2 of 2"), "{s}");
+    assert!(
+        s.contains("TODO(import): network_mode: \"bridge\"")
+            && s.contains("not on Docker's default bridge"),
+        "{s}"
+    );
+    let app = manifest(&ws, "app");
+    assert_eq!(
+        app["run"]["ports"],
+        toml::Value::Array(vec!["2283:2283".into(), "8080:80".into()]),
+        "{app:?}"
+    );
+    // It loads: `redis` builds on the upstream image, not on itself.
+    let ls = ws.dk().args(["ls", "--json"]).output().unwrap();
+    assert!(ls.status.success(), "{}", stderr(&ls));
+    let v: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    let redis = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "redis")
+        .unwrap();
+    assert_eq!(redis["parents"], serde_json::json!([]), "{redis}");
+}
+
+#[test]
+fn a_missing_build_context_is_named_by_service_key_and_line_and_nothing_is_written() {
+    let ws = TestWs::empty();
+    std::fs::remove_file(ws.path("dk.toml")).unwrap();
+    ws.write(
+        "compose.yaml",
+        "services:\n  api:\n    image: busybox:1.36.1\n  web:\n    build:\n      context: ./web\n",
+    );
+    let out = import(&ws, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("compose.yaml:6: services.web.build.context:")
+            && err.contains("is not a directory")
+            && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(!ws.path("dk.toml").exists() && !ws.path("containers").exists());
+}
+
+#[test]
 fn what_runs_differently_is_said_as_the_workspace_resolves_it() {
     // The notes on dk's defaults follow the target workspace's [defaults], not dk's own.
     let ws = TestWs::empty();

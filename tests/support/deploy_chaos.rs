@@ -504,6 +504,8 @@ pub fn run(
         return t;
     }
     let mut serving = version;
+    // The versions armed to crash: a rollback may put one back live.
+    let mut crashing = std::collections::BTreeSet::new();
     for n in 0..cases {
         version += 1;
         let c = Case::draw(&mut g, version);
@@ -512,11 +514,27 @@ pub fn run(
             rollback: c.rollback && n >= 1,
             ..c
         };
-        let r = if c.rollback {
+        if c.crash_ms.is_some() && !c.rollback {
+            crashing.insert(version);
+        }
+        let mut r = if c.rollback {
             rig.rollback_case(&c, serving)
         } else {
             rig.case(&c, serving)
         };
+        // A rollback to a release that crashes after going live went live as it should; it
+        // is then that release's crash (and the next case must not start from it).
+        let now_serving = rig.page().and_then(|p| {
+            p.trim()
+                .strip_prefix('v')
+                .and_then(|v| v.parse::<u32>().ok())
+        });
+        if c.rollback
+            && now_serving.is_none_or(|v| crashing.contains(&v))
+            && matches!(r, Ok(Outcome::RolledBack | Outcome::KilledThenSettled))
+        {
+            r = Ok(Outcome::CrashedAfterLive);
+        }
         progress(n, &c, &r);
         t.cases += 1;
         match &r {
