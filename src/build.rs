@@ -835,6 +835,12 @@ impl Engine {
                     input_hash: prepared.input_hash.clone(),
                     image_id: id.clone(),
                     built_at: now_unix(),
+                    built_at_ms: Some(
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_millis() as u64)
+                            .unwrap_or(0),
+                    ),
                     duration_ms: duration.as_millis() as u64,
                     log: Some(log_rel),
                     inputs: prepared.inputs.clone(),

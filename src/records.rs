@@ -95,6 +95,10 @@ pub struct BuildRecord {
     pub input_hash: String,
     pub image_id: ImageId,
     pub built_at: u64,
+    /// The same moment in milliseconds (records before it have only `built_at`): two
+    /// builds of a node in one second are still told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_at_ms: Option<u64>,
     pub duration_ms: u64,
     pub log: Option<String>,
     pub inputs: Inputs,
@@ -198,11 +202,8 @@ impl Records {
             .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
             .filter_map(|e| read_json(&e.path()))
             .collect();
-        out.sort_by(|a, b| {
-            b.built_at
-                .cmp(&a.built_at)
-                .then(b.input_hash.cmp(&a.input_hash))
-        });
+        let when = |r: &BuildRecord| r.built_at_ms.unwrap_or(r.built_at * 1000);
+        out.sort_by(|a, b| when(b).cmp(&when(a)).then(b.input_hash.cmp(&a.input_hash)));
         out
     }
 
@@ -355,11 +356,26 @@ mod tests {
             input_hash: hash.into(),
             image_id: ImageId::new(format!("sha256:{hash}")),
             built_at: at,
+            built_at_ms: None,
             duration_ms: 1,
             log: None,
             inputs: Inputs::default(),
             revision: None,
         }
+    }
+
+    #[test]
+    fn two_builds_in_one_second_are_ordered_by_their_milliseconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = Records::new(&StateDir::new(dir.path().to_path_buf()));
+        // The later one has the smaller hash: only the milliseconds can order them.
+        let mut first = rec("a", "ffff", 100);
+        first.built_at_ms = Some(100_100);
+        let mut second = rec("a", "0000", 100);
+        second.built_at_ms = Some(100_900);
+        records.put_build(&first).unwrap();
+        records.put_build(&second).unwrap();
+        assert_eq!(records.builds("a")[0].input_hash, "0000");
     }
 
     #[test]

@@ -269,11 +269,18 @@ async fn put_back(
     o: &ContainerInfo,
     intent: &Intent,
 ) -> Result<String> {
+    if o.restarting {
+        // Its restart policy is starting it again: stopped first, so that it is not
+        // joined to the network while the restart joins it too.
+        daemon
+            .stop_container(&o.id, stop_grace(o.stop_timeout))
+            .await?;
+    }
     if o.name != intent.name {
         daemon.rename_container(&o.id, &intent.name).await?;
     }
     let net = &engine.ws.live_network.name;
-    if !o.ips.contains_key(net) {
+    if !o.networks.iter().any(|n| n == net) {
         // Under the aliases and address its spec gives (what start-first took it off).
         let (aliases, ip) = match engine.live_spec(i, None).await {
             Ok(spec) => (spec.aliases, spec.network.and_then(|(_, ip)| ip)),
@@ -286,10 +293,15 @@ async fn put_back(
     if !intent.old_was_running {
         return Ok("the old container (stopped before) was put back".into());
     }
-    if !o.running {
+    let was_running = o.running && !o.restarting;
+    if !was_running {
         daemon.start_container(&o.id).await?;
     }
-    let since = if o.running { Since::Now } else { Since::Start };
+    let since = if was_running {
+        Since::Now
+    } else {
+        Since::Start
+    };
     Ok(
         match crate::ready::wait(daemon, &o.id, &engine.live_readiness(i), since).await? {
             Ok(_) => "the old container was put back and runs again".to_string(),
@@ -346,7 +358,7 @@ impl Switch<'_> {
         let stepped = async {
             let daemon = self.engine.daemon().await?;
             if let Some((net, _)) = &self.spec.network
-                && self.old.ips.contains_key(net)
+                && self.old.networks.iter().any(|n| n == net)
             {
                 self.old_off_network = true;
                 daemon.disconnect_network(&self.old.id, net).await?;

@@ -404,6 +404,9 @@ pub struct ContainerInfo {
     pub stop_timeout: Option<i64>,
     /// Network name -> IPv4 address.
     pub ips: BTreeMap<String, String>,
+    /// Every network it is attached to, with or without an address at the moment (a
+    /// container its restart policy is starting again has none until it runs).
+    pub networks: Vec<String>,
     /// (container port, host port) of published ports.
     pub published: Vec<(u16, u16)>,
 }
@@ -413,9 +416,9 @@ impl ContainerInfo {
         let state = c.state.unwrap_or_default();
         let cfg = c.config.unwrap_or_default();
         let net = c.network_settings.unwrap_or_default();
-        let ips = net
-            .networks
-            .unwrap_or_default()
+        let attached = net.networks.unwrap_or_default();
+        let networks = attached.keys().cloned().collect();
+        let ips = attached
             .into_iter()
             .filter_map(|(n, e)| Some((n, e.ip_address.filter(|ip| !ip.is_empty())?)))
             .collect();
@@ -475,6 +478,7 @@ impl ContainerInfo {
             restart_count: c.restart_count.unwrap_or(0),
             stop_timeout: cfg.stop_timeout,
             ips,
+            networks,
             published,
         }
     }
