@@ -379,10 +379,7 @@ fn parse_since(s: &str) -> Result<i64> {
             "give a duration (`10m`, `2h`, `1d`) or a Unix time (`1700000000`)",
         )
     })?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Ok(now.saturating_sub(ago).as_secs() as i64)
+    Ok(crate::units::since_epoch().saturating_sub(ago).as_secs() as i64)
 }
 
 async fn logs(cli: &Cli, name: &str, opts: crate::live::LogOptions) -> Result<i32> {

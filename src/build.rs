@@ -835,12 +835,7 @@ impl Engine {
                     input_hash: prepared.input_hash.clone(),
                     image_id: id.clone(),
                     built_at: now_unix(),
-                    built_at_ms: Some(
-                        std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.as_millis() as u64)
-                            .unwrap_or(0),
-                    ),
+                    built_at_ms: Some(crate::units::since_epoch().as_millis() as u64),
                     duration_ms: duration.as_millis() as u64,
                     log: Some(log_rel),
                     inputs: prepared.inputs.clone(),

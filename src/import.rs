@@ -184,15 +184,54 @@ impl<'a> Plan<'a> {
     }
 
     fn abs(&self, p: &str) -> PathBuf {
-        let path = Path::new(p);
-        let joined = if path.is_absolute() {
-            path.to_path_buf()
-        } else if let Some(home) = p.strip_prefix("~/") {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(home)
-        } else {
-            self.project.dir.join(path)
-        };
-        std::fs::canonicalize(&joined).unwrap_or_else(|_| normalize(&joined))
+        resolve(&self.project.dir, p)
+    }
+}
+
+/// A path of the Compose file as Compose reads it: absolute, `~/…`, or relative to the
+/// file's directory `dir`.
+fn resolve(dir: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else if let Some(home) = p.strip_prefix("~/") {
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(home)
+    } else {
+        dir.join(path)
+    };
+    std::fs::canonicalize(&joined).unwrap_or_else(|_| normalize(&joined))
+}
+
+/// A service's `build`: its context (and the node that says it, for file:line), and the
+/// Dockerfile it names.
+struct BuildOf<'a> {
+    at: &'a Node,
+    context: String,
+    dockerfile: Option<String>,
+}
+
+impl BuildOf<'_> {
+    fn of(b: &Node) -> BuildOf<'_> {
+        match &b.v {
+            V::Map(_) => BuildOf {
+                at: b.get("context").unwrap_or(b),
+                context: b
+                    .get("context")
+                    .and_then(Node::text)
+                    .unwrap_or_else(|| ".".into()),
+                dockerfile: b.get("dockerfile").and_then(Node::text),
+            },
+            _ => BuildOf {
+                at: b,
+                context: b.text().unwrap_or_else(|| ".".into()),
+                dockerfile: None,
+            },
+        }
+    }
+
+    /// A git URL or another remote context: nothing here to copy.
+    fn remote(&self) -> bool {
+        self.context.contains("://") || self.context.starts_with("git@")
     }
 }
 
@@ -884,26 +923,15 @@ fn check_contexts(project: &Project) -> Result<()> {
     let mut problems = Vec::new();
     for (service, svc) in &project.services {
         let Some(b) = svc.get("build") else { continue };
-        let (node, context) = match &b.v {
-            V::Map(_) => match b.get("context") {
-                Some(c) => (c, c.text().unwrap_or_else(|| ".".into())),
-                None => (b, ".".to_string()),
-            },
-            _ => (b, b.text().unwrap_or_else(|| ".".into())),
-        };
-        if context.contains("://") || context.starts_with("git@") {
+        let build = BuildOf::of(b);
+        if build.remote() {
             continue;
         }
-        let path = Path::new(&context);
-        let dir = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            project.dir.join(path)
-        };
+        let dir = resolve(&project.dir, &build.context);
         if !dir.is_dir() {
             problems.push(format!(
                 "{}: services.{service}.build.context: {} is not a directory",
-                project.at(node),
+                project.at(build.at),
                 dir.display()
             ));
         }
@@ -1016,16 +1044,14 @@ pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> 
         let image = svc.get("image").and_then(Node::text);
         match build {
             Some(b) => {
-                let (context, dockerfile) = match &b.v {
-                    V::Map(_) => (
-                        b.get("context")
-                            .and_then(Node::text)
-                            .unwrap_or_else(|| ".".into()),
-                        b.get("dockerfile").and_then(Node::text),
-                    ),
-                    _ => (b.text().unwrap_or_else(|| ".".into()), None),
-                };
-                if context.contains("://") || context.starts_with("git@") {
+                let build = BuildOf::of(b);
+                let remote = build.remote();
+                let BuildOf {
+                    context,
+                    dockerfile,
+                    ..
+                } = build;
+                if remote {
                     plan.todos.push(format!(
                         "build.context: {context} — a remote context: clone it into {rel}/ ({})",
                         project.at(b)

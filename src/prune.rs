@@ -130,10 +130,9 @@ pub struct CleanedNode {
 }
 
 /// What `dk clean` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CleanReport {
     pub nodes: Vec<CleanedNode>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_cache_freed: Option<u64>,
 }
 

@@ -89,10 +89,7 @@ impl std::fmt::Display for NotReady {
 
 /// Seconds since the epoch (the daemon's event filter takes them).
 fn epoch_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    crate::units::since_epoch().as_secs_f64()
 }
 
 /// Why the container `c` is not ready as of one inspection, whatever it is waiting for:

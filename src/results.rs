@@ -472,7 +472,16 @@ pub fn prune(report: &crate::prune::PruneReport) -> i32 {
 
 pub fn clean(report: &crate::prune::CleanReport, as_json: bool) -> i32 {
     if as_json {
-        json(report);
+        // One object per node, then the build cache's, as `dk clean --json` always printed.
+        let mut items: Vec<serde_json::Value> = report
+            .nodes
+            .iter()
+            .map(|n| serde_json::to_value(n).expect("serialize"))
+            .collect();
+        if let Some(freed) = report.build_cache_freed {
+            items.push(serde_json::json!({ "build_cache_freed": freed }));
+        }
+        json(&items);
         return 0;
     }
     for n in &report.nodes {

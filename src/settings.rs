@@ -142,10 +142,10 @@ pub fn config_entries(ws: &Workspace) -> Vec<ConfigEntry> {
             // The manifest's [run], else dk.toml's [defaults], else dk's default.
             let o = match tomlfile::line_of(&text, &format!("run.{k}")) {
                 Some(line) => format!("{path}:{line}"),
-                None => match tomlfile::line_of(&ws_text, &format!("defaults.{k}")) {
-                    Some(line) => format!("{dkt}:{line}"),
-                    None => "default".to_string(),
-                },
+                None => {
+                    let key = format!("defaults.{k}");
+                    origin(&key, &ws_text, dkt, &key)
+                }
             };
             add(format!("{name}.run.{k}"), value, o);
         }

@@ -24,10 +24,7 @@ pub struct StateDir {
 
 /// Milliseconds since the epoch: unique enough for log names, and sorts in time order.
 fn stamp_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
+    crate::units::since_epoch().as_millis()
 }
 
 impl StateDir {

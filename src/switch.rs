@@ -449,7 +449,6 @@ impl Switch<'_> {
         if daemon.remove_container(&self.old.id).await.is_ok() {
             self.engine.clear_intent(&self.intent.node)?;
         }
-        let _ = self.engine.records.clear_failed_start(&self.intent.node);
         Ok(())
     }
 

@@ -277,12 +277,17 @@ pub fn summary_line(counts: &[(&str, usize)], elapsed: Duration) -> String {
     format!("{} in {}", parts.join(", "), human_duration(elapsed))
 }
 
-/// Seconds since the epoch (0 when the clock is before it).
-pub fn now_unix() -> u64 {
+/// The time since the epoch (zero when the clock is before it): the one reading of the
+/// wall clock that records, log names and the daemon's event filters use.
+pub fn since_epoch() -> Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+        .unwrap_or_default()
+}
+
+/// Seconds since the epoch.
+pub fn now_unix() -> u64 {
+    since_epoch().as_secs()
 }
 
 #[cfg(test)]

@@ -703,10 +703,7 @@ impl Lookup {
     /// epoch), oldest first, from the daemon's `die` events: a container that a restart
     /// policy started again no longer shows how its last run ended.
     pub async fn exits_since(&self, id: &str, since: f64) -> Result<Vec<i64>> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+        let now = crate::units::since_epoch().as_secs_f64();
         let filters = HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
             ("container".to_string(), vec![id.to_string()]),

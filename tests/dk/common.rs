@@ -216,9 +216,22 @@ impl TestWs {
 
     /// The dk binary, run in this workspace.
     pub fn dk(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("dk").unwrap();
-        c.arg("-C").arg(self.root()).env_remove("DK_NAMESPACE");
+        let mut c = dk_bare();
+        c.arg("-C").arg(self.root());
         c
+    }
+
+    /// `dk ls --json`'s entry for node `name` (it must load).
+    pub fn ls_node(&self, name: &str) -> serde_json::Value {
+        let out = self.dk().args(["ls", "--json"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .unwrap_or_else(|| panic!("no node {name} in {v}"))
+            .clone()
     }
 
     /// The dk binary as a std `Command` in this workspace, for a test that spawns it and

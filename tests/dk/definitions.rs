@@ -148,15 +148,7 @@ fn a_node_named_like_its_upstream_image_builds_on_that_image_not_on_itself() {
         "redis",
         "FROM redis:7-alpine\nCOPY --from=redis:7-alpine /x /x\n",
     );
-    let out = ws.dk().args(["ls", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", crate::common::stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let redis = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == "redis")
-        .unwrap();
+    let redis = ws.ls_node("redis");
     assert_eq!(redis["parents"], serde_json::json!([]), "{redis}");
     // Without a tag it is still a mistake, and the help says how to mean upstream.
     ws.container("redis", "FROM redis\n");
@@ -325,14 +317,7 @@ fn graph_formats_and_json() {
     let json = ws.dk().args(["graph", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["order"][0], "baseline");
-    let ls = ws.dk().args(["ls", "--json"]).output().unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
-    let files = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == "files")
-        .unwrap();
+    let files = ws.ls_node("files");
     assert_eq!(files["parents"], serde_json::json!(["baseline", "web"]));
 }
 

@@ -29,6 +29,14 @@ fn import(ws: &TestWs, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A directory with only `compose.yaml` (no workspace yet): what a first import meets.
+fn compose_only(yaml: &str) -> TestWs {
+    let ws = TestWs::empty();
+    std::fs::remove_file(ws.path("dk.toml")).unwrap();
+    ws.write("compose.yaml", yaml);
+    ws
+}
+
 fn manifest(ws: &TestWs, node: &str) -> toml::Table {
     let text = std::fs::read_to_string(ws.path(&format!("containers/{node}/container.toml")))
         .unwrap_or_else(|e| panic!("containers/{node}/container.toml: {e}"));
@@ -466,10 +474,7 @@ fn an_import_into_a_workspace_overwrites_nothing() {
 fn shapes_of_real_compose_files_import() {
     // Seen in real Compose files: a service named like its image (`redis` of
     // `redis:alpine`), an empty host address (`${IP:-}:2283:2283`), `network_mode: bridge`.
-    let ws = TestWs::empty();
-    std::fs::remove_file(ws.path("dk.toml")).unwrap();
-    ws.write(
-        "compose.yaml",
+    let ws = compose_only(
         "services:\n  redis:\n    image: redis:7-alpine\n    network_mode: bridge\n  app:\n    image: busybox:1.36.1\n    ports:\n      - \":2283:2283\"\n      - target: 80\n        published: \"8080\"\n        host_ip: \"\"\n",
     );
     let out = import(&ws, &[]);
@@ -488,24 +493,13 @@ fn shapes_of_real_compose_files_import() {
         "{app:?}"
     );
     // It loads: `redis` builds on the upstream image, not on itself.
-    let ls = ws.dk().args(["ls", "--json"]).output().unwrap();
-    assert!(ls.status.success(), "{}", stderr(&ls));
-    let v: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
-    let redis = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == "redis")
-        .unwrap();
+    let redis = ws.ls_node("redis");
     assert_eq!(redis["parents"], serde_json::json!([]), "{redis}");
 }
 
 #[test]
 fn a_missing_build_context_is_named_by_service_key_and_line_and_nothing_is_written() {
-    let ws = TestWs::empty();
-    std::fs::remove_file(ws.path("dk.toml")).unwrap();
-    ws.write(
-        "compose.yaml",
+    let ws = compose_only(
         "services:\n  api:\n    image: busybox:1.36.1\n  web:\n    build:\n      context: ./web\n",
     );
     let out = import(&ws, &[]);
@@ -544,12 +538,7 @@ fn what_runs_differently_is_said_as_the_workspace_resolves_it() {
         "{s}"
     );
     // Into a new workspace: dk's own defaults.
-    let fresh = TestWs::empty();
-    std::fs::remove_file(fresh.path("dk.toml")).unwrap();
-    fresh.write(
-        "compose.yaml",
-        "services:\n  cache:\n    image: busybox:1.36.1\n",
-    );
+    let fresh = compose_only("services:\n  cache:\n    image: busybox:1.36.1\n");
     let out = import(&fresh, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let s = stdout(&out);

@@ -374,7 +374,7 @@ impl Rig {
             0 if page.is_some() => Ok(Outcome::RolledBack),
             0 => Ok(Outcome::CrashedAfterLive),
             1 if page.as_deref() == Some(format!("v{old}").as_str()) => {
-                if !killed && !out.contains("put back") && !out.contains("kept running") {
+                if !killed && !says_old_is_back(&out) {
                     return Err(format!(
                         "rollback failed, but it does not say the old one is back:\n{out}"
                     ));
@@ -437,7 +437,7 @@ impl Rig {
                         "restored, but the message does not name the crash (exit code 3):\n{out}"
                     ));
                 }
-                if !out.contains("put back") && !out.contains("kept running") {
+                if !says_old_is_back(&out) {
                     return Err(format!("restored, but the message does not say so:\n{out}"));
                 }
                 Outcome::Restored
@@ -460,6 +460,11 @@ impl Rig {
         }
         Ok(outcome)
     }
+}
+
+/// Does dk's output say the old container is back (or never stopped)?
+fn says_old_is_back(out: &str) -> bool {
+    out.contains("put back") || out.contains("kept running")
 }
 
 /// GET / over plain HTTP/1.0 with a one-second bound; the body when the status is 200.
