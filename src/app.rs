@@ -13,7 +13,7 @@ use crate::cli::{
 use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
 use crate::promote::RollbackTarget;
-use crate::report::{Json, Live, Plain, Reporter};
+use crate::report::{Json, Live, Plain, Recording, Reporter};
 use crate::results;
 use crate::workspace::{self, LoadOptions};
 
@@ -71,13 +71,113 @@ fn reporter(json: bool, verbose: u8) -> Arc<dyn Reporter> {
 }
 
 fn load(cli: &Cli, json: bool) -> Result<Engine> {
+    load_with(cli, reporter(json, cli.verbose))
+}
+
+fn load_with(cli: &Cli, reporter: Arc<dyn Reporter>) -> Result<Engine> {
     let root = workspace::find_root(cli.workspace.as_deref())?;
     let opts = LoadOptions {
         namespace: std::env::var("DK_NAMESPACE").ok().filter(|s| !s.is_empty()),
     };
-    let engine = Engine::load(&root, &opts, reporter(json, cli.verbose))?;
+    let engine = Engine::load(&root, &opts, reporter)?;
     results::warnings(&engine);
     Ok(engine)
+}
+
+/// Load for a verb that keeps a run report: its events are recorded as they are shown.
+fn load_recorded(cli: &Cli, json: bool) -> Result<(Engine, Arc<Recording>)> {
+    let recording = Arc::new(Recording::new(reporter(json, cli.verbose)));
+    let engine = load_with(cli, recording.clone())?;
+    Ok((engine, recording))
+}
+
+/// Keep the run's report when the run did something (a no-op run writes nothing). A
+/// report that cannot be written is a warning, never the run's failure.
+async fn keep_report(
+    engine: &Engine,
+    recording: &Recording,
+    verb: &str,
+    ok: bool,
+    summary: Vec<String>,
+    tests: Option<&crate::testrun::TestSummary>,
+) {
+    if !recording.did_something() {
+        return;
+    }
+    let events = recording.events();
+    let involved: Vec<usize> = (0..engine.ws.nodes.len())
+        .filter(|i| {
+            let name = engine.name(*i);
+            events.iter().any(|s| match &s.event {
+                crate::report::Event::Start { node, .. }
+                | crate::report::Event::Finish { node, .. } => node == name,
+                _ => false,
+            })
+        })
+        .collect();
+    let facts = engine.report_facts(&involved).await;
+    let began = crate::units::since_epoch()
+        .as_secs()
+        .saturating_sub(events.last().map_or(0, |s| s.at_ms / 1000));
+    let run = crate::runreport::Run {
+        verb,
+        command: std::env::args()
+            .enumerate()
+            .map(|(k, a)| if k == 0 { "dk".to_string() } else { a })
+            .collect::<Vec<_>>()
+            .join(" "),
+        began_unix: began,
+        ok,
+        summary,
+        events: &events,
+        tests,
+        facts: &facts,
+    };
+    if let Err(e) = engine.keep_report(verb, &crate::runreport::html(engine, &run)) {
+        eprintln!("warning: the run report was not kept: {}", e.render());
+    }
+}
+
+/// `dk report`: the last report's path; `--output` copies it, `--open` opens it.
+fn report(cli: &Cli, output: Option<&std::path::Path>, open: bool) -> Result<i32> {
+    let engine = load(cli, false)?;
+    let reports = engine.reports()?;
+    let Some(last) = reports.last() else {
+        return Ok(results::report(None, None));
+    };
+    let mut shown = last.clone();
+    if let Some(to) = output {
+        std::fs::copy(last, to).map_err(|e| Error::io("write", to, e))?;
+        shown = to.to_path_buf();
+    }
+    if open {
+        open_in_browser(&shown)?;
+    }
+    Ok(results::report(Some(last), output))
+}
+
+/// `$BROWSER`, else `xdg-open`, else `open` (macOS), on a file.
+fn open_in_browser(path: &std::path::Path) -> Result<()> {
+    let candidates: Vec<String> = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .into_iter()
+        .chain(["xdg-open".to_string(), "open".to_string()])
+        .collect();
+    for c in &candidates {
+        match std::process::Command::new(c).arg(path).spawn() {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("run", std::path::Path::new(c), e)),
+        }
+    }
+    Err(Error::usage_help(
+        format!("cannot open {}: no browser found", path.display()),
+        format!(
+            "set $BROWSER, install xdg-utils, or open the file yourself: {}",
+            path.display()
+        ),
+    ))
 }
 
 /// Resolve a future unless SIGINT/SIGTERM arrives first (then the future is dropped,
@@ -129,7 +229,15 @@ fn run_options(engine: &Engine, args: &BuildArgs, tests: bool) -> Result<RunOpti
 async fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Ls { json, names } => Ok(results::ls(&load(&cli, *json)?, *names, *json)),
-        Command::Graph { format, json } => Ok(results::graph(&load(&cli, *json)?, *format, *json)),
+        Command::Graph { format, json } => {
+            let engine = load(&cli, *json)?;
+            if *format == crate::cli::GraphFormat::Svg && !*json {
+                let looks = interruptible(engine.looks()).await?;
+                return Ok(results::graph_svg(&engine, &looks));
+            }
+            Ok(results::graph(&engine, *format, *json))
+        }
+        Command::Report { output, open } => report(&cli, output.as_deref(), *open),
         Command::Plan(args) => {
             let engine = load(&cli, args.json)?;
             let plan = interruptible(engine.plan(&args.names)).await?;
@@ -266,11 +374,22 @@ async fn run(cli: Cli) -> Result<i32> {
 }
 
 async fn build(cli: &Cli, args: &BuildArgs) -> Result<i32> {
-    let engine = load(cli, args.json)?;
+    let (engine, recording) = load_recorded(cli, args.json)?;
     let opts = run_options(&engine, args, false)?;
     let lock = engine.lock("dk build", !cli.no_wait)?;
     let summary = interruptible(engine.build(&lock, &args.names, &opts)).await?;
-    Ok(results::build(&summary, args.json))
+    engine.reporter.settle();
+    let code = results::build(&summary, args.json);
+    keep_report(
+        &engine,
+        &recording,
+        "build",
+        code == 0,
+        vec![summary.line()],
+        None,
+    )
+    .await;
+    Ok(code)
 }
 
 async fn clean(cli: &Cli, clean: &CleanArgs) -> Result<i32> {
@@ -283,24 +402,41 @@ async fn clean(cli: &Cli, clean: &CleanArgs) -> Result<i32> {
 }
 
 async fn test(cli: &Cli, args: &TestArgs) -> Result<i32> {
-    let engine = load(cli, args.build.json)?;
+    let (engine, recording) = load_recorded(cli, args.build.json)?;
     let opts = RunOptions {
         keep_failed: args.keep,
         ..run_options(&engine, &args.build, true)?
     };
     let lock = engine.lock("dk test", !cli.no_wait)?;
     let summary = with_test_cleanup(&engine, engine.test(&lock, &args.build.names, &opts)).await?;
+    engine.reporter.settle();
     if let Some(path) = &args.junit {
         std::fs::write(path, crate::junit::render(&summary.nodes))
             .map_err(|e| Error::io("write", path, e))?;
     }
-    Ok(results::test(&summary, args.build.json))
+    let code = results::test(&summary, args.build.json);
+    keep_report(
+        &engine,
+        &recording,
+        "test",
+        code == 0,
+        vec![summary.line()],
+        Some(&summary),
+    )
+    .await;
+    Ok(code)
 }
 
 async fn promote(cli: &Cli, args: &NamesArgs) -> Result<i32> {
-    let engine = load(cli, args.json)?;
+    // `--json` prints one document: the steps are in it, not streamed before it.
+    let engine = if args.json {
+        load_with(cli, Arc::new(crate::report::Silent::default()))?
+    } else {
+        load(cli, false)?
+    };
     let lock = engine.lock("dk promote", !cli.no_wait)?;
     let reports = interruptible(engine.promote(&lock, &args.names)).await?;
+    engine.reporter.settle();
     Ok(results::promotions(&reports, args.json))
 }
 
@@ -314,13 +450,26 @@ async fn rollback(cli: &Cli, name: &str, to: Option<&str>) -> Result<i32> {
 
 async fn up(cli: &Cli, args: &UpArgs) -> Result<i32> {
     let build = &args.build;
-    let engine = load(cli, build.json)?;
+    let (engine, recording) = load_recorded(cli, build.json)?;
     let mut opts = run_options(&engine, build, true)?;
     opts.retry = args.retry;
     let lock = engine.lock("dk up", !cli.no_wait)?;
     let report = with_test_cleanup(&engine, engine.up(&lock, &build.names, &opts)).await?;
     let pushed = interruptible(engine.push_promoted(&lock, &report.promotions)).await?;
-    Ok(results::up(&engine, &report, &pushed, build.json))
+    engine.reporter.settle();
+    let code = results::up(&engine, &report, &pushed, build.json);
+    let mut summary = vec![report.line()];
+    summary.extend(report.stopped_at.iter().map(|s| format!("stopped: {s}")));
+    keep_report(
+        &engine,
+        &recording,
+        "up",
+        code == 0,
+        summary,
+        Some(&report.tests),
+    )
+    .await;
+    Ok(code)
 }
 
 async fn push(cli: &Cli, names: &[String], only: &[String]) -> Result<i32> {
@@ -351,6 +500,7 @@ async fn launcher(cli: &Cli, verb: &str, args: &LauncherArgs) -> Result<i32> {
     }
     if verb == "start" || verb == "restart" {
         let runs = interruptible(engine.start_live(&lock, &selected)).await?;
+        engine.reporter.settle();
         results::runs(&runs);
         code = code.max(results::runs_code(&runs));
     }

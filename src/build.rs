@@ -358,6 +358,7 @@ impl Engine {
     /// layer cache) even when fresh, but not the dependencies pulled in.
     pub async fn build_step(&self, sel: &Selection, opts: &RunOptions) -> Result<BuildSummary> {
         let started = Instant::now();
+        self.announce(sel);
         // One lookup per node's :latest rather than the daemon's full listing, whose cost
         // grows with every image the daemon holds (at least one per node). Measured on a
         // 100-node no-op against a daemon with 150 images: 42 ms with lookups, 57 ms with

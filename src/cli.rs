@@ -62,6 +62,8 @@ pub enum GraphFormat {
     Text,
     Dot,
     Mermaid,
+    /// A picture laid out by dk, each node coloured by its state, with a legend
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -206,7 +208,10 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         names: bool,
     },
 
-    /// Print the dependency graph (text tree, Graphviz dot, or Mermaid)
+    /// Print the dependency graph (text tree, Graphviz dot, Mermaid, or an SVG picture)
+    #[command(
+        long_about = "Print the dependency graph: a text tree, Graphviz dot, Mermaid, or (--format svg) a picture dk lays out itself, each node coloured by its state — failed (its last test or live start), rolled back, running, live, stale (why, on hover), fresh — with a legend. The SVG asks the daemon and reads the records; with no daemon answering, it colours what the records know and says so.\n\nExample: dk graph --format svg > graph.svg"
+    )]
     Graph {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
@@ -413,6 +418,19 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         fix: bool,
     },
 
+    /// Print the path of the last run report (or write it elsewhere, or open it)
+    #[command(
+        long_about = "Every `dk up`, `dk build` and `dk test` that did something keeps a self-contained HTML report under the state directory (.dk/reports/, the last 20): the graph with what happened to each node, a timeline of each node's build, test, promote and replace steps with their durations and waits, each test check with its result and output, the release history and Swarm tasks of the nodes involved. A run that changed nothing keeps none.\n\nWithout options, prints the last report's path; exit 1 when there is none yet."
+    )]
+    Report {
+        /// Write the last report to FILE
+        #[arg(long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        /// Open it in the browser (xdg-open, or $BROWSER)
+        #[arg(long)]
+        open: bool,
+    },
+
     /// Check Dockerfiles and manifests against image best practices (Hadolint's rules, ShellCheck, dk's)
     #[command(
         long_about = "Static checks of each node's Dockerfile and container.toml, printed compiler style (`path:LINE: RULE message`, then a fix hint). Exit 1 on findings, 0 when clean.\n\nHadolint's rules, with Hadolint's ids and semantics (which stages and ONBUILD lines each applies to): DL3003 cd, DL3004 sudo, DL3008/DL3013/DL3016/DL3018 unpinned apt/pip/npm/apk packages, DL3009 apt lists left, DL3015 recommends, DL3019 apk cache, DL3020 ADD of local files, DL3025 shell-form CMD/ENTRYPOINT/HEALTHCHECK, DL3027 apt, DL3042 pip cache, DL3047 wget progress, DL3059 consecutive RUNs, DL3064 secrets in ARG/ENV, DL4001 curl and wget, DL4006 pipes without pipefail; DL3006/DL3007 moving base images and DL3002 a root user, which dk judges on the image it builds (after ARG expansion, inherited from parent nodes). With `shellcheck` installed, every shell-form RUN is checked by it (SC ids, at the RUN's line). dk's own: DK-PIN/DK-DIGEST (pin by digest), DK-EXPOSE/DK-VOLUME/DK-STOPSIGNAL (what the manifest declares, the image must have).\n\nWaive a rule in container.toml with [[lint.waive]] rule = \"…\" reason = \"…\", or as Hadolint does: `# hadolint ignore=DL3008` on the line before, `# hadolint global ignore=…` anywhere.\n\n--fix makes the mechanical fixes (exec-form CMD/ENTRYPOINT, COPY for ADD of local files, apk add --no-cache), writing nothing unless every one applies cleanly; --dry-run shows the diff."
@@ -464,6 +482,7 @@ impl Command {
             Command::Push { .. } => "push",
             Command::Prep { .. } => "prep",
             Command::Lint { .. } => "lint",
+            Command::Report { .. } => "report",
         }
     }
 }

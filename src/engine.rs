@@ -6,6 +6,7 @@
 //! `build_step` → `test_step` → `promote_step` → `run_step`, each taking the previous step's
 //! typed result.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -79,6 +80,26 @@ impl Selection {
 }
 
 impl Engine {
+    /// Tell the reporter which nodes this run may touch, in build order, with their depth
+    /// (the longest path to them from a root of the selection): the live view's tree.
+    pub(crate) fn announce(&self, sel: &Selection) {
+        let mut depth: HashMap<usize, usize> = HashMap::new();
+        let mut nodes = Vec::with_capacity(sel.order.len());
+        for &i in &sel.order {
+            let d = self.graph.parents[i]
+                .iter()
+                .filter_map(|p| depth.get(p).map(|d| d + 1))
+                .max()
+                .unwrap_or(0);
+            depth.insert(i, d);
+            nodes.push(crate::report::NodeDepth {
+                name: self.name(i).to_string(),
+                depth: d,
+            });
+        }
+        self.reporter.emit(crate::report::Event::Nodes { nodes });
+    }
+
     pub fn load(root: &Path, opts: &LoadOptions, reporter: Arc<dyn Reporter>) -> Result<Engine> {
         let ws = Workspace::load(root, opts)?;
         let graph = Graph::build(&ws)?;

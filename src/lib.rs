@@ -10,15 +10,15 @@
 /// this table); every module is in exactly one layer.
 #[rustfmt::skip]
 pub const LAYERS: &[(&str, &[&str])] = &[
-    ("foundation", &["error", "ids", "units", "tomlfile", "names", "state", "labels", "secret", "report", "scheduler", "shell", "vcs", "ignore", "dockerfile", "net", "userns"]),
+    ("foundation", &["error", "ids", "units", "tomlfile", "names", "state", "labels", "secret", "report", "scheduler", "shell", "vcs", "ignore", "dockerfile", "net", "userns", "layout"]),
     ("daemon", &["docker", "credentials"]),
     ("definitions", &["manifest", "config", "local", "compose"]),
     ("workspace", &["workspace", "graph", "mounts", "secrets", "launch", "settings"]),
     ("state", &["records", "lock"]),
     ("mechanisms", &["context", "stage", "checks", "ready", "hadolint", "shellcheck", "lint", "lintfix", "import"]),
     ("engine", &["engine", "freshness", "converge"]),
-    ("verbs", &["build", "plan", "testrun", "junit", "audit", "promote", "switch", "live", "swarm", "jobs", "push", "prune", "prep", "boot", "lintrun"]),
-    ("output", &["cli", "render", "results", "completions"]),
+    ("verbs", &["build", "plan", "testrun", "junit", "audit", "promote", "switch", "live", "swarm", "jobs", "push", "prune", "prep", "boot", "lintrun", "picture"]),
+    ("output", &["cli", "render", "results", "completions", "svg", "runreport"]),
     ("cli", &["app"]),
 ];
 
@@ -48,6 +48,7 @@ mod jobs;
 mod junit;
 mod labels;
 mod launch;
+mod layout;
 pub mod lint;
 mod lintfix;
 mod lintrun;
@@ -58,6 +59,7 @@ pub mod manifest;
 mod mounts;
 mod names;
 mod net;
+mod picture;
 pub mod plan;
 mod prep;
 mod promote;
@@ -68,6 +70,7 @@ mod records;
 mod render;
 pub mod report;
 mod results;
+mod runreport;
 mod scheduler;
 pub mod secret;
 mod secrets;
@@ -76,6 +79,7 @@ mod shell;
 mod shellcheck;
 mod stage;
 mod state;
+mod svg;
 mod swarm;
 mod switch;
 mod testrun;

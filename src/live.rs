@@ -52,6 +52,37 @@ impl UpReport {
     pub fn ok(&self) -> bool {
         self.stopped_at.is_none() && self.runs.iter().all(|r| !r.action.failed())
     }
+
+    /// The run's one summary line: the tests' line, then what was promoted and what each
+    /// container did (`3 passed in 4.1s; 2 promoted; 1 created, 1 replaced, 2 unchanged`).
+    pub fn line(&self) -> String {
+        let promoted = self
+            .promotions
+            .iter()
+            .filter(|p| matches!(p.status, PromoteStatus::Promoted { .. }))
+            .count();
+        let mut line = self.tests.line();
+        if promoted > 0 {
+            line.push_str(&format!("; {promoted} promoted"));
+        }
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for r in &self.runs {
+            let word = match r.action {
+                RunAction::NotRetried { .. } => "not retried",
+                RunAction::RolledBack { .. } => "rolled back",
+                ref a => a.outcome(),
+            };
+            match counts.iter_mut().find(|(w, _)| *w == word) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((word, 1)),
+            }
+        }
+        if !counts.is_empty() {
+            let runs: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
+            line.push_str(&format!("; {}", runs.join(", ")));
+        }
+        line
+    }
 }
 
 /// How `run_step` treats containers.
@@ -586,9 +617,11 @@ impl Engine {
         };
         if same {
             // Stopped, unchanged: start it again, through the same gate.
+            self.reporter.start(&name, "start");
+            let t = Instant::now();
             self.start_ready(i, &existing.id, &spec, &hash).await?;
             self.reporter
-                .finish(&name, "start", "started", true, Duration::ZERO, None);
+                .finish(&name, "start", "started", true, t.elapsed(), None);
             return Ok((RunAction::Started, Some(existing.image)));
         }
         let reason = if existing.image.as_str() != spec.image {
@@ -608,13 +641,18 @@ impl Engine {
             .map(|o| *o.get_ref())
             .unwrap_or(ReplaceOrder::StopFirst);
         self.reporter.start(&name, "replace");
+        let t = Instant::now();
         let downtime = self.replace(i, &existing, &spec, &hash, order).await?;
+        let how = match order {
+            ReplaceOrder::StartFirst => "start-first, no downtime".to_string(),
+            ReplaceOrder::StopFirst => format!("down for {}", human_duration(downtime)),
+        };
         self.reporter.finish(
             &name,
             "replace",
-            &format!("replaced ({reason}), down for {}", human_duration(downtime)),
+            &format!("replaced ({reason}); {how}"),
             true,
-            downtime,
+            t.elapsed(),
             None,
         );
         Ok((

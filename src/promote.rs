@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::ImageId;
 use crate::lock::WorkspaceLock;
 use crate::records::PromotionRecord;
+use crate::report::ReporterExt;
 use crate::units::now_unix;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -123,9 +124,19 @@ impl Engine {
                     live_now.insert(i, live);
                 }
                 None => {
+                    let t = std::time::Instant::now();
+                    self.reporter.start(&name, "promote");
                     self.move_tags(&name, &latest_id, live.as_ref()).await?;
                     self.record_release(i, &latest_id, live.as_ref(), "promote")
                         .await?;
+                    self.reporter.finish(
+                        &name,
+                        "promote",
+                        &promoted_line(&latest_id, live.as_ref()),
+                        true,
+                        t.elapsed(),
+                        None,
+                    );
                     reports.push(report(PromoteStatus::Promoted {
                         image_id: latest_id.clone(),
                         previous: live,
@@ -472,6 +483,17 @@ pub struct Release {
     pub kept: bool,
     /// Was it tested under the node's current test spec?
     pub current_spec: bool,
+}
+
+/// What a promotion did: `1eb0bef50467 is live (was 9f3c…, kept as :prev)`.
+pub fn promoted_line(id: &ImageId, previous: Option<&ImageId>) -> String {
+    format!(
+        "{} is live{}",
+        id.short(),
+        previous
+            .map(|p| format!(" (was {}, kept as :prev)", p.short()))
+            .unwrap_or_default()
+    )
 }
 
 /// The tag that keeps a release image: `release-<12 hex>`.

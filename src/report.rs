@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -37,10 +37,21 @@ pub enum Event {
     },
     /// A message not tied to a node.
     Note { text: String },
+    /// The nodes a run may touch, in build order, each with its depth in the graph (the
+    /// live view draws them as a tree).
+    Nodes { nodes: Vec<NodeDepth> },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeDepth {
+    pub name: String,
+    pub depth: usize,
 }
 
 pub trait Reporter: Send + Sync {
     fn emit(&self, event: Event);
+    /// The run is over: a live view collapses to its result lines before the summary.
+    fn settle(&self) {}
 }
 
 /// Convenience wrappers used by the engine.
@@ -102,6 +113,57 @@ impl<R: Reporter + ?Sized> ReporterExt for R {
     }
 }
 
+/// An event and when it happened, in milliseconds since the run began.
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    pub at_ms: u64,
+    pub event: Event,
+}
+
+/// Passes every event on to another reporter and keeps it, stamped, for the run report.
+pub struct Recording {
+    inner: Arc<dyn Reporter>,
+    began: Instant,
+    events: Mutex<Vec<Stamped>>,
+}
+
+impl Recording {
+    pub fn new(inner: Arc<dyn Reporter>) -> Recording {
+        Recording {
+            inner,
+            began: Instant::now(),
+            events: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The events so far.
+    pub fn events(&self) -> Vec<Stamped> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Did the run do anything? (A step began: a no-op run only reports fresh nodes.)
+    pub fn did_something(&self) -> bool {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| matches!(s.event, Event::Start { .. }))
+    }
+}
+
+impl Reporter for Recording {
+    fn emit(&self, event: Event) {
+        self.events.lock().unwrap().push(Stamped {
+            at_ms: self.began.elapsed().as_millis() as u64,
+            event: event.clone(),
+        });
+        self.inner.emit(event);
+    }
+    fn settle(&self) {
+        self.inner.settle();
+    }
+}
+
 /// Discards everything (engine tests), or keeps it for inspection.
 #[derive(Default)]
 pub struct Silent {
@@ -140,16 +202,26 @@ impl Plain {
     }
 }
 
+/// The one line of a step's result. Actions whose status is a whole phrase (`created and
+/// started`, `replaced (…); down for 1.2s`, `1eb0bef50467 is live`) are not named again.
 fn finish_line(node: &str, action: &str, status: &str, duration_ms: u64) -> String {
-    if duration_ms == 0 {
+    let said = if PHRASE_ACTIONS.contains(&action) {
+        format!("{node}: {status}")
+    } else {
         format!("{node}: {action} {status}")
+    };
+    if duration_ms == 0 {
+        said
     } else {
         format!(
-            "{node}: {action} {status} ({})",
+            "{said} ({})",
             human_duration(Duration::from_millis(duration_ms))
         )
     }
 }
+
+/// Actions whose finishing status says what was done.
+const PHRASE_ACTIONS: &[&str] = &["start", "replace", "service", "rollout", "promote"];
 
 impl Reporter for Plain {
     fn emit(&self, event: Event) {
@@ -159,7 +231,10 @@ impl Reporter for Plain {
                     .lock()
                     .unwrap()
                     .insert(node.clone(), Vec::new());
-                eprintln!("{node}: {action}…");
+                // A step's one line is its result; its start is said only with -v.
+                if self.verbose {
+                    eprintln!("{node}: {action}…");
+                }
             }
             Event::Step { .. } => {}
             Event::Line { node, line } => {
@@ -178,16 +253,14 @@ impl Reporter for Plain {
                 duration_ms,
                 detail,
             } => {
-                let lines = self
-                    .buffers
-                    .lock()
-                    .unwrap()
-                    .remove(&node)
-                    .unwrap_or_default();
-                if status == "fresh" && !self.verbose {
-                    // A no-op says so in the summary; one line per node would drown it.
-                    return;
-                }
+                let lines = self.buffers.lock().unwrap().remove(&node);
+                let lines = match lines {
+                    Some(l) => l,
+                    // Nothing began: `fresh`, `passed earlier`. A no-op says so in the
+                    // summary; one line per node would drown it.
+                    None if ok && !self.verbose => return,
+                    None => Vec::new(),
+                };
                 // One write for the whole block, so blocks never interleave.
                 let mut block = String::new();
                 if self.verbose && !lines.is_empty() {
@@ -208,14 +281,28 @@ impl Reporter for Plain {
                 let _ = err.write_all(block.as_bytes());
             }
             Event::Note { text } => eprintln!("{text}"),
+            Event::Nodes { .. } => {}
         }
     }
 }
 
-/// Live lines on a terminal.
+/// On a terminal: a live tree of the nodes at work, in graph order and indented by depth,
+/// each with its current step and elapsed time; finished nodes keep their result in the
+/// tree, and each result line is printed above it. `settle` collapses the tree, leaving
+/// the result lines (the same as plain mode's) and then the summary.
 pub struct Live {
     multi: MultiProgress,
-    bars: Mutex<HashMap<String, ProgressBar>>,
+    tree: Mutex<Tree>,
+}
+
+#[derive(Default)]
+struct Tree {
+    /// Position in build order and depth, by node (from `Event::Nodes`).
+    known: HashMap<String, (usize, usize)>,
+    /// The drawn nodes, in build order: (position, name, bar).
+    bars: Vec<(usize, String, ProgressBar)>,
+    /// Nodes with a step under way.
+    open: std::collections::HashSet<String>,
 }
 
 impl Default for Live {
@@ -228,28 +315,61 @@ impl Live {
     pub fn new() -> Live {
         Live {
             multi: MultiProgress::new(),
-            bars: Mutex::new(HashMap::new()),
+            tree: Mutex::new(Tree::default()),
         }
+    }
+
+    fn running_style() -> ProgressStyle {
+        ProgressStyle::with_template("{prefix} {spinner} {elapsed:>4} {wide_msg}")
+            .expect("template")
+    }
+
+    fn done_style() -> ProgressStyle {
+        ProgressStyle::with_template("{prefix} {wide_msg}").expect("template")
+    }
+
+    /// The bar of `node`, drawn at its place in the tree when it is new.
+    fn bar(&self, tree: &mut Tree, node: &str) -> ProgressBar {
+        if let Some((_, _, b)) = tree.bars.iter().find(|(_, n, _)| n == node) {
+            return b.clone();
+        }
+        let fallback = tree.known.len() + tree.bars.len();
+        let (pos, depth) = tree.known.get(node).copied().unwrap_or((fallback, 0));
+        let at = tree.bars.iter().filter(|(p, _, _)| *p < pos).count();
+        let bar = self.multi.insert(at, ProgressBar::new_spinner());
+        bar.set_style(Live::running_style());
+        let indent = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}└ ", "  ".repeat(depth - 1))
+        };
+        bar.set_prefix(format!("{indent}{node}"));
+        tree.bars.insert(at, (pos, node.to_string(), bar.clone()));
+        bar
     }
 }
 
 impl Reporter for Live {
     fn emit(&self, event: Event) {
+        let mut tree = self.tree.lock().unwrap();
         match event {
+            Event::Nodes { nodes } => {
+                tree.known = nodes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, n)| (n.name, (k, n.depth)))
+                    .collect();
+            }
             Event::Start { node, action } => {
-                let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner} {prefix:.bold} {elapsed:>4} {wide_msg}",
-                    )
-                    .expect("template"),
-                );
-                bar.set_prefix(format!("{node} {action}"));
+                tree.open.insert(node.clone());
+                let bar = self.bar(&mut tree, &node);
+                bar.set_style(Live::running_style());
+                bar.reset_elapsed();
+                bar.set_message(format!("{action}…"));
                 bar.enable_steady_tick(Duration::from_millis(120));
-                self.bars.lock().unwrap().insert(node, bar);
             }
             Event::Step { node, text } => {
-                if let Some(b) = self.bars.lock().unwrap().get(&node) {
+                if let Some((_, _, b)) = tree.bars.iter().find(|(_, n, _)| *n == node) {
                     b.set_message(text);
                 }
             }
@@ -262,15 +382,22 @@ impl Reporter for Live {
                 duration_ms,
                 detail,
             } => {
-                if let Some(b) = self.bars.lock().unwrap().remove(&node) {
-                    b.finish_and_clear();
-                    self.multi.remove(&b);
+                // Nothing began (`fresh`, `passed earlier`): nothing to say.
+                if !tree.open.remove(&node) && ok {
+                    return;
                 }
                 let mark = if ok { "✓" } else { "✗" };
-                let mut text = format!(
-                    "{mark} {}",
-                    finish_line(&node, &action, &status, duration_ms)
-                );
+                let line = finish_line(&node, &action, &status, duration_ms);
+                {
+                    let bar = self.bar(&mut tree, &node);
+                    bar.disable_steady_tick();
+                    bar.set_style(Live::done_style());
+                    bar.set_message(format!(
+                        "{mark} {}",
+                        line.strip_prefix(&format!("{node}: ")).unwrap_or(&line)
+                    ));
+                }
+                let mut text = format!("{mark} {line}");
                 if let Some(d) = detail
                     && !ok
                 {
@@ -283,6 +410,14 @@ impl Reporter for Live {
             Event::Note { text } => {
                 let _ = self.multi.println(text);
             }
+        }
+    }
+
+    fn settle(&self) {
+        let mut tree = self.tree.lock().unwrap();
+        for (_, _, b) in tree.bars.drain(..) {
+            b.finish_and_clear();
+            self.multi.remove(&b);
         }
     }
 }

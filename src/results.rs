@@ -9,7 +9,6 @@ use std::time::Duration;
 use crate::converge::{RunAction, RunReport};
 use crate::engine::Engine;
 use crate::live::RollbackOutcome;
-use crate::manifest::ReplaceOrder;
 use crate::promote::{PromoteReport, PromoteStatus, Release};
 use crate::render;
 use crate::units::{human_duration, human_size, human_time};
@@ -61,9 +60,68 @@ pub fn graph(engine: &Engine, format: crate::cli::GraphFormat, as_json: bool) ->
         GraphFormat::Text => render::graph_text(&engine.ws, &engine.graph),
         GraphFormat::Dot => render::graph_dot(&engine.ws, &engine.graph),
         GraphFormat::Mermaid => render::graph_mermaid(&engine.ws, &engine.graph),
+        GraphFormat::Svg => unreachable!("the SVG needs the nodes' looks: graph_svg"),
     };
     print!("{text}");
     0
+}
+
+/// `dk graph --format svg`: the picture on stdout; when no daemon answered, says so.
+pub fn graph_svg(engine: &Engine, looks: &crate::picture::Looks) -> i32 {
+    use crate::picture::Look;
+    let drawn: Vec<crate::svg::Drawn> = looks
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, l)| crate::svg::Drawn {
+            name: engine.name(i),
+            class: l.look.class(),
+            words: l.words.clone(),
+            why: l.why.clone(),
+            href: None,
+        })
+        .collect();
+    let edges: Vec<(usize, usize, bool)> = engine
+        .graph
+        .edges
+        .iter()
+        .map(|e| {
+            (
+                e.parent,
+                e.child,
+                e.kind == crate::graph::EdgeKind::CopyFrom,
+            )
+        })
+        .collect();
+    let legend: Vec<(&str, &str)> = Look::ALL.iter().map(|l| (l.class(), l.word())).collect();
+    if let Some(note) = &looks.records_only {
+        eprintln!("note: {note}");
+    }
+    print!(
+        "{}",
+        crate::svg::graph(&drawn, &edges, &legend, looks.records_only.as_deref(), true)
+    );
+    0
+}
+
+/// `dk report`: the last report's path, or where it was written or opened.
+pub fn report(last: Option<&std::path::Path>, written: Option<&std::path::Path>) -> i32 {
+    match (last, written) {
+        (None, _) => {
+            eprintln!(
+                "no run report yet: `dk up`, `dk build` and `dk test` keep one when they do something"
+            );
+            1
+        }
+        (Some(_), Some(to)) => {
+            println!("{}", to.display());
+            0
+        }
+        (Some(p), None) => {
+            println!("{}", p.display());
+            0
+        }
+    }
 }
 
 pub fn plan(plan: &[crate::plan::PlanEntry], as_json: bool) -> i32 {
@@ -108,15 +166,8 @@ pub fn promotions(reports: &[PromoteReport], as_json: bool) -> i32 {
     } else {
         for r in reports {
             match &r.status {
-                PromoteStatus::Promoted { image_id, previous } => println!(
-                    "{}: {} is live{}",
-                    r.name,
-                    image_id.short(),
-                    previous
-                        .as_ref()
-                        .map(|p| format!(" (was {}, kept as :prev)", p.short()))
-                        .unwrap_or_default()
-                ),
+                // Its step's line said it.
+                PromoteStatus::Promoted { .. } => {}
                 PromoteStatus::AlreadyLive { image_id } => {
                     println!("{}: {} is already live", r.name, image_id.short())
                 }
@@ -210,27 +261,13 @@ pub fn history(name: &str, releases: &[Release], keep: usize, as_json: bool) -> 
     0
 }
 
-/// What happened to each live container (and its hooks).
+/// What happened to each live container (and its hooks). A container created, started
+/// or replaced was said by its step's line; what needed no step, or failed, is said here.
 pub fn runs(runs: &[RunReport]) {
     for r in runs {
         match &r.action {
             RunAction::Unchanged => println!("{}: running, unchanged", r.name),
-            RunAction::Started => println!("{}: started", r.name),
-            RunAction::Created => println!("{}: created and started", r.name),
-            RunAction::Replaced {
-                downtime_ms,
-                reason,
-                order,
-            } => match order {
-                ReplaceOrder::StopFirst => println!(
-                    "{}: replaced ({reason}); down for {}",
-                    r.name,
-                    human_duration(Duration::from_millis(*downtime_ms))
-                ),
-                ReplaceOrder::StartFirst => {
-                    println!("{}: replaced ({reason}); start-first, no downtime", r.name)
-                }
-            },
+            RunAction::Started | RunAction::Created | RunAction::Replaced { .. } => {}
             RunAction::Failed { message } => eprintln!("{}: not running: {message}", r.name),
             RunAction::NotRetried { message } => eprintln!("{}: {message}", r.name),
             RunAction::RolledBack { message } => eprintln!("{}: {message}", r.name),
@@ -273,22 +310,16 @@ pub fn up(
     if as_json {
         json_summary(report);
     } else {
-        eprintln!("{}", report.tests.line());
         for r in &report.promotions {
-            match &r.status {
-                PromoteStatus::Promoted { image_id, .. } => {
-                    println!("{}: {} is live", r.name, image_id.short())
-                }
-                PromoteStatus::AlreadyLive { .. } => {}
-                PromoteStatus::Refused { reason } => {
-                    eprintln!("{}: not promoted: {reason}", r.name)
-                }
+            if let PromoteStatus::Refused { reason } = &r.status {
+                eprintln!("{}: not promoted: {reason}", r.name)
             }
         }
         runs(&report.runs);
         if let Some(why) = &report.stopped_at {
             eprintln!("stopped: {why}");
         }
+        eprintln!("{}", report.line());
     }
     let pushed_ok = pushes(engine, pushed);
     code(report.ok() && pushed_ok)

@@ -160,7 +160,7 @@ impl Engine {
         self.reporter.finish(
             &name,
             "rollout",
-            &format!("rolled out by Swarm, task by task ({reason})"),
+            &format!("replaced ({reason}); rolled out by Swarm, task by task"),
             true,
             t.elapsed(),
             None,

@@ -155,10 +155,28 @@ pub(crate) fn example() -> TestWs {
         .status()
         .unwrap();
     assert!(status.success());
+    // The workspace's own subnets (parallel tests never collide), and the example's static
+    // addresses moved into them.
+    let own = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
+    let prefix = |net: &str| {
+        let key = format!("[network.{net}]\nsubnet = \"");
+        let at = own.find(&key).unwrap() + key.len();
+        let subnet = &own[at..at + own[at..].find('"').unwrap()];
+        subnet.trim_end_matches("0/24").to_string()
+    };
+    let (live, test) = (prefix("live"), prefix("test"));
+    let moved = |text: String| text.replace("172.30.0.", &live).replace("172.31.0.", &test);
     let toml = std::fs::read_to_string(root.join("dk.toml"))
         .unwrap()
         .replace("namespace = \"dk\"", &format!("namespace = \"{}\"", ws.ns));
-    ws.write("dk.toml", &toml);
+    ws.write("dk.toml", &moved(toml));
+    for node in ["filewatch", "site"] {
+        let path = format!("containers/{node}/container.toml");
+        ws.write(
+            &path,
+            &moved(std::fs::read_to_string(ws.path(&path)).unwrap()),
+        );
+    }
     // An unhardened twin of web: same files, no /prep.
     ws.container("unhardened", "FROM baseline\nCOPY files/ /\nUSER app\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/srv/www\"]\n");
     std::fs::create_dir_all(ws.path("containers/unhardened/files/srv/www")).unwrap();

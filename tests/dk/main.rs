@@ -19,6 +19,7 @@ mod hadolint_diff;
 mod ignore_diff;
 mod import;
 mod lint;
+mod picture;
 // Shared with `cargo xtask bench`, which uses parts the tests do not.
 #[allow(dead_code)]
 #[path = "../support/parts.rs"]

@@ -66,6 +66,13 @@ const TOOLS: &[Tool] = &[
         check: &["shellcheck", "--version"],
         install: Install::Apt("shellcheck"),
     },
+    // Run reports and `dk graph --format svg` are rendered as a person would see them,
+    // in headless Chromium (tests/dk/picture.rs).
+    Tool {
+        name: "chromium",
+        check: &["chromium", "--version"],
+        install: Install::Apt("chromium"),
+    },
 ];
 
 fn works(cmd: &[&str]) -> bool {
