@@ -100,9 +100,9 @@ async fn keep_report(
     ok: bool,
     summary: Vec<String>,
     tests: Option<&crate::testrun::TestSummary>,
-) {
+) -> Option<std::path::PathBuf> {
     if !recording.did_something() {
-        return;
+        return None;
     }
     let events = recording.events();
     let involved: Vec<usize> = (0..engine.ws.nodes.len())
@@ -133,8 +133,12 @@ async fn keep_report(
         tests,
         facts: &facts,
     };
-    if let Err(e) = engine.keep_report(verb, &crate::runreport::html(engine, &run)) {
-        eprintln!("warning: the run report was not kept: {}", e.render());
+    match engine.keep_report(verb, &crate::runreport::html(engine, &run)) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("warning: the run report was not kept: {}", e.render());
+            None
+        }
     }
 }
 
@@ -238,6 +242,32 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(results::graph(&engine, *format, *json))
         }
         Command::Report { output, open } => report(&cli, output.as_deref(), *open),
+        Command::Outdated { names, json, check } => {
+            let engine = load(&cli, *json)?;
+            let report = interruptible(engine.outdated(names)).await?;
+            Ok(results::outdated(&report, *json, *check))
+        }
+        Command::Update {
+            names,
+            dry_run,
+            no_deploy,
+            commit,
+            jobs,
+            json,
+        } => {
+            update(
+                &cli,
+                names,
+                UpdateFlags {
+                    dry_run: *dry_run,
+                    no_deploy: *no_deploy,
+                    commit: *commit,
+                    jobs: *jobs,
+                    json: *json,
+                },
+            )
+            .await
+        }
         Command::Plan(args) => {
             let engine = load(&cli, args.json)?;
             let plan = interruptible(engine.plan(&args.names)).await?;
@@ -313,7 +343,15 @@ async fn run(cli: Cli) -> Result<i32> {
             let report = interruptible(engine.prune(&lock, *dry_run)).await?;
             Ok(results::prune(&report))
         }
-        Command::Systemd { install, unit_dir } => systemd(&cli, *install, unit_dir),
+        Command::Systemd {
+            install,
+            unit_dir,
+            timer: Some(crate::cli::TimerKind::Update),
+            on_calendar,
+        } => update_timer(&cli, *install, unit_dir, on_calendar),
+        Command::Systemd {
+            install, unit_dir, ..
+        } => systemd(&cli, *install, unit_dir),
         Command::Import {
             from:
                 crate::cli::ImportFrom::Compose {
@@ -618,11 +656,112 @@ async fn shell(
     }
 }
 
+fn this_dk() -> Result<std::path::PathBuf> {
+    std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| Error::io("find", "the dk executable", e))
+}
+
+fn update_timer(
+    cli: &Cli,
+    install: bool,
+    unit_dir: &std::path::Path,
+    on_calendar: &str,
+) -> Result<i32> {
+    let engine = load(cli, false)?;
+    let dk = this_dk()?;
+    let name = crate::boot::timer_name(&engine.ws);
+    if !install {
+        let (service, timer) = crate::boot::update_timer(&engine.ws, &dk, on_calendar);
+        return Ok(results::systemd_timer(&service, &timer, &name));
+    }
+    let (sp, tp) = crate::boot::install_timer(&engine.ws, &dk, on_calendar, unit_dir)?;
+    Ok(results::systemd_timer_installed(&[&sp, &tp], &name))
+}
+
+struct UpdateFlags {
+    dry_run: bool,
+    no_deploy: bool,
+    commit: bool,
+    jobs: Option<usize>,
+    json: bool,
+}
+
+async fn update(cli: &Cli, names: &[String], flags: UpdateFlags) -> Result<i32> {
+    let (engine, recording) = load_recorded(cli, flags.json)?;
+    if flags.commit {
+        match crate::vcs::staged_changes(&engine.ws.root) {
+            Ok(false) => {}
+            Ok(true) => {
+                return Err(Error::usage_help(
+                    "--commit: other changes are staged in git",
+                    "commit or unstage them first (`git status`), so the update's commit holds only the re-pinned files",
+                ));
+            }
+            Err(e) => {
+                return Err(Error::usage_help(
+                    format!("--commit: the workspace is not in a git repository ({e})"),
+                    "drop --commit, or run `git init` in the workspace",
+                ));
+            }
+        }
+    }
+    let opts = crate::outdated::UpdateOptions {
+        run: RunOptions::new(engine.jobs(flags.jobs)?),
+        dry_run: flags.dry_run,
+        no_deploy: flags.no_deploy,
+    };
+    let lock = engine.lock("dk update", !cli.no_wait)?;
+    let report = with_test_cleanup(&engine, engine.update(&lock, names, &opts)).await?;
+    engine.reporter.settle();
+    let text = report.text();
+    let kept = keep_report(
+        &engine,
+        &recording,
+        "update",
+        report.ok(),
+        text.clone(),
+        Some(&report.tests),
+    )
+    .await;
+    let hook = engine
+        .update_hook(&report, kept.as_deref(), &text.join("\n"))
+        .await;
+    let mut commit = None;
+    if flags.commit && !report.changed_files.is_empty() {
+        let files: Vec<String> = report.changed_files.iter().cloned().collect();
+        let mut message = String::from("dk update: re-pin what upstream changed\n\n");
+        for u in &report.updates {
+            if matches!(u.outcome, crate::outdated::PinOutcome::Updated { .. }) {
+                message.push_str(&format!(
+                    "- {}: {} {} -> {}\n",
+                    u.state.place,
+                    u.state.what,
+                    u.state.current.as_deref().unwrap_or("(none)"),
+                    u.state.available.as_deref().unwrap_or("")
+                ));
+            }
+        }
+        commit = Some(
+            crate::vcs::commit_files(&engine.ws.root, &files, &message).map_err(|e| {
+                Error::usage_help(
+                    format!("--commit: git commit failed: {e}"),
+                    "the files are re-pinned and deployed; commit them yourself",
+                )
+            })?,
+        );
+    }
+    Ok(results::update(
+        &report,
+        hook.as_ref(),
+        commit.as_deref(),
+        flags.json,
+    ))
+}
+
 fn systemd(cli: &Cli, install: bool, unit_dir: &std::path::Path) -> Result<i32> {
     let engine = load(cli, false)?;
-    let dk = std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .map_err(|e| Error::io("find", "the dk executable", e))?;
+    let dk = this_dk()?;
     if !install {
         return Ok(results::systemd_unit(&crate::boot::unit(&engine.ws, &dk)));
     }

@@ -67,6 +67,12 @@ pub enum GraphFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimerKind {
+    /// `dk update`
+    Update,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LintFormat {
     Text,
     Json,
@@ -366,14 +372,21 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         dry_run: bool,
     },
 
-    /// A systemd unit that starts the workspace's containers at boot
+    /// A systemd unit that starts the workspace's containers at boot (or a timer for `dk update`)
     #[command(
-        long_about = "Print a systemd unit that runs `dk start --all` for this workspace once docker.service is up: every autostart container and every live container that exists comes back in its start waves, each through the readiness gate. With --install, write it to /etc/systemd/system (or --unit-dir) and print the commands that enable it.\n\nWhy not only Docker's restart policies: after a daemon restart Docker starts containers in no particular order, and `on-failure` (dk's default) does not restart a container that was stopped cleanly."
+        long_about = "Print a systemd unit that runs `dk start --all` for this workspace once docker.service is up: every autostart container and every live container that exists comes back in its start waves, each through the readiness gate. With --install, write it to /etc/systemd/system (or --unit-dir) and print the commands that enable it.\n\nWhy not only Docker's restart policies: after a daemon restart Docker starts containers in no particular order, and `on-failure` (dk's default) does not restart a container that was stopped cleanly.\n\nWith --timer update: a timer and a service, `dk-<namespace>-update.timer` and `.service`, that run `dk update` for this workspace on a schedule (--on-calendar, default daily, with a random delay of up to an hour); --install writes both and prints the commands that enable the timer."
     )]
     Systemd {
         /// Write the unit instead of printing it
         #[arg(long)]
         install: bool,
+        /// Instead of the boot unit: a timer and its service that run `dk <TIMER>` on a
+        /// schedule (`update`: re-pin, test and deploy what upstream changed)
+        #[arg(long, value_enum, value_name = "TIMER")]
+        timer: Option<TimerKind>,
+        /// When the timer fires (systemd's OnCalendar=, e.g. `daily`, `Mon *-*-* 04:00`)
+        #[arg(long, default_value = "daily", requires = "timer")]
+        on_calendar: String,
         /// Where --install writes it
         #[arg(long, value_name = "DIR", default_value = "/etc/systemd/system")]
         unit_dir: PathBuf,
@@ -416,6 +429,46 @@ rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
         /// Also loosen modes and change owners of directories that exist
         #[arg(long)]
         fix: bool,
+    },
+
+    /// Pins with a newer upstream: images by digest or tag, [[stage.fetch]] checksums
+    #[command(
+        long_about = "Ask every pin's upstream what it offers now, and print one line per pin that has something newer: where it is written (file:line), what (image or fetched file), the pinned digest → the available one, what upstream says of it (the image's creation time, the fetched file's name), and the nodes that would rebuild.\n\nPins: an external image pinned by digest (`FROM alpine:3.20@sha256:…`, or in an ARG default) — upstream is what its tag points at now in the registry, compared per platform (an index that only gained another architecture is not newer); an external image by tag only — the registry's digest against the local copy's; a [[stage.fetch]] with its sha256 — what the fetch command yields today (run in a scratch directory; the file is kept in the verified cache).\n\nRegistries are asked over HTTPS (plain HTTP on loopback) with the Docker CLI's credentials (`docker login`).\n\nExit 0 when every upstream could be asked; 1 when one could not (named, with the error) or, with --check, when anything is outdated; 3 when the daemon is unreachable.\n\nExample: dk outdated --check   # for monitoring"
+    )]
+    Outdated {
+        /// Nodes (unique prefixes work). None: all
+        names: Vec<String>,
+        /// One JSON document: every pin, with `available` set where upstream is newer
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 when anything is outdated (for monitoring)
+        #[arg(long)]
+        check: bool,
+    },
+
+    /// Re-pin what upstream changed; build, test, promote and replace exactly what depends on it
+    #[command(
+        long_about = "For each pin `dk outdated` finds newer: write the new digest or checksum where the pin is written (only that value changes; an index digest stays an index digest), then do what `dk up` would for exactly that pin's node and everything built on it: build, test, promote, and replace the containers of those nodes that run, through the readiness gate. Each pin is its own transaction: when one of its nodes fails to build, test, promote or start, the file is written back as it was, `:latest` points where it did, and nothing of it goes live; the other pins go on. The run keeps a report (`dk report`); dk.toml's [hooks] after_update / on_update_failure run with its path in DK_REPORT.\n\nExit 0 when every pin went through (or nothing was outdated); 1 when a pin failed or an upstream could not be asked.\n\nOn a schedule: `dk systemd --timer update --install`."
+    )]
+    Update {
+        /// Nodes (unique prefixes work). None: all
+        names: Vec<String>,
+        /// Say what would be re-pinned; change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Re-pin, build, test and promote; replace no running container
+        #[arg(long)]
+        no_deploy: bool,
+        /// Commit exactly the re-pinned files (git), the message listing the changes;
+        /// refused when other changes are staged
+        #[arg(long, conflicts_with = "dry_run")]
+        commit: bool,
+        /// Parallel build and test jobs
+        #[arg(short = 'j', long)]
+        jobs: Option<usize>,
+        /// One JSON document with every pin's outcome
+        #[arg(long)]
+        json: bool,
     },
 
     /// Print the path of the last run report (or write it elsewhere, or open it)
@@ -483,6 +536,8 @@ impl Command {
             Command::Prep { .. } => "prep",
             Command::Lint { .. } => "lint",
             Command::Report { .. } => "report",
+            Command::Outdated { .. } => "outdated",
+            Command::Update { .. } => "update",
         }
     }
 }

@@ -39,6 +39,22 @@ pub struct WorkspaceFile {
     /// Registries `dk push` (and, with `push = "on-promote"`, `dk up`) sends live images to.
     #[serde(default, rename = "registry")]
     pub registries: Vec<Spanned<RegistryFile>>,
+    /// Commands around `dk update`.
+    #[serde(default)]
+    pub hooks: UpdateHooks,
+}
+
+/// `[hooks]` of dk.toml: commands on the host after `dk update`, with the run report's path
+/// in `DK_REPORT` and its text in `DK_REPORT_TEXT`, each bounded by `timeout` (default 60s).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateHooks {
+    /// After a `dk update` that re-pinned something and every pin went through.
+    pub after_update: Option<Vec<String>>,
+    /// After a `dk update` in which a pin failed (and was written back) or an upstream could
+    /// not be asked.
+    pub on_update_failure: Option<Vec<String>>,
+    pub timeout: Option<crate::units::DurationText>,
 }
 
 /// `[hosts.NAME]` in dk.toml: a daemon `dk -H NAME` talks to.

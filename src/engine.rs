@@ -114,6 +114,15 @@ impl Engine {
         })
     }
 
+    /// The same workspace read again from disk (after dk changed one of its files), with
+    /// the same reporter.
+    pub fn reload(&self) -> Result<Engine> {
+        let opts = LoadOptions {
+            namespace: Some(self.ws.namespace.clone()),
+        };
+        Engine::load(&self.ws.root, &opts, self.reporter.clone())
+    }
+
     /// The daemon connection, made on first use: only a daemon that passed the version
     /// check comes out of here.
     pub async fn daemon(&self) -> Result<&Daemon> {

@@ -11,13 +11,13 @@
 #[rustfmt::skip]
 pub const LAYERS: &[(&str, &[&str])] = &[
     ("foundation", &["error", "ids", "units", "tomlfile", "names", "state", "labels", "secret", "report", "scheduler", "shell", "vcs", "ignore", "dockerfile", "net", "userns", "layout"]),
-    ("daemon", &["docker", "credentials"]),
+    ("daemon", &["docker", "credentials", "regclient"]),
     ("definitions", &["manifest", "config", "local", "compose"]),
     ("workspace", &["workspace", "graph", "mounts", "secrets", "launch", "settings"]),
     ("state", &["records", "lock"]),
-    ("mechanisms", &["context", "stage", "checks", "ready", "hadolint", "shellcheck", "lint", "lintfix", "import"]),
+    ("mechanisms", &["context", "stage", "checks", "ready", "hadolint", "shellcheck", "lint", "lintfix", "import", "pins"]),
     ("engine", &["engine", "freshness", "converge"]),
-    ("verbs", &["build", "plan", "testrun", "junit", "audit", "promote", "switch", "live", "swarm", "jobs", "push", "prune", "prep", "boot", "lintrun", "picture"]),
+    ("verbs", &["build", "plan", "testrun", "junit", "audit", "promote", "switch", "live", "swarm", "jobs", "push", "prune", "prep", "boot", "lintrun", "picture", "outdated"]),
     ("output", &["cli", "render", "results", "completions", "svg", "runreport"]),
     ("cli", &["app"]),
 ];
@@ -59,7 +59,9 @@ pub mod manifest;
 mod mounts;
 mod names;
 mod net;
+mod outdated;
 mod picture;
+mod pins;
 pub mod plan;
 mod prep;
 mod promote;
@@ -67,6 +69,7 @@ mod prune;
 mod push;
 mod ready;
 mod records;
+mod regclient;
 mod render;
 pub mod report;
 mod results;

@@ -221,7 +221,9 @@ fn finish_line(node: &str, action: &str, status: &str, duration_ms: u64) -> Stri
 }
 
 /// Actions whose finishing status says what was done.
-const PHRASE_ACTIONS: &[&str] = &["start", "replace", "service", "rollout", "promote"];
+const PHRASE_ACTIONS: &[&str] = &[
+    "start", "replace", "service", "rollout", "promote", "update",
+];
 
 impl Reporter for Plain {
     fn emit(&self, event: Event) {

@@ -553,6 +553,24 @@ pub fn systemd_unit(unit: &str) -> i32 {
     0
 }
 
+/// `dk systemd --timer update`: the service, then the timer.
+pub fn systemd_timer(service: &str, timer: &str, name: &str) -> i32 {
+    println!("# {name}.service");
+    print!("{service}");
+    println!("\n# {name}.timer");
+    print!("{timer}");
+    0
+}
+
+pub fn systemd_timer_installed(paths: &[&std::path::Path], name: &str) -> i32 {
+    for p in paths {
+        println!("wrote {}", p.display());
+    }
+    println!("enable the timer:");
+    println!("  systemctl daemon-reload && systemctl enable --now {name}.timer");
+    0
+}
+
 pub fn systemd_installed(path: &std::path::Path, name: &str) -> i32 {
     println!("wrote {}", path.display());
     println!("enable it (starts at every boot, after docker.service):");
@@ -672,4 +690,94 @@ pub fn import(done: &crate::import::Done) -> i32 {
         "\n{todos} TODO(import) line(s) in the manifests, {different} service(s) run differently under dk's defaults (above). Next: `dk plan`, `dk lint`, then `dk up`."
     );
     0
+}
+
+/// `dk outdated`: one line per pin with something newer (stdout), one per upstream that
+/// could not be asked (stderr), then the counts.
+pub fn outdated(report: &crate::outdated::OutdatedReport, as_json: bool, check: bool) -> i32 {
+    use crate::outdated::short_pin;
+    let newer = report.pins.iter().filter(|p| p.outdated()).count();
+    if as_json {
+        json(report);
+    } else {
+        for p in report.pins.iter().filter(|p| p.outdated()) {
+            println!(
+                "{}: {} {} → {}{}; rebuilds {}",
+                p.place,
+                p.what,
+                p.current
+                    .as_deref()
+                    .map_or("(not pulled)".to_string(), short_pin),
+                short_pin(p.available.as_deref().unwrap_or("")),
+                p.detail
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default(),
+                p.rebuilds.join(", ")
+            );
+        }
+        for p in report.pins.iter().filter(|p| p.error.is_some()) {
+            eprintln!(
+                "{}: {}: upstream could not be asked: {}",
+                p.place,
+                p.what,
+                p.error.as_deref().unwrap_or("")
+            );
+        }
+        let unasked = report.pins.iter().filter(|p| p.error.is_some()).count();
+        eprintln!(
+            "{} pin(s) checked: {newer} outdated{}{}",
+            report.pins.len(),
+            if unasked > 0 {
+                format!(", {unasked} could not be asked")
+            } else {
+                String::new()
+            },
+            if newer > 0 {
+                "; `dk update` re-pins, tests and deploys them"
+            } else {
+                ""
+            }
+        );
+    }
+    code(report.all_asked() && !(check && newer > 0))
+}
+
+/// `dk update`: the pins' lines (each re-pin's step line was said already), the hook, the
+/// commit, the counts.
+pub fn update(
+    report: &crate::outdated::UpdateReport,
+    hook: Option<&crate::converge::HookRun>,
+    commit: Option<&str>,
+    as_json: bool,
+) -> i32 {
+    if as_json {
+        json_summary(report);
+    } else {
+        for l in report.text() {
+            eprintln!("{l}");
+        }
+        if let Some(h) = hook {
+            let line = format!(
+                "hook {} `{}`: {}",
+                h.hook,
+                h.command.join(" "),
+                if h.ok {
+                    "ok".to_string()
+                } else {
+                    format!("failed ({})", h.status)
+                }
+            );
+            eprintln!("{line}");
+            if !h.ok {
+                for l in h.output.lines() {
+                    eprintln!("  | {l}");
+                }
+            }
+        }
+        if let Some(rev) = commit {
+            eprintln!("committed the re-pinned files as {rev}");
+        }
+    }
+    code(report.ok() && hook.is_none_or(|h| h.ok))
 }

@@ -305,24 +305,9 @@ fn fetch_step(
         return Ok(());
     }
     let scratch = ws.state.fetch_scratch(&node.name);
-    let _ = fs::remove_dir_all(&scratch);
-    fs::create_dir_all(&scratch).map_err(|e| Error::io("create", &scratch, e))?;
     let result = (|| {
-        run_command(&f.command, &scratch, ws, node)?;
-        let produced: Vec<PathBuf> = fs::read_dir(&scratch)
-            .map_err(|e| Error::io("read", &scratch, e))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        let [file] = produced.as_slice() else {
-            return Err(fail(format!(
-                "`{}` must leave exactly one file in its scratch directory; it left {}",
-                f.command.join(" "),
-                produced.len()
-            )));
-        };
-        let got = sha256_file(file)?;
+        let (file, got) = fetch_into(&scratch, ws, node, f)?;
+        let file = &file;
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         if got != pin {
             return Err(Error::Stage {
@@ -350,6 +335,51 @@ fn fetch_step(
         format!("{pin}@{}", file_id(&dst).unwrap_or_default()),
     );
     Ok(())
+}
+
+/// Run `f`'s command in an empty `scratch` directory; the one file it left, and its sha256.
+fn fetch_into(
+    scratch: &Path,
+    ws: &Workspace,
+    node: &Node,
+    f: &StageFetch,
+) -> Result<(PathBuf, String)> {
+    let _ = fs::remove_dir_all(scratch);
+    fs::create_dir_all(scratch).map_err(|e| Error::io("create", scratch, e))?;
+    run_command(&f.command, scratch, ws, node)?;
+    let produced: Vec<PathBuf> = fs::read_dir(scratch)
+        .map_err(|e| Error::io("read", scratch, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    let [file] = produced.as_slice() else {
+        return Err(fail(format!(
+            "`{}` must leave exactly one file in its scratch directory; it left {}",
+            f.command.join(" "),
+            produced.len()
+        )));
+    };
+    let got = sha256_file(file)?;
+    Ok((file.clone(), got))
+}
+
+/// What a `[[stage.fetch]]` command yields today (for `dk outdated`): the file's name and
+/// sha256. The file goes into the verified cache under its own sha256, so a build after
+/// re-pinning to it fetches nothing again.
+pub fn fetch_upstream(ws: &Workspace, node: &Node, f: &StageFetch) -> Result<(String, String)> {
+    let scratch = ws.state.fetch_scratch(&format!("{}-upstream", node.name));
+    let result = (|| {
+        let (file, got) = fetch_into(&scratch, ws, node, f)?;
+        fs::create_dir_all(&ws.fetch_cache).map_err(|e| Error::io("create", &ws.fetch_cache, e))?;
+        let cached = ws.fetch_cache.join(&got);
+        if !cached.is_file() {
+            place(&file, &cached)?;
+        }
+        Ok((file.file_name().unwrap().to_string_lossy().to_string(), got))
+    })();
+    let _ = fs::remove_dir_all(&scratch);
+    result
 }
 
 /// Copy `from` to `to` through a temporary file and a rename.

@@ -1,5 +1,6 @@
 //! The workspace's VCS revision, for the `org.opencontainers.image.revision` label.
-//! Read from `.git` directly (HEAD, loose refs, packed-refs); `None` outside git.
+//! Read from `.git` directly (HEAD, loose refs, packed-refs); `None` outside git. And
+//! `dk update --commit`: one commit of exactly the files it re-pinned (through `git`).
 
 use std::fs;
 use std::path::Path;
@@ -49,6 +50,57 @@ fn read_head(git: &Path) -> Option<String> {
 
 fn valid(hash: &str) -> Option<String> {
     (hash.len() >= 40 && hash.chars().all(|c| c.is_ascii_hexdigit())).then(|| hash.to_string())
+}
+
+fn git(root: &Path, args: &[&str]) -> std::result::Result<std::process::Output, String> {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))
+}
+
+/// Are changes staged in the repository of `root`? (`dk update --commit` refuses then.)
+/// `Err` outside a git repository.
+pub fn staged_changes(root: &Path) -> std::result::Result<bool, String> {
+    let out = git(root, &["diff", "--cached", "--quiet"])?;
+    match out.status.code() {
+        Some(0) => Ok(false),
+        Some(1) => Ok(true),
+        _ => Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+    }
+}
+
+/// Commit exactly `files` (relative to `root`) with `message`; the new revision.
+pub fn commit_files(
+    root: &Path,
+    files: &[String],
+    message: &str,
+) -> std::result::Result<String, String> {
+    let mut add = vec!["add", "--"];
+    add.extend(files.iter().map(String::as_str));
+    let out = git(root, &add)?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    // A machine with no git identity (a server's root) commits as dk.
+    let identity = git(root, &["config", "user.email"])?;
+    let mut commit = if identity.status.success() {
+        vec![]
+    } else {
+        vec!["-c", "user.name=dk update", "-c", "user.email=dk@localhost"]
+    };
+    commit.extend(["commit", "--quiet", "-m", message, "--only", "--"]);
+    commit.extend(files.iter().map(String::as_str));
+    let out = git(root, &commit)?;
+    if !out.status.success() {
+        let mut m = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        m.push_str(String::from_utf8_lossy(&out.stdout).trim());
+        return Err(m);
+    }
+    let out = git(root, &["rev-parse", "--short=12", "HEAD"])?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 #[cfg(test)]

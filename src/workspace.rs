@@ -66,6 +66,8 @@ pub struct Workspace {
     pub deploy: crate::manifest::DeploySection,
     /// `[[registry]]` entries of dk.toml, in order.
     pub registries: Vec<crate::config::RegistryFile>,
+    /// dk.toml's `[hooks]` around `dk update`.
+    pub update_hooks: crate::config::UpdateHooks,
     /// Where the values dk.local.toml set come from (`dk config`).
     pub origins: Origins,
     /// Is there a dk.local.toml?
@@ -343,6 +345,7 @@ impl Workspace {
             defaults: ws_file.defaults,
             jobs: ws_file.build.jobs,
             deploy: ws_file.deploy,
+            update_hooks: ws_file.hooks.clone(),
             registries: ws_file
                 .registries
                 .into_iter()

@@ -32,3 +32,4 @@ mod settings;
 mod swarm;
 mod test_promote;
 mod up;
+mod update;

@@ -29,7 +29,7 @@ fn main() {
         Some("man") => man::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench [cluster|up|pictures] benchmarks side by side; writes BENCHMARKS.md (cluster: only\n                             the registry and Swarm rows; up: only the `dk up` rows;\n                             pictures: only the 1000-node pictures in Chromium; printed)\n  chaos [--runs N] [--seed S] [--cases N] [--only replacements]\n                             fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
+                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench [cluster|up|pictures|outdated]\n                             benchmarks side by side; writes BENCHMARKS.md (cluster: only\n                             the registry and Swarm rows; up: only the `dk up` rows;\n                             pictures: the 1000-node pictures in Chromium; outdated: `dk\n                             outdated` on 100 pins; printed)\n  chaos [--runs N] [--seed S] [--cases N] [--only replacements]\n                             fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
             );
             std::process::exit(2);
         }

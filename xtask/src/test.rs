@@ -66,6 +66,13 @@ const TOOLS: &[Tool] = &[
         check: &["shellcheck", "--version"],
         install: Install::Apt("shellcheck"),
     },
+    // `dk update` re-pins a [[stage.fetch]] from a local apt repository the tests index
+    // (tests/dk/update.rs).
+    Tool {
+        name: "dpkg-scanpackages",
+        check: &["dpkg-scanpackages", "--version"],
+        install: Install::Apt("dpkg-dev"),
+    },
     // Run reports and `dk graph --format svg` are rendered as a person would see them,
     // in headless Chromium (tests/dk/picture.rs).
     Tool {
