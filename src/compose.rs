@@ -147,6 +147,8 @@ pub struct Project {
     /// Enabled services, in file order.
     pub services: Vec<(String, Node)>,
     pub top: BTreeMap<String, Node>,
+    /// The variables values were interpolated with (environment, `.env`, `--env-file`).
+    pub vars: BTreeMap<String, String>,
 }
 
 impl Project {
@@ -169,6 +171,49 @@ impl Project {
     /// `file:line` of a node.
     pub fn at(&self, n: &Node) -> String {
         format!("{}:{}", self.file(n), n.line)
+    }
+
+    /// The variables named on a node's line that are not set (`$X`, `${X}`; not those
+    /// with a default or an error of their own): what an empty value came from.
+    pub fn unset_on_line(&self, n: &Node) -> Vec<String> {
+        let Some(line) = self
+            .files
+            .get(n.file)
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| t.lines().nth(n.line.saturating_sub(1)).map(str::to_string))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let bytes: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == '$' && bytes.get(i + 1) == Some(&'$') {
+                i += 2;
+                continue;
+            }
+            if bytes[i] != '$' {
+                i += 1;
+                continue;
+            }
+            let braced = bytes.get(i + 1) == Some(&'{');
+            let start = i + 1 + usize::from(braced);
+            let mut j = start;
+            while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == '_') {
+                j += 1;
+            }
+            let name: String = bytes[start..j].iter().collect();
+            let plain = !braced || bytes.get(j) == Some(&'}');
+            if !name.is_empty()
+                && plain
+                && self.vars.get(&name).is_none_or(|v| v.is_empty())
+                && !out.contains(&name)
+            {
+                out.push(name);
+            }
+            i = j.max(i + 1);
+        }
+        out
     }
 }
 
@@ -363,6 +408,7 @@ pub fn load(opts: &LoadOptions) -> Result<Project> {
         dir,
         services: services.into_iter().filter(|(_, s)| enabled(s)).collect(),
         top,
+        vars,
     })
 }
 
@@ -405,15 +451,21 @@ fn read_file(
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Node> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let docs = MarkedYaml::load_from_str(&text).map_err(|e| {
-        Error::definition(
-            Diagnostic::new(
-                path.display().to_string(),
-                format!("not valid YAML: {}", e.info()),
+    // Only a file saphyr refuses is read relaxed (and then only if that reads).
+    let docs = MarkedYaml::load_from_str(&text)
+        .or_else(|e| match relax_flow_indentation(&text) {
+            std::borrow::Cow::Owned(relaxed) => MarkedYaml::load_from_str(&relaxed).map_err(|_| e),
+            std::borrow::Cow::Borrowed(_) => Err(e),
+        })
+        .map_err(|e| {
+            Error::definition(
+                Diagnostic::new(
+                    path.display().to_string(),
+                    format!("not valid YAML: {}", e.info()),
+                )
+                .at(e.marker().line(), e.marker().col() + 1),
             )
-            .at(e.marker().line(), e.marker().col() + 1),
-        )
-    })?;
+        })?;
     let Some(doc) = docs.into_iter().next() else {
         return Ok(Node {
             v: V::Map(Vec::new()),
@@ -433,6 +485,62 @@ fn read_file(
         ));
     }
     Ok(node)
+}
+
+/// Lines inside a flow collection (`[…]`, `{…}`) indented less than the line it opened
+/// on, indented to one more: Compose's YAML reader (go-yaml, like PyYAML) accepts them,
+/// saphyr's strict reading of the spec does not (`command: ["a",\n  "b"]`, a `]` closing on
+/// a less indented line). Only leading spaces change, so every line keeps its number.
+fn relax_flow_indentation(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut need = 0usize;
+    let mut changed = false;
+    let (mut single, mut double) = (false, false);
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let blank = line.trim().is_empty();
+        if depth > 0 && !blank && indent < need && !single && !double {
+            out.push_str(&" ".repeat(need - indent));
+            changed = true;
+        }
+        if depth == 0 {
+            need = indent + 1;
+        }
+        out.push_str(line);
+        let mut prev = ' ';
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' if !double => {
+                    // '' inside a single-quoted scalar is an escaped quote.
+                    if single && chars.peek() == Some(&'\'') {
+                        chars.next();
+                    } else if single || depth > 0 || prev == ' ' || prev == '[' || prev == ',' {
+                        single = !single;
+                    }
+                }
+                '"' if !single
+                    && (double || depth > 0 || prev == ' ' || prev == '[' || prev == ',') =>
+                {
+                    double = !double;
+                }
+                '\\' if double => {
+                    chars.next();
+                }
+                '#' if !single && !double && (prev == ' ' || prev == '\t') => break,
+                '[' | '{' if !single && !double => depth += 1,
+                ']' | '}' if !single && !double => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// saphyr's node to ours: `<<` merge keys applied, strings interpolated (an interpolation
@@ -1288,6 +1396,22 @@ fn check_type(v: &Node, t: T, path: &str, files: &[PathBuf], diags: &mut Vec<Dia
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flow_collections_closing_less_indented_are_read_as_compose_reads_them() {
+        let text = "services:\n  web:\n    command: [\"a\",\n  \"b\"]\n    healthcheck:\n      test:\n        [\n          \"CMD\",\n          # a comment ]\n          \"true\",\n      ]\n";
+        let relaxed = relax_flow_indentation(text);
+        assert_eq!(relaxed.lines().count(), text.lines().count());
+        assert!(relaxed.contains("\n     \"b\"]\n"), "{relaxed}");
+        assert!(relaxed.contains("\n         ]\n"), "{relaxed}");
+        assert!(MarkedYaml::load_from_str(&relaxed).is_ok());
+        // Nothing to relax: the same text.
+        let plain = "a: [1, 2]\nb: 'x]'\n";
+        assert!(matches!(
+            relax_flow_indentation(plain),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -3,9 +3,9 @@
 //! instructions, and its `ONBUILD` variant where Hadolint has one. Shell lines are read
 //! with `shell.rs`. `tests/dk/hadolint_diff.rs` holds dk to it on generated Dockerfiles.
 //!
-//! Rules whose dk version is deliberately different live in `lint.rs` (DL3002: the user of
-//! the final image, inherited from parent nodes; DL3006/DL3007: every external image, after
-//! `ARG` expansion, in `FROM` and `COPY --from`).
+//! Rules judged on more than the file live in `lint.rs`, under dk's own ids where they see
+//! more than Hadolint (DK-ROOT: the user of the final image, inherited from parent nodes;
+//! DK-LATEST/DK-NOTAG: ARG-expanded and `COPY --from` images; DL3006/DL3007: literal FROMs).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -22,9 +22,10 @@ pub struct Hit {
 }
 
 /// The ids this module implements.
-pub const RULES: [&str; 18] = [
-    "DL3003", "DL3004", "DL3008", "DL3009", "DL3013", "DL3015", "DL3016", "DL3018", "DL3019",
-    "DL3020", "DL3025", "DL3027", "DL3042", "DL3047", "DL3059", "DL3064", "DL4001", "DL4006",
+pub const RULES: [&str; 19] = [
+    "DL3002", "DL3003", "DL3004", "DL3008", "DL3009", "DL3013", "DL3015", "DL3016", "DL3018",
+    "DL3019", "DL3020", "DL3025", "DL3027", "DL3042", "DL3047", "DL3059", "DL3064", "DL4001",
+    "DL4006",
 ];
 
 /// One instruction as the rules see it: `ONBUILD X` unwrapped (with `onbuild` set).
@@ -115,6 +116,9 @@ fn unquote(s: &str) -> String {
 }
 
 /// The findings of the rules of `RULES` on `df`.
+const ROOT_MESSAGE: &str = "the last USER of this stage is root";
+const ROOT_HELP: &str = "switch to a non-root user (`USER <name>`) after the steps that need root";
+
 pub fn check(df: &Dockerfile) -> Vec<Hit> {
     let mut hits = Vec::new();
     let mut hit = |rule: &'static str, line: usize, message: &'static str, help: &'static str| {
@@ -139,8 +143,27 @@ pub fn check(df: &Dockerfile) -> Vec<Hit> {
     let mut onbuild_fetchers: BTreeSet<u8> = BTreeSet::new();
     let mut onbuild_no_cache = false;
 
+    // DL3002: the last USER of each stage, when it is root (Hadolint judges every stage).
+    let mut stage_user: Option<(usize, String)> = None;
+    let root_user = |u: &Option<(usize, String)>| {
+        u.as_ref()
+            .filter(|(_, user)| !user.is_empty() && crate::launch::is_root_user(user))
+            .map(|(line, _)| *line)
+    };
+
     for raw in &df.instructions {
         let ins = view(raw);
+        if !ins.onbuild {
+            if ins.keyword == "FROM" {
+                if let Some(line) = root_user(&stage_user) {
+                    hit("DL3002", line, ROOT_MESSAGE, ROOT_HELP);
+                }
+                stage_user = None;
+            } else if ins.keyword == "USER" {
+                let user = ins.args.split_whitespace().next().unwrap_or("").to_string();
+                stage_user = Some((ins.line, user));
+            }
+        }
         // DL3059: any instruction but RUN (and comments, which are not instructions here)
         // ends a run of RUNs. ONBUILD RUN counts as neither.
         if ins.keyword != "RUN" || ins.onbuild {
@@ -325,6 +348,14 @@ pub fn check(df: &Dockerfile) -> Vec<Hit> {
         }
     }
     hits.sort_by_key(|h| (h.line, h.rule));
+    if let Some(line) = root_user(&stage_user) {
+        hits.push(Hit {
+            rule: "DL3002",
+            line,
+            message: ROOT_MESSAGE,
+            help: ROOT_HELP,
+        });
+    }
     hits
 }
 

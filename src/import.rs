@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compose::{Node, Project, V};
 use crate::error::{Error, Result};
+use crate::net::Subnet;
 
 /// One service's result.
 #[derive(Debug, Default)]
@@ -35,6 +36,8 @@ pub struct Report {
     pub services: Vec<Imported>,
     /// Files written besides the containers (dk.toml, baseline/, dk.local.toml).
     pub written: Vec<String>,
+    /// What the summary says about the workspace as a whole (the networks' subnets).
+    pub notes: Vec<String>,
     /// What `rollback` removes or restores.
     created: Vec<PathBuf>,
     restore: Vec<(PathBuf, Option<String>)>,
@@ -919,6 +922,57 @@ fn manifest_text(p: &Plan<'_>, service: &str) -> String {
 /// Every local build context is a directory, before anything is written: a missing one is
 /// an error at its service, key and file:line (the Compose file names paths relative to
 /// its own directory).
+/// An image reference Docker would refuse: empty, or a name or tag left empty (what an
+/// unset variable leaves: `frappe/erpnext:`).
+fn broken_reference(image: &str) -> bool {
+    let name = image.split('@').next().unwrap_or("");
+    image.trim().is_empty()
+        || image.ends_with(':')
+        || image.ends_with('@')
+        || name.is_empty()
+        || name.starts_with(':')
+        || name.starts_with('/')
+        || name.contains("//")
+        || name.contains(char::is_whitespace)
+}
+
+/// Every image a variable left broken, named with the variable, the service and the key,
+/// before anything is written (one error per root cause).
+fn check_images(project: &Project) -> Result<()> {
+    let mut problems = Vec::new();
+    for (service, svc) in &project.services {
+        let Some(node) = svc.get("image") else {
+            continue;
+        };
+        let Some(image) = node.text() else { continue };
+        if !broken_reference(&image) {
+            continue;
+        }
+        let unset = project.unset_on_line(node);
+        let why = if unset.is_empty() {
+            "is not an image reference".to_string()
+        } else {
+            format!(
+                "is not an image reference: the variable{} {} {} not set",
+                if unset.len() > 1 { "s" } else { "" },
+                unset.join(", "),
+                if unset.len() > 1 { "are" } else { "is" }
+            )
+        };
+        problems.push(format!(
+            "{}: services.{service}.image: `{image}` {why}",
+            project.at(node)
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::usage_help(
+        problems.join("\n"),
+        "set the variable in `.env` next to the Compose file, in the environment, or in a file given with --env-file (as `docker compose` reads them); nothing was written",
+    ))
+}
+
 fn check_contexts(project: &Project) -> Result<()> {
     let mut problems = Vec::new();
     for (service, svc) in &project.services {
@@ -991,13 +1045,14 @@ pub struct Here<'a> {
 
 /// Write `project` into the workspace at `into` (created when it has no dk.toml).
 pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> {
+    check_images(project)?;
     check_contexts(project)?;
     let mut report = Report::default();
     let fresh = !into.join(crate::config::WORKSPACE_FILE).exists();
     std::fs::create_dir_all(into).map_err(|e| Error::io("create", into, e))?;
     if fresh {
         let ns = node_name(&project.name);
-        let text = format!(
+        let mut text = format!(
             "# Imported by `dk import compose` from {}.\nnamespace = {}\n",
             project.files_shown(),
             tv(if ns.is_empty() {
@@ -1006,6 +1061,16 @@ pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> 
                 ns
             })
         );
+        if let Some((net, live, test)) = static_subnets(project) {
+            text.push_str(&format!(
+                "\n# Static addresses (ipv4_address) need the subnet of Compose's network `{net}`.\n[network.live]\nsubnet = {}\n# Tests mirror each static address into this subnet, which nothing in the\n# Compose file uses (dk refuses one that overlaps a network the daemon has).\n[network.test]\nsubnet = {}\n",
+                tv(live.to_string()),
+                tv(test.to_string())
+            ));
+            report.notes.push(format!(
+                "dk.toml: the live network has Compose network `{net}`'s subnet {live} (static addresses need it); the test network gets {test}, which nothing in the Compose file uses"
+            ));
+        }
         write_new(&into.join(crate::config::WORKSPACE_FILE), &text)?;
         report
             .created
@@ -1340,4 +1405,55 @@ fn as_the_workspace_runs_it(s: &mut Imported, run: &crate::config::Run) {
         }
     }
     s.differences = notes;
+}
+
+/// The subnet of the Compose network that holds the first static `ipv4_address`, and a
+/// test subnet of the same size that no network of the file uses (in 10.0.0.0/8, from
+/// the top).
+fn static_subnets(project: &Project) -> Option<(String, Subnet, Subnet)> {
+    let nets = project.top.get("networks");
+    let subnet_of = |net: &str, ip: std::net::Ipv4Addr| -> Option<Subnet> {
+        let ipam = nets?.get(net)?.get("ipam")?.get("config")?;
+        ipam.items()
+            .iter()
+            .filter_map(|c| c.get("subnet")?.text()?.parse::<Subnet>().ok())
+            .find(|s| s.contains(ip))
+    };
+    let (net, live) = project.services.iter().find_map(|(_, svc)| {
+        svc.get("networks")?
+            .entries()
+            .iter()
+            .find_map(|(net, cfg)| {
+                let ip = cfg.get("ipv4_address")?.text()?.parse().ok()?;
+                Some((net.clone(), subnet_of(net, ip)?))
+            })
+    })?;
+    let taken: Vec<Subnet> = nets
+        .map(|n| {
+            n.entries()
+                .iter()
+                .flat_map(|(_, def)| {
+                    def.get("ipam")
+                        .and_then(|i| i.get("config"))
+                        .map(|c| c.items().to_vec())
+                        .unwrap_or_default()
+                })
+                .filter_map(|c| c.get("subnet")?.text()?.parse::<Subnet>().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if live.prefix < 8 {
+        return None;
+    }
+    let size = 1u64 << (32 - live.prefix);
+    let ten = u64::from(u32::from(std::net::Ipv4Addr::new(10, 0, 0, 0)));
+    let blocks = (1u64 << 24) / size;
+    let test = (0..blocks).rev().find_map(|k| {
+        let candidate = Subnet {
+            addr: std::net::Ipv4Addr::from((ten + k * size) as u32),
+            prefix: live.prefix,
+        };
+        (!taken.iter().chain([&live]).any(|t| t.overlaps(&candidate))).then_some(candidate)
+    })?;
+    Some((net, live, test))
 }

@@ -15,11 +15,12 @@ use crate::graph::{EdgeKind, Graph, node_ref};
 use crate::manifest::MountKind;
 use crate::workspace::Workspace;
 
-/// The Hadolint ids dk implements: `hadolint.rs`'s, with Hadolint's semantics, and the
-/// three whose dk version sees more (DL3002, DL3006, DL3007).
+/// The Hadolint ids dk implements, each with Hadolint's semantics: `hadolint.rs`'s, and
+/// DL3006/DL3007 on literal `FROM` images. What dk sees beyond them has dk's own ids
+/// (DK-ROOT, DK-NOTAG, DK-LATEST), so a Hadolint ignore list means the same here.
 pub fn hadolint_ids() -> Vec<&'static str> {
     let mut ids: Vec<&str> = crate::hadolint::RULES.to_vec();
-    ids.extend(["DL3002", "DL3006", "DL3007"]);
+    ids.extend(["DL3006", "DL3007"]);
     ids.sort();
     ids
 }
@@ -126,9 +127,18 @@ impl<'a> Linter<'a> {
             } else {
                 "COPY --from image"
             };
+            // Hadolint judges a FROM as written; an ARG-expanded one, or a COPY --from
+            // image, is dk's own finding.
+            let literal = x.kind == EdgeKind::From
+                && !df.text.get(x.span.clone()).is_some_and(|t| t.contains('$'));
+            let (no_tag, latest) = if literal {
+                ("DL3006", "DL3007")
+            } else {
+                ("DK-NOTAG", "DK-LATEST")
+            };
             match r.pinning() {
                 Pinning::NoTag => add(
-                    "DL3006",
+                    no_tag,
                     x.line,
                     format!(
                         "{what} `{}` has no tag (it means `latest`, which moves)",
@@ -137,7 +147,7 @@ impl<'a> Linter<'a> {
                     pin_help,
                 ),
                 Pinning::Latest => add(
-                    "DL3007",
+                    latest,
                     x.line,
                     format!("{what} `{}` uses the moving `latest` tag", x.image),
                     pin_help,
@@ -194,38 +204,42 @@ impl<'a> Linter<'a> {
             .find(|s| s.index == final_stage)
             .map(|s| s.line)
             .unwrap_or(1);
+        // DK-ROOT: the image runs as root though no USER line of this file says so (no USER,
+        // `FROM scratch`, or a parent node's user). A root USER line of this file is
+        // Hadolint's DL3002, reported above.
+        let own_user_line = facts.user_line.is_some_and(|l| {
+            df.instructions
+                .iter()
+                .any(|ins| ins.line == l && ins.keyword == "USER")
+        });
         if let Some(user) = &facts.user
             && crate::launch::is_root_user(user)
+            && !own_user_line
         {
-            let (line, msg) = match facts.user_line {
-                Some(l)
-                    if df.instructions.iter().any(|ins| {
-                        ins.line == l && ins.keyword == "USER" && ins.stage == Some(final_stage)
-                    }) =>
-                {
-                    (
-                        l,
-                        format!(
-                            "the last USER is `{}`: the container runs as root",
-                            if user.is_empty() { "root" } else { user }
-                        ),
-                    )
-                }
-                _ => (
-                    final_from,
-                    "no USER in the final image: the container runs as root".to_string(),
-                ),
+            let msg = if user.is_empty() {
+                "no USER in the final image: the container runs as root".to_string()
+            } else {
+                format!("the image runs as `{user}`, inherited from what it builds on")
             };
-            let mut f_help =
-                "add `USER <non-root user>` after the steps that need root".to_string();
-            if let Some(reason) = node.manifest.run.allow_root.as_ref() {
-                f_help = format!("allowed by run.allow_root: {}", reason.get_ref());
-            }
-            add("DL3002", line, msg, f_help);
-            if let Some(reason) = node.manifest.run.allow_root.as_ref()
-                && let Some(last) = out.last_mut()
-            {
-                last.waived = Some(format!("run.allow_root: {}", reason.get_ref()));
+            add(
+                "DK-ROOT",
+                final_from,
+                msg,
+                "add `USER <non-root user>` after the steps that need root".to_string(),
+            );
+        }
+        // run.allow_root waives a root user of the final image, whichever rule saw it.
+        if let Some(reason) = node.manifest.run.allow_root.as_ref() {
+            for f in out.iter_mut().filter(|f| {
+                f.rule == "DK-ROOT"
+                    || (f.rule == "DL3002"
+                        && df
+                            .instructions
+                            .iter()
+                            .any(|ins| ins.line == f.line && ins.stage == Some(final_stage)))
+            }) {
+                f.help = format!("allowed by run.allow_root: {}", reason.get_ref());
+                f.waived = Some(format!("run.allow_root: {}", reason.get_ref()));
             }
         }
         out.extend(self.manifest_findings(i, &facts));

@@ -665,6 +665,9 @@ pub fn import(done: &crate::import::Done) -> i32 {
     for w in &report.written {
         println!("  wrote {w}");
     }
+    for n in &report.notes {
+        println!("  {n}");
+    }
     let mut todos = 0;
     let mut different = 0;
     for s in &report.services {

@@ -656,3 +656,84 @@ fn the_same_service_under_docker_compose_and_under_dk_after_import() {
     );
     ws.ok(&["down", "web"]);
 }
+
+#[test]
+fn a_static_address_carries_its_networks_subnet_into_dk_toml() {
+    // A Compose network with an ipam subnet and a service at a static address in it.
+    let ws = compose_only(
+        "services:\n  dns:\n    image: busybox:1.36.1\n    networks:\n      lan:\n        ipv4_address: 172.28.5.53\nnetworks:\n  lan:\n    ipam:\n      config:\n        - subnet: 172.28.0.0/16\n  other:\n    ipam:\n      config:\n        - subnet: 10.255.0.0/16\n",
+    );
+    let out = import(&ws, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(
+        s.contains("the live network has Compose network `lan`'s subnet 172.28.0.0/16")
+            && s.contains("the test network gets 10.254.0.0/16"),
+        "the test subnet avoids the file's other subnets: {s}"
+    );
+    let toml: toml::Table = std::fs::read_to_string(ws.path("dk.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        toml["network"]["live"]["subnet"].as_str(),
+        Some("172.28.0.0/16")
+    );
+    assert_eq!(
+        toml["network"]["test"]["subnet"].as_str(),
+        Some("10.254.0.0/16")
+    );
+    assert_eq!(
+        manifest(&ws, "dns")["run"]["ip"].as_str(),
+        Some("172.28.5.53")
+    );
+    // It loads, and plans.
+    let out = ws.dk().args(["plan"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unset_variable_that_breaks_an_image_is_one_error_naming_it_and_nothing_is_written() {
+    let ws = compose_only(
+        "x-common: &common\n  image: frappe/erpnext:${ERPNEXT_VERSION}\n  environment:\n    DB_HOST: db\nservices:\n  backend:\n    <<: *common\n  frontend:\n    <<: *common\n    ports: [\"8080:8080\"]\n  db:\n    image: mariadb:${DB_TAG:-10.6}\n",
+    );
+    let out = import(&ws, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("services.backend.image: `frappe/erpnext:` is not an image reference: the variable ERPNEXT_VERSION is not set")
+            && err.contains("services.frontend.image:")
+            && err.contains("compose.yaml:2:"),
+        "{err}"
+    );
+    assert!(err.contains(".env") && err.contains("--env-file"), "{err}");
+    assert!(
+        !err.contains("DB_TAG"),
+        "a variable with a default is not the cause: {err}"
+    );
+    assert!(!err.contains("no such container"), "no cascade: {err}");
+    assert!(!ws.path("dk.toml").exists() && !ws.path("containers").exists());
+    // Set in .env, it imports.
+    ws.write(".env", "ERPNEXT_VERSION=v15.0.0\n");
+    let out = import(&ws, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_flow_sequence_closing_on_a_less_indented_line_reads_as_compose_reads_it() {
+    // Seen in getsentry/self-hosted: go-yaml (and PyYAML) accept it; a strict reader does not.
+    let ws = compose_only(
+        "services:\n  web:\n    image: busybox:1.36.1\n    command: [\"sh\",\n  \"-c\", \"true\"]\n    healthcheck:\n      test:\n        [\n          \"CMD\",\n          # the probe\n          \"true\",\n      ]\n",
+    );
+    let out = import(&ws, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let web = manifest(&ws, "web");
+    assert_eq!(
+        web["run"]["command"],
+        toml::Value::Array(vec!["sh".into(), "-c".into(), "true".into()])
+    );
+    assert_eq!(
+        web["run"]["healthcheck"]["command"],
+        toml::Value::Array(vec!["CMD".into(), "true".into()])
+    );
+}

@@ -76,13 +76,22 @@ fn pinning_rules() {
         [],
         "a node parent is pinned by id"
     );
-    // COPY --from an external image is judged too.
+    // COPY --from an external image is judged too, under dk's own id (Hadolint's DL3007
+    // is about FROM lines only); so is an ARG-expanded FROM, which Hadolint cannot see.
     assert_eq!(
         lint(
             "FROM baseline\nCOPY --from=busybox:latest /bin/sh /sh\n",
             ""
         ),
-        [df("DL3007", 2)]
+        [df("DK-LATEST", 2)]
+    );
+    assert_eq!(
+        lint("ARG BASE=alpine:latest\nFROM ${BASE}\nUSER 1000\n", ""),
+        [df("DK-LATEST", 2)]
+    );
+    assert_eq!(
+        lint("ARG BASE=alpine\nFROM $BASE\nUSER 1000\n", ""),
+        [df("DK-NOTAG", 2)]
     );
 }
 
@@ -100,8 +109,8 @@ fn root_user_rule_knows_the_parents_user() {
     assert_eq!(lint("FROM baseline\nUSER 0\nRUN x\nUSER 1000\n", ""), []);
     assert_eq!(
         lint("FROM scratch\nCOPY a /a\n", ""),
-        [df("DL3002", 1)],
-        "scratch runs as root"
+        [df("DK-ROOT", 1)],
+        "scratch runs as root: dk's DK-ROOT (Hadolint only reads USER lines)"
     );
     // Allowed by the manifest, with its reason: reported as waived, not as a finding.
     assert_eq!(
@@ -241,8 +250,13 @@ fn stages_as_hadolint_judges_them_and_the_user_of_the_final_image() {
     );
     assert_eq!(
         lint(&dockerfile, ""),
-        [df("DL3018", 3), df("DL3019", 3), df("DL3025", 4)],
-        "a build stage's user does not reach the image (dk's DL3002)"
+        [
+            df("DL3002", 2),
+            df("DL3018", 3),
+            df("DL3019", 3),
+            df("DL3025", 4)
+        ],
+        "Hadolint's DL3002 judges the last USER of every stage"
     );
     let dockerfile = "FROM alpine:latest AS build\nRUN apk add --no-cache gcc=13.2.1-r0\nFROM baseline\nCOPY --from=build /out /out\n";
     assert_eq!(
@@ -253,8 +267,8 @@ fn stages_as_hadolint_judges_them_and_the_user_of_the_final_image() {
     let dockerfile = "FROM baseline AS base\nUSER 0\nFROM base\nRUN true\n";
     assert_eq!(
         lint(dockerfile, ""),
-        [df("DL3002", 3)],
-        "the final stage inherits USER 0 from the stage it builds on"
+        [df("DL3002", 2)],
+        "the USER 0 line is Hadolint's DL3002; the final stage inheriting it needs no second finding"
     );
     // Hadolint's inline ignore comments are honoured.
     let dockerfile = "FROM baseline\n# hadolint ignore=DL3018,DL3019\nRUN apk add gcc\n";
