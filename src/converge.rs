@@ -90,3 +90,49 @@ pub(crate) fn not_ours(kind: &str, name: &str) -> Error {
         ),
     }
 }
+
+/// Run a hook on the host in `dir` with `env`, bounded by `limit` (killed past it): a
+/// `HookRun` with its last 20 lines of output.
+pub async fn run_hook(
+    which: &str,
+    cmd: &[String],
+    dir: &std::path::Path,
+    env: &[(&str, std::ffi::OsString)],
+    limit: std::time::Duration,
+) -> HookRun {
+    let mut command = tokio::process::Command::new(&cmd[0]);
+    command
+        .args(&cmd[1..])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let (ok, status, output) = match tokio::time::timeout(limit, command.output()).await {
+        Err(_) => (
+            false,
+            format!("killed after {}", crate::units::human_duration(limit)),
+            String::new(),
+        ),
+        Ok(Err(e)) => (
+            false,
+            format!("cannot run `{}`: {e}", cmd[0]),
+            String::new(),
+        ),
+        Ok(Ok(out)) => {
+            let mut text = String::from_utf8_lossy(&out.stdout).to_string();
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+            (out.status.success(), out.status.to_string(), tail)
+        }
+    };
+    HookRun {
+        hook: which.to_string(),
+        command: cmd.to_vec(),
+        ok,
+        status,
+        output,
+    }
+}

@@ -116,6 +116,19 @@ fn unquote(s: &str) -> String {
 }
 
 /// The findings of the rules of `RULES` on `df`.
+/// The script of a RUN whose only arguments are here-document markers (`<<EOF`,
+/// `<<-EOF`, `<<"EOF"`): their bodies, in order.
+fn heredoc_script(raw: &Instruction, rest: &str) -> Option<String> {
+    if raw.heredocs.is_empty()
+        || !rest
+            .split_whitespace()
+            .all(|w| w.starts_with("<<") && w.len() > 2)
+    {
+        return None;
+    }
+    Some(raw.heredocs.iter().map(|h| h.body.as_str()).collect())
+}
+
 const ROOT_MESSAGE: &str = "the last USER of this stage is root";
 const ROOT_HELP: &str = "switch to a non-root user (`USER <name>`) after the steps that need root";
 
@@ -225,7 +238,9 @@ pub fn check(df: &Dockerfile) -> Vec<Hit> {
         match ins.keyword.as_str() {
             "RUN" => {
                 let (flags, rest) = split_flags(ins.args);
-                let text = run_text(rest);
+                // `RUN <<EOF` … `EOF`: the script is the here-document's body, as Hadolint
+                // reads it (its commands counted, its packages checked).
+                let text = heredoc_script(raw, rest).unwrap_or_else(|| run_text(rest));
                 let s = shell::parse(&text);
                 if !ins.onbuild {
                     run_rules(&s, &flags, ins.line, &mut hit);
@@ -874,6 +889,13 @@ mod tests {
 
     #[test]
     fn stateful_rules() {
+        // A heredoc RUN is its body: its packages are checked, its commands counted.
+        assert_eq!(
+            rules(
+                "FROM a:1\nRUN <<EOF\napk update\napk add git\nEOF\n\nRUN <<EOF\naddgroup -S docker\nadduser -S x\nEOF\n"
+            ),
+            [("DL3018", 2), ("DL3019", 2)]
+        );
         // DL3059 only between RUNs with the same flags and few commands.
         assert_eq!(rules("FROM a:1\nRUN a\nRUN b\n"), [("DL3059", 3)]);
         assert_eq!(

@@ -464,46 +464,23 @@ impl Engine {
             .map(|t| *t.get())
             .unwrap_or(Duration::from_secs(60));
         self.reporter.step(&node.name, format!("hook {which}"));
-        let child = tokio::process::Command::new(&cmd[0])
-            .args(&cmd[1..])
-            .current_dir(&self.ws.root)
-            .env("DK_NODE", &node.name)
-            .env("DK_OLD_IMAGE", old.map(ImageId::as_str).unwrap_or(""))
-            .env("DK_NEW_IMAGE", new.map(ImageId::as_str).unwrap_or(""))
-            .env("DK_OUTCOME", outcome)
-            .env(
+        let env = [
+            ("DK_NODE", node.name.clone().into()),
+            (
+                "DK_OLD_IMAGE",
+                old.map(ImageId::as_str).unwrap_or("").into(),
+            ),
+            (
+                "DK_NEW_IMAGE",
+                new.map(ImageId::as_str).unwrap_or("").into(),
+            ),
+            ("DK_OUTCOME", outcome.into()),
+            (
                 "DK_CONTAINER",
-                launch::container_name(&self.ws, &node.name, Role::Live),
-            )
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let (ok, status, output) = match tokio::time::timeout(limit, child).await {
-            Err(_) => (
-                false,
-                format!("killed after {}", human_duration(limit)),
-                String::new(),
+                launch::container_name(&self.ws, &node.name, Role::Live).into(),
             ),
-            Ok(Err(e)) => (
-                false,
-                format!("cannot run `{}`: {e}", cmd[0]),
-                String::new(),
-            ),
-            Ok(Ok(out)) => {
-                let mut text = String::from_utf8_lossy(&out.stdout).to_string();
-                text.push_str(&String::from_utf8_lossy(&out.stderr));
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-                (out.status.success(), out.status.to_string(), tail)
-            }
-        };
-        HookRun {
-            hook: which.to_string(),
-            command: cmd.to_vec(),
-            ok,
-            status,
-            output,
-        }
+        ];
+        crate::converge::run_hook(which, cmd, &self.ws.root, &env, limit).await
     }
 
     /// The spec of node `i`'s live container on its `:live` image (`live` when known).

@@ -559,46 +559,20 @@ impl Engine {
             .as_ref()
             .map(|t| *t.get())
             .unwrap_or(std::time::Duration::from_secs(60));
-        let child = tokio::process::Command::new(&cmd[0])
-            .args(&cmd[1..])
-            .current_dir(&self.ws.root)
-            .env(
+        let env = [
+            (
                 "DK_REPORT",
                 report_path
                     .map(|p| p.as_os_str().to_owned())
                     .unwrap_or_default(),
-            )
-            .env("DK_REPORT_TEXT", text)
-            .env("DK_OUTCOME", if report.ok() { "updated" } else { "failed" })
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let (ok, status, output) = match tokio::time::timeout(limit, child).await {
-            Err(_) => (
-                false,
-                format!("killed after {}", crate::units::human_duration(limit)),
-                String::new(),
             ),
-            Ok(Err(e)) => (
-                false,
-                format!("cannot run `{}`: {e}", cmd[0]),
-                String::new(),
+            ("DK_REPORT_TEXT", text.into()),
+            (
+                "DK_OUTCOME",
+                if report.ok() { "updated" } else { "failed" }.into(),
             ),
-            Ok(Ok(out)) => {
-                let mut text = String::from_utf8_lossy(&out.stdout).to_string();
-                text.push_str(&String::from_utf8_lossy(&out.stderr));
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-                (out.status.success(), out.status.to_string(), tail)
-            }
-        };
-        Some(crate::converge::HookRun {
-            hook: which.to_string(),
-            command: cmd,
-            ok,
-            status,
-            output,
-        })
+        ];
+        Some(crate::converge::run_hook(which, &cmd, &self.ws.root, &env, limit).await)
     }
 }
 

@@ -81,18 +81,7 @@ pub fn graph_svg(engine: &Engine, looks: &crate::picture::Looks) -> i32 {
             href: None,
         })
         .collect();
-    let edges: Vec<(usize, usize, bool)> = engine
-        .graph
-        .edges
-        .iter()
-        .map(|e| {
-            (
-                e.parent,
-                e.child,
-                e.kind == crate::graph::EdgeKind::CopyFrom,
-            )
-        })
-        .collect();
+    let edges = crate::svg::edges(&engine.graph);
     let legend: Vec<(&str, &str)> = Look::ALL.iter().map(|l| (l.class(), l.word())).collect();
     if let Some(note) = &looks.records_only {
         eprintln!("note: {note}");
@@ -273,25 +262,29 @@ pub fn runs(runs: &[RunReport]) {
             RunAction::RolledBack { message } => eprintln!("{}: {message}", r.name),
         }
         for h in &r.hooks {
-            let line = format!(
-                "{}: hook {} `{}`: {}",
-                r.name,
-                h.hook,
-                h.command.join(" "),
-                if h.ok {
-                    "ok".to_string()
-                } else {
-                    format!("failed ({})", h.status)
-                }
-            );
-            if h.ok {
-                println!("{line}");
-            } else {
-                eprintln!("{line}");
-                for l in h.output.lines() {
-                    eprintln!("  | {l}");
-                }
-            }
+            hook(&format!("{}: ", r.name), h);
+        }
+    }
+}
+
+/// A hook's line (stdout when it passed; stderr, with its output, when it failed).
+fn hook(prefix: &str, h: &crate::converge::HookRun) {
+    let line = format!(
+        "{prefix}hook {} `{}`: {}",
+        h.hook,
+        h.command.join(" "),
+        if h.ok {
+            "ok".to_string()
+        } else {
+            format!("failed ({})", h.status)
+        }
+    );
+    if h.ok {
+        println!("{line}");
+    } else {
+        eprintln!("{line}");
+        for l in h.output.lines() {
+            eprintln!("  | {l}");
         }
     }
 }
@@ -750,7 +743,7 @@ pub fn outdated(report: &crate::outdated::OutdatedReport, as_json: bool, check: 
 /// commit, the counts.
 pub fn update(
     report: &crate::outdated::UpdateReport,
-    hook: Option<&crate::converge::HookRun>,
+    update_hook: Option<&crate::converge::HookRun>,
     commit: Option<&str>,
     as_json: bool,
 ) -> i32 {
@@ -760,27 +753,12 @@ pub fn update(
         for l in report.text() {
             eprintln!("{l}");
         }
-        if let Some(h) = hook {
-            let line = format!(
-                "hook {} `{}`: {}",
-                h.hook,
-                h.command.join(" "),
-                if h.ok {
-                    "ok".to_string()
-                } else {
-                    format!("failed ({})", h.status)
-                }
-            );
-            eprintln!("{line}");
-            if !h.ok {
-                for l in h.output.lines() {
-                    eprintln!("  | {l}");
-                }
-            }
+        if let Some(h) = update_hook {
+            hook("", h);
         }
         if let Some(rev) = commit {
             eprintln!("committed the re-pinned files as {rev}");
         }
     }
-    code(report.ok() && hook.is_none_or(|h| h.ok))
+    code(report.ok() && update_hook.is_none_or(|h| h.ok))
 }

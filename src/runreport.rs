@@ -201,18 +201,7 @@ pub fn html(engine: &Engine, run: &Run) -> String {
             href: Some(format!("#n-{}", ws.nodes[i].name)),
         })
         .collect();
-    let edges: Vec<(usize, usize, bool)> = engine
-        .graph
-        .edges
-        .iter()
-        .map(|e| {
-            (
-                e.parent,
-                e.child,
-                e.kind == crate::graph::EdgeKind::CopyFrom,
-            )
-        })
-        .collect();
+    let edges = svg::edges(&engine.graph);
     let legend = [
         ("untouched", "not touched"),
         ("built", "built"),

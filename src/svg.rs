@@ -74,6 +74,20 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// The graph's edges as `graph` draws them: (parent, child, is `COPY --from`).
+pub fn edges(g: &crate::graph::Graph) -> Vec<(usize, usize, bool)> {
+    g.edges
+        .iter()
+        .map(|e| {
+            (
+                e.parent,
+                e.child,
+                e.kind == crate::graph::EdgeKind::CopyFrom,
+            )
+        })
+        .collect()
+}
+
 fn box_width(d: &Drawn) -> f64 {
     let chars = d.name.chars().count().max(d.words.chars().count()) as f64;
     (chars * CHAR_W + 22.0).max(84.0)

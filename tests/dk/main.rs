@@ -8,6 +8,10 @@ mod boot;
 mod build;
 mod buildkit;
 mod common;
+mod conformance;
+// Shared with `cargo xtask conformance` (the whole corpora).
+#[path = "../support/conformance.rs"]
+mod conformance_support;
 mod context;
 mod day_two;
 mod definitions;

@@ -1,9 +1,13 @@
 //! Developer tasks: `cargo xtask test`, `cargo xtask bench`, `cargo xtask chaos`,
-//! `cargo xtask fuzz`, `cargo xtask man`.
+//! `cargo xtask conformance`, `cargo xtask fuzz`, `cargo xtask man`.
 
 mod bench;
 mod chaos;
 mod cluster;
+mod conformance;
+// The differential harnesses on the real-file corpora (shared with tests/dk/conformance.rs).
+#[path = "../../tests/support/conformance.rs"]
+mod conformance_support;
 // The replacement cases the suite samples (tests/dk/deploy.rs) and `chaos` runs at length.
 #[allow(dead_code)]
 #[path = "../../tests/support/deploy_chaos.rs"]
@@ -24,12 +28,13 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("bench") => bench::main(&args[1..]),
         Some("chaos") => chaos::main(&args[1..]),
+        Some("conformance") => conformance::main(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("test") => test::main(&args[1..]),
         Some("man") => man::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench [cluster|up|pictures|outdated]\n                             benchmarks side by side; writes BENCHMARKS.md (cluster: only\n                             the registry and Swarm rows; up: only the `dk up` rows;\n                             pictures: the 1000-node pictures in Chromium; outdated: `dk\n                             outdated` on 100 pins; printed)\n  chaos [--runs N] [--seed S] [--cases N] [--only replacements]\n                             fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
+                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench [cluster|up|pictures|outdated]\n                             benchmarks side by side; writes BENCHMARKS.md (cluster: only\n                             the registry and Swarm rows; up: only the `dk up` rows;\n                             pictures: the 1000-node pictures in Chromium; outdated: `dk\n                             outdated` on 100 pins; printed)\n  conformance                dk lint vs Hadolint, dk import vs docker-compose on the real-file\n                             corpora of tests/corpus/; writes CONFORMANCE.md\n  chaos [--runs N] [--seed S] [--cases N] [--only replacements]\n                             fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
             );
             std::process::exit(2);
         }

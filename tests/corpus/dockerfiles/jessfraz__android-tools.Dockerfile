@@ -1,0 +1,14 @@
+FROM debian:sid-slim
+LABEL maintainer "Jessie Frazelle <jess@linux.com>"
+
+RUN apt-get update && apt-get install -y \
+	adb \
+	android-tools* \
+	ca-certificates \
+	curl \
+	fastboot \
+	usbutils \
+	--no-install-recommends \
+	&& rm -rf /var/lib/apt/lists/*
+
+ENTRYPOINT [ "bash" ]

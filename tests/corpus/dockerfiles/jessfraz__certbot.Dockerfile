@@ -1,0 +1,8 @@
+FROM alpine:latest
+LABEL maintainer "Jessie Frazelle <jess@linux.com>"
+
+RUN apk --no-cache add \
+	bash \
+	certbot
+
+ENTRYPOINT [ "certbot" ]

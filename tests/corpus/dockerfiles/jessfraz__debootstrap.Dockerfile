@@ -1,0 +1,12 @@
+FROM debian:bullseye-slim
+LABEL maintainer "Jessie Frazelle <jess@linux.com>"
+
+RUN apt-get update && apt-get install -y \
+	ca-certificates \
+	curl \
+	debootstrap \
+	git \
+	--no-install-recommends \
+	&& rm -rf /var/lib/apt/lists/*
+
+ENTRYPOINT [ "debootstrap" ]

@@ -1,0 +1,8 @@
+FROM debian:bullseye-slim
+LABEL maintainer "Jessie Frazelle <jess@linux.com>"
+
+RUN apt-get update && apt-get install -y \
+	gcc \
+	libc6-dev \
+	--no-install-recommends \
+	&& rm -rf /var/lib/apt/lists/*

