@@ -142,7 +142,7 @@ impl Graph {
                     )
                     .at_line(e.line)
                     .help(format!(
-                        "a node cannot build on its own image; name its base instead (for the upstream image of the same name, give its tag: `{}:<version>`)",
+                        "a node cannot build on its own image; name its base instead (for the upstream image of the same name, qualify it, `docker.io/library/{0}`, or give its tag, `{0}:<version>`)",
                         node.name
                     )),
                 ));

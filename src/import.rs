@@ -922,6 +922,20 @@ fn manifest_text(p: &Plan<'_>, service: &str) -> String {
 /// Every local build context is a directory, before anything is written: a missing one is
 /// an error at its service, key and file:line (the Compose file names paths relative to
 /// its own directory).
+/// An external image written as the registry names it (`mongo` →
+/// `docker.io/library/mongo`): in the node of a service named like its image, a bare name
+/// would be the node itself (dk's graph rule), the qualified one never is.
+fn qualified(image: &str) -> String {
+    let first = image.split('/').next().unwrap_or("");
+    if image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost") {
+        image.to_string()
+    } else if image.contains('/') {
+        format!("docker.io/{image}")
+    } else {
+        format!("docker.io/library/{image}")
+    }
+}
+
 /// An image reference Docker would refuse: empty, or a name or tag left empty (what an
 /// unset variable leaves: `frappe/erpnext:`).
 fn broken_reference(image: &str) -> bool {
@@ -999,10 +1013,31 @@ fn check_contexts(project: &Project) -> Result<()> {
     ))
 }
 
-/// Copy a build context into `to` (dk's own `.dk` and VCS directories left out).
-fn copy_context(from: &Path, to: &Path) -> Result<usize> {
+/// Copy a build context into `to` (dk's own `.dk` and VCS directories left out, and the
+/// workspace being written, `into`, when the context holds it: `context: .` with
+/// `--into` a directory of the project).
+fn copy_context(from: &Path, to: &Path, into: &Path) -> Result<usize> {
     let mut n = 0;
-    for e in walkdir::WalkDir::new(from).min_depth(1) {
+    let from = from
+        .canonicalize()
+        .map_err(|e| Error::io("read", from, e))?;
+    let into = into
+        .canonicalize()
+        .map_err(|e| Error::io("read", into, e))?;
+    let dest = to.canonicalize().map_err(|e| Error::io("read", to, e))?;
+    // What the import writes is never copied into itself: the node directories, and the
+    // whole workspace when it is a directory inside the context.
+    let written = into.join("containers");
+    let inside = into != from && into.starts_with(&from);
+    let from = from.as_path();
+    for e in walkdir::WalkDir::new(from)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| {
+            let p = e.path();
+            !(p.starts_with(&dest) || p.starts_with(&written) || (inside && p.starts_with(&into)))
+        })
+    {
         let e = e.map_err(|e| {
             Error::io(
                 "walk",
@@ -1127,7 +1162,7 @@ pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> 
                     )?;
                 } else {
                     let ctx = plan.abs(&context);
-                    let files = copy_context(&ctx, &dir)?;
+                    let files = copy_context(&ctx, &dir, into)?;
                     imported
                         .written
                         .push(format!("{rel}/ ({files} files from {})", ctx.display()));
@@ -1176,7 +1211,7 @@ pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> 
                         plan.differences.push(format!(
                             "FROM {image} is not pinned by digest (the image is not here): pull it, then `dk lint` shows the digest to pin"
                         ));
-                        format!("FROM {image}\n")
+                        format!("FROM {}\n", qualified(&image))
                     }
                 };
                 write_new(

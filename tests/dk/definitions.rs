@@ -156,7 +156,7 @@ fn a_node_named_like_its_upstream_image_builds_on_that_image_not_on_itself() {
         &ws,
         &[
             "dependency cycle: redis -> redis",
-            "give its tag: `redis:<version>`",
+            "qualify it, `docker.io/library/redis`, or give its tag, `redis:<version>`",
         ],
     );
 }

@@ -307,7 +307,10 @@ configs:
     assert_eq!(db_run["pids"].as_integer(), Some(64));
     assert_eq!(db_run["network"].as_str(), Some("none"));
     let dockerfile = std::fs::read_to_string(ws.path("containers/db/Dockerfile")).unwrap();
-    assert!(dockerfile.contains("FROM busybox:1.36.1"), "{dockerfile}");
+    assert!(
+        dockerfile.contains("FROM docker.io/library/busybox:1.36.1"),
+        "written as the registry names it: {dockerfile}"
+    );
     // The summary names what runs differently, and why.
     assert!(
         summary.contains("root filesystem is read-only"),
@@ -385,7 +388,7 @@ fn files_merge_in_order_with_extends_profiles_and_variables() {
     );
     let dockerfile = std::fs::read_to_string(ws.path("containers/api/Dockerfile")).unwrap();
     assert!(
-        dockerfile.contains("FROM busybox:from-env"),
+        dockerfile.contains("FROM docker.io/library/busybox:from-env"),
         "the environment wins over .env: {dockerfile}"
     );
     assert!(

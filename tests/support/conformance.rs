@@ -56,7 +56,8 @@ pub type Found = BTreeSet<(String, usize)>;
 #[derive(Debug, Default)]
 pub struct LintStats {
     pub files: usize,
-    /// Files Hadolint could not parse (DL1000): a limit of the reference, counted apart.
+    /// Files Hadolint could not parse (DL1000): `file:line (why)`, a limit of the
+    /// reference, counted apart (dk reads them, and lints and plans them).
     pub hadolint_unparsed: Vec<String>,
     pub both: usize,
     /// Per rule: (file:line) found by dk only / by Hadolint only.
@@ -129,8 +130,28 @@ pub fn lint_corpus(dk: &Path, files: &[PathBuf], ids: &BTreeSet<String>, ns: &st
             .get(file.to_str().unwrap())
             .cloned()
             .unwrap_or_default();
-        if theirs.iter().any(|(r, _)| r == "DL1000") {
-            stats.hadolint_unparsed.push(shown);
+        if let Some((_, line)) = theirs.iter().find(|(r, _)| r == "DL1000") {
+            // Classified: Hadolint 2.15 stops at a line right after a heredoc's end.
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let before: Vec<&str> = text.lines().take(line.saturating_sub(1)).collect();
+            let after_heredoc = before
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|end| {
+                    before.iter().any(|l| {
+                        l.contains(&format!("<<{}", end.trim()))
+                            || l.contains(&format!("<<-{}", end.trim()))
+                    })
+                });
+            stats.hadolint_unparsed.push(format!(
+                "{shown}:{line}{}",
+                if after_heredoc {
+                    " (the line right after a heredoc's end)"
+                } else {
+                    " (not classified)"
+                }
+            ));
             continue;
         }
         let plan = Command::new(dk)
@@ -216,15 +237,45 @@ fn first_error(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&out.stdout)
     );
-    text.lines()
-        .find(|l| {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| {
             let l = l.to_ascii_lowercase();
             l.contains("error") || l.contains("invalid") || l.contains("unsupported")
         })
-        .or_else(|| text.lines().next())
-        .unwrap_or("")
-        .trim()
-        .to_string()
+        .unwrap_or(0);
+    let mut e = lines.get(at).copied().unwrap_or("").trim().to_string();
+    // docker-compose says why on the next line.
+    if e.ends_with("because:")
+        && let Some(next) = lines.get(at + 1)
+    {
+        e = format!("{e} {}", next.trim());
+    }
+    e
+}
+
+/// Why docker-compose 1.29 (the reference that installs here) refuses what the Compose
+/// specification — which dk follows, as `docker compose` v2 does — defines: the rule,
+/// when the refusal is one of those.
+pub fn v1_difference(message: &str) -> Option<&'static str> {
+    [
+        (
+            "'name' does not match any of the regexes",
+            "the top-level `name` element (Compose specification, \"Name top-level element\"); 1.29 predates it",
+        ),
+        (
+            "'include' does not match any of the regexes",
+            "the top-level `include` element (Compose specification, \"Include\"); 1.29 predates it",
+        ),
+        (
+            "Additional properties are not allowed ('develop'",
+            "`develop` (Compose specification, \"Compose Develop Specification\"); 1.29 predates it",
+        ),
+    ]
+    .iter()
+    .find(|(m, _)| message.contains(m))
+    .map(|(_, rule)| *rule)
 }
 
 /// `dk import compose` + `dk plan` of each project (copied to a scratch directory), and

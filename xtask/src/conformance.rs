@@ -75,6 +75,17 @@ pub fn main(_args: &[String]) {
         top(&lint.hadolint_only),
         lint.agreement()
     );
+    if !lint.hadolint_unparsed.is_empty() {
+        let _ = writeln!(
+            md,
+            "Hadolint stops with DL1000 (a parse error) on {} files, which BuildKit builds and dk reads: Hadolint 2.15 cannot read an instruction or comment on the line right after a heredoc's end (`tests/dk/hadolint_diff.rs::hadolint_limits_dk_does_not_share` shows it):\n",
+            lint.hadolint_unparsed.len()
+        );
+        for f in &lint.hadolint_unparsed {
+            let _ = writeln!(md, "- {f}");
+        }
+        md.push('\n');
+    }
     for (title, list) in [
         ("dk only", &lint.dk_only),
         ("Hadolint only", &lint.hadolint_only),
@@ -109,7 +120,13 @@ pub fn main(_args: &[String]) {
         imp.planned
     );
     for (f, e) in &imp.reference_refused {
-        let _ = writeln!(md, "- docker-compose refuses {f}: {e}");
+        let _ = writeln!(
+            md,
+            "- docker-compose 1.29 refuses {f}: {e} — {}",
+            c::v1_difference(e)
+                .map(|r| format!("a v1 difference: {r}; dk imports it"))
+                .unwrap_or_else(|| "not classified".into())
+        );
     }
     for (f, e) in &imp.refused {
         let _ = writeln!(md, "- dk refuses {f}: {e}");

