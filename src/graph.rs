@@ -96,11 +96,12 @@ impl Graph {
                 .filter(|c| !df.is_stage_ref(&c.value, c.stage))
                 .map(|c| (EdgeKind::CopyFrom, &c.value, c.line, &c.span));
             for (kind, image, line, span) in froms.chain(copies) {
-                // A node naming its own name with a tag (a service `redis` with `FROM
-                // redis:7-alpine`, as Compose files and `dk import` have it) means the
-                // upstream image: a node's own image is never tagged so.
+                // A node naming its own name with a tag or a digest (a service `redis`
+                // with `FROM redis:7-alpine`, as Compose files have it) means the upstream
+                // image: a node's own image is never named so.
                 let own_upstream = |pi: &usize| {
-                    *pi == ci && crate::dockerfile::ImageRef::parse(image).tag.is_some()
+                    let r = crate::dockerfile::ImageRef::parse(image);
+                    *pi == ci && (r.tag.is_some() || r.digest.is_some())
                 };
                 match node_ref(ws, image).filter(|pi| !own_upstream(pi)) {
                     Some(pi) => edges.push(Edge {

@@ -150,6 +150,20 @@ fn a_node_named_like_its_upstream_image_builds_on_that_image_not_on_itself() {
     );
     let redis = ws.ls_node("redis");
     assert_eq!(redis["parents"], serde_json::json!([]), "{redis}");
+    // A digest, or the qualified name, means upstream too.
+    let digest = format!("sha256:{}", "a".repeat(64));
+    for upstream in [
+        format!("redis@{digest}"),
+        "docker.io/library/redis".to_string(),
+    ] {
+        ws.container("redis", &format!("FROM {upstream}\n"));
+        let redis = ws.ls_node("redis");
+        assert_eq!(
+            redis["parents"],
+            serde_json::json!([]),
+            "{upstream}: {redis}"
+        );
+    }
     // Without a tag it is still a mistake, and the help says how to mean upstream.
     ws.container("redis", "FROM redis\n");
     fails_with(

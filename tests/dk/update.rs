@@ -11,6 +11,20 @@ use crate::parts::TestRegistry;
 
 /// Build and push `reg/up/base:1` whose /upstream says `marker`; its registry digest.
 fn publish(ws: &TestWs, reg: &TestRegistry, marker: &str) -> String {
+    publish_as(ws, reg, marker, None)
+}
+
+/// `docker`, with the client config in `config` when given (a registry login).
+fn docker_as(config: Option<&Path>, args: &[&str]) -> std::process::Output {
+    let mut c = Command::new("docker");
+    if let Some(dir) = config {
+        c.arg("--config").arg(dir);
+    }
+    c.args(args).output().expect("docker")
+}
+
+/// `publish`, logged in with the client config in `config`.
+fn publish_as(ws: &TestWs, reg: &TestRegistry, marker: &str, config: Option<&Path>) -> String {
     let ctx = tempfile::tempdir().unwrap();
     std::fs::copy(busybox(), ctx.path().join("busybox")).unwrap();
     std::fs::write(ctx.path().join("upstream"), format!("{marker}\n")).unwrap();
@@ -31,7 +45,7 @@ fn publish(ws: &TestWs, reg: &TestRegistry, marker: &str) -> String {
         ctx.path().to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = docker(&["push", "-q", &tag]);
+    let out = docker_as(config, &["push", "-q", &tag]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = docker(&[
         "inspect",
@@ -594,5 +608,83 @@ fn an_image_by_tag_only_is_compared_with_the_local_copy_and_update_pulls_and_reb
         std::fs::read_to_string(ws.path("baseline/Dockerfile")).unwrap(),
         format!("FROM {tag}\nLABEL by=tag\n"),
         "nothing to re-pin in the file"
+    );
+}
+
+#[test]
+fn outdated_asks_a_registry_with_the_docker_logins_and_update_dry_run_changes_nothing() {
+    let reg = TestRegistry::start(Some(("dkuser", "dk-pass-1")));
+    let ws = TestWs::docker();
+    ws.write("baseline/Dockerfile", "FROM scratch\n");
+    let logged_in = tempfile::tempdir().unwrap();
+    let mut login = Command::new("docker")
+        .arg("--config")
+        .arg(logged_in.path())
+        .args(["login", "-u", "dkuser", "--password-stdin", &reg.url()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    login
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"dk-pass-1\n")
+        .unwrap();
+    let out = login.wait_with_output().unwrap();
+    assert!(out.status.success(), "docker login: {}", stderr(&out));
+    let d1 = publish_as(&ws, &reg, "v1", Some(logged_in.path()));
+    let dockerfile = format!("FROM {}/up/base:1@{d1}\n", reg.url());
+    ws.write("baseline/Dockerfile", &dockerfile);
+
+    // Not logged in: the registry is named with what it said, and the way in; exit 1.
+    let nobody = tempfile::tempdir().unwrap();
+    let out = ws
+        .dk()
+        .env("DOCKER_CONFIG", nobody.path())
+        .args(["outdated"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("baseline/Dockerfile:1:")
+            && err.contains("upstream could not be asked")
+            && err.contains(&format!("docker login {}", reg.url())),
+        "{err}"
+    );
+    assert!(err.contains("1 could not be asked"), "{err}");
+    assert!(!err.contains("dk-pass-1"), "no secret in the output");
+
+    // With the Docker CLI's login: asked, up to date.
+    let with_login = |args: &[&str]| {
+        ws.dk()
+            .env("DOCKER_CONFIG", logged_in.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = with_login(&["outdated"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+
+    // Upstream moves; --dry-run says what it would do and changes nothing.
+    let d2 = publish_as(&ws, &reg, "v2", Some(logged_in.path()));
+    let out = with_login(&["update", "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("would re-pin; rebuilds baseline") && err.contains(&d2[..19]),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path("baseline/Dockerfile")).unwrap(),
+        dockerfile
+    );
+    assert!(
+        !ws.path(".dk/reports").exists(),
+        "a dry run does nothing, keeps no report"
     );
 }

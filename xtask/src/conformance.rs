@@ -57,9 +57,11 @@ pub fn main(_args: &[String]) {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# Conformance on real files\n\n`cargo xtask conformance` on the corpora in `tests/corpus/` (every file's repository, path,\ncommit and license in `tests/corpus/SOURCES.tsv`). References: {}; {}.\n",
+        "# Conformance on real files\n\n`cargo xtask conformance` on the corpora in `tests/corpus/` (every file's repository, path,\ncommit and license in `tests/corpus/SOURCES.tsv`). References: {}; docker-compose {}.\nThe suite runs a fixed sample of both (`conformance::*`; `DK_CORPUS_STEP=1` runs everything).\n\nNot measured yet: the corpora hold {} Dockerfiles and {} Compose projects (from two\nrepositories; the goal is 300 and 150, from many); Compose is compared on whether both\nread a file and dk plans it, not yet key by key on the resolved model; what a build *sees*\nof `.dockerignore` (dk against the Docker CLI) is not part of this run.\n",
         version(&["hadolint", "--version"]),
-        version(&["docker-compose", "version", "--short"])
+        version(&["docker-compose", "version", "--short"]),
+        c::dockerfiles().len(),
+        c::compose_files().len()
     );
     let compared = lint.files - lint.hadolint_unparsed.len();
     let _ = writeln!(

@@ -93,9 +93,24 @@ fn install(tool: &Tool) -> Result<(), String> {
     let (how, ok) = match tool.install {
         Install::Apt(p) => (
             format!("apt-get install -y {p}"),
-            works(&["apt-get", "install", "-y", "-q", p])
-                || (works(&["apt-get", "update", "-q"])
-                    && works(&["apt-get", "install", "-y", "-q", p])),
+            works(&[
+                "env",
+                "DEBIAN_FRONTEND=noninteractive",
+                "apt-get",
+                "install",
+                "-y",
+                "-q",
+                p,
+            ]) || (works(&["apt-get", "update", "-q"])
+                && works(&[
+                    "env",
+                    "DEBIAN_FRONTEND=noninteractive",
+                    "apt-get",
+                    "install",
+                    "-y",
+                    "-q",
+                    p,
+                ])),
         ),
         Install::Pip(p) => (
             format!("pip3 install {p}"),
