@@ -1260,6 +1260,24 @@ const SERVICE: &[(&str, T)] = &[
     ("develop", T::Map),
     ("post_start", T::List),
     ("pre_stop", T::List),
+    // The rest of the specification's service elements: read, and imported as TODO lines.
+    ("volumes_from", T::List),
+    ("uts", T::Str),
+    ("use_api_socket", T::Bool),
+    ("blkio_config", T::Map),
+    ("credential_spec", T::Map),
+    ("device_cgroup_rules", T::List),
+    ("cpu_count", T::Any),
+    ("cpu_percent", T::Any),
+    ("cpu_period", T::Any),
+    ("cpu_quota", T::Any),
+    ("cpu_rt_runtime", T::Any),
+    ("cpu_rt_period", T::Any),
+    ("mem_swappiness", T::Any),
+    ("gpus", T::Any),
+    ("label_file", T::Any),
+    ("models", T::Any),
+    ("provider", T::Map),
 ];
 
 fn check_top(root: &Node, files: &[PathBuf], diags: &mut Vec<Diagnostic>) {

@@ -539,6 +539,7 @@ fn plan_service<'a>(
             }
             "container_name" => p.todo(key, v, "dk names containers <namespace>-<node>; other containers reach it by the node name"),
             "expose" => p.todo(key, v, "informational in Compose (the ports are reachable on the network anyway); EXPOSE them in the Dockerfile if the image does not"),
+            "volumes_from" => p.todo(key, v, "dk shares data by mounts: give this container a `[[mount]]` with `from = \"<container>:<path>\"` for each directory it reads from the other"),
             _ => p.todo(key, v, "no dk equivalent"),
         }
     }

@@ -740,3 +740,23 @@ fn a_flow_sequence_closing_on_a_less_indented_line_reads_as_compose_reads_it() {
         toml::Value::Array(vec!["CMD".into(), "true".into()])
     );
 }
+
+#[test]
+fn every_service_element_of_the_specification_is_read_and_what_dk_lacks_is_a_todo() {
+    // Seen in docker-library/docs (espocrm): `volumes_from`, which the specification has.
+    let ws = compose_only(
+        "services:\n  app:\n    image: busybox:1.36.1\n  daemon:\n    image: busybox:1.36.1\n    volumes_from: [app]\n    uts: host\n    cpu_count: 2\n",
+    );
+    let out = import(&ws, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(
+        s.contains("TODO(import): volumes_from: [\"app\"]")
+            && s.contains("from = \"<container>:<path>\""),
+        "{s}"
+    );
+    assert!(
+        s.contains("TODO(import): uts:") && s.contains("TODO(import): cpu_count:"),
+        "{s}"
+    );
+}

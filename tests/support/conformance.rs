@@ -269,6 +269,14 @@ pub fn v1_difference(message: &str) -> Option<&'static str> {
             "the top-level `include` element (Compose specification, \"Include\"); 1.29 predates it",
         ),
         (
+            "contains true, which is an invalid type",
+            "an unquoted boolean where the specification reads a string (\"environment\", \"labels\"): `docker compose` v2 reads `true` as \"true\"; 1.29's schema refuses it",
+        ),
+        (
+            "contains false, which is an invalid type",
+            "an unquoted boolean where the specification reads a string (\"environment\", \"labels\"): `docker compose` v2 reads `false` as \"false\"; 1.29's schema refuses it",
+        ),
+        (
             "Additional properties are not allowed ('develop'",
             "`develop` (Compose specification, \"Compose Develop Specification\"); 1.29 predates it",
         ),
