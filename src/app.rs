@@ -105,15 +105,16 @@ async fn keep_report(
         return None;
     }
     let events = recording.events();
-    let involved: Vec<usize> = (0..engine.ws.nodes.len())
-        .filter(|i| {
-            let name = engine.name(*i);
-            events.iter().any(|s| match &s.event {
-                crate::report::Event::Start { node, .. }
-                | crate::report::Event::Finish { node, .. } => node == name,
-                _ => false,
-            })
+    let touched: std::collections::HashSet<&str> = events
+        .iter()
+        .filter_map(|s| match &s.event {
+            crate::report::Event::Start { node, .. }
+            | crate::report::Event::Finish { node, .. } => Some(node.as_str()),
+            _ => None,
         })
+        .collect();
+    let involved: Vec<usize> = (0..engine.ws.nodes.len())
+        .filter(|i| touched.contains(engine.name(*i)))
         .collect();
     let facts = engine.report_facts(&involved).await;
     let began = crate::units::since_epoch()
@@ -147,17 +148,19 @@ fn report(cli: &Cli, output: Option<&std::path::Path>, open: bool) -> Result<i32
     let engine = load(cli, false)?;
     let reports = engine.reports()?;
     let Some(last) = reports.last() else {
-        return Ok(results::report(None, None));
+        return Ok(results::report(None));
     };
-    let mut shown = last.clone();
-    if let Some(to) = output {
-        std::fs::copy(last, to).map_err(|e| Error::io("write", to, e))?;
-        shown = to.to_path_buf();
-    }
+    let shown = match output {
+        Some(to) => {
+            std::fs::copy(last, to).map_err(|e| Error::io("write", to, e))?;
+            to
+        }
+        None => last.as_path(),
+    };
     if open {
-        open_in_browser(&shown)?;
+        open_in_browser(shown)?;
     }
-    Ok(results::report(Some(last), output))
+    Ok(results::report(Some(shown)))
 }
 
 /// `$BROWSER`, else `xdg-open`, else `open` (macOS), on a file.
@@ -690,21 +693,7 @@ struct UpdateFlags {
 async fn update(cli: &Cli, names: &[String], flags: UpdateFlags) -> Result<i32> {
     let (engine, recording) = load_recorded(cli, flags.json)?;
     if flags.commit {
-        match crate::vcs::staged_changes(&engine.ws.root) {
-            Ok(false) => {}
-            Ok(true) => {
-                return Err(Error::usage_help(
-                    "--commit: other changes are staged in git",
-                    "commit or unstage them first (`git status`), so the update's commit holds only the re-pinned files",
-                ));
-            }
-            Err(e) => {
-                return Err(Error::usage_help(
-                    format!("--commit: the workspace is not in a git repository ({e})"),
-                    "drop --commit, or run `git init` in the workspace",
-                ));
-            }
-        }
+        engine.can_commit_repins()?;
     }
     let opts = crate::outdated::UpdateOptions {
         run: RunOptions::new(engine.jobs(flags.jobs)?),
@@ -727,30 +716,11 @@ async fn update(cli: &Cli, names: &[String], flags: UpdateFlags) -> Result<i32> 
     let hook = engine
         .update_hook(&report, kept.as_deref(), &text.join("\n"))
         .await;
-    let mut commit = None;
-    if flags.commit && !report.changed_files.is_empty() {
-        let files: Vec<String> = report.changed_files.iter().cloned().collect();
-        let mut message = String::from("dk update: re-pin what upstream changed\n\n");
-        for u in &report.updates {
-            if matches!(u.outcome, crate::outdated::PinOutcome::Updated { .. }) {
-                message.push_str(&format!(
-                    "- {}: {} {} -> {}\n",
-                    u.state.place,
-                    u.state.what,
-                    u.state.current.as_deref().unwrap_or("(none)"),
-                    u.state.available.as_deref().unwrap_or("")
-                ));
-            }
-        }
-        commit = Some(
-            crate::vcs::commit_files(&engine.ws.root, &files, &message).map_err(|e| {
-                Error::usage_help(
-                    format!("--commit: git commit failed: {e}"),
-                    "the files are re-pinned and deployed; commit them yourself",
-                )
-            })?,
-        );
-    }
+    let commit = if flags.commit {
+        engine.commit_repins(&report)?
+    } else {
+        None
+    };
     Ok(results::update(
         &report,
         hook.as_ref(),

@@ -927,13 +927,10 @@ fn manifest_text(p: &Plan<'_>, service: &str) -> String {
 /// `docker.io/library/mongo`): in the node of a service named like its image, a bare name
 /// would be the node itself (dk's graph rule), the qualified one never is.
 fn qualified(image: &str) -> String {
-    let first = image.split('/').next().unwrap_or("");
-    if image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost") {
-        image.to_string()
-    } else if image.contains('/') {
-        format!("docker.io/{image}")
-    } else {
-        format!("docker.io/library/{image}")
+    match crate::regclient::split_registry(image) {
+        (Some(_), _) => image.to_string(),
+        (None, _) if image.contains('/') => format!("docker.io/{image}"),
+        (None, _) => format!("docker.io/library/{image}"),
     }
 }
 

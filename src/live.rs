@@ -153,14 +153,7 @@ impl Engine {
                 stopped_at: Some("a promotion was refused; no container was touched".into()),
             });
         }
-        let live: HashMap<usize, ImageId> = promotions
-            .iter()
-            .filter_map(|p| match &p.status {
-                PromoteStatus::Promoted { image_id, .. }
-                | PromoteStatus::AlreadyLive { image_id } => Some((p.node, image_id.clone())),
-                PromoteStatus::Refused { .. } => None,
-            })
-            .collect();
+        let live = crate::promote::live_ids(&promotions);
         let runs = self
             .run_step(
                 &sel.selected,

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::lock::WorkspaceLock;
 use crate::pins::{self, Pin, PinKind};
 use crate::promote::{PromoteStatus, all_ok};
-use crate::regclient::{RegistryClient, native_platform};
+use crate::regclient::RegistryClient;
 use crate::report::ReporterExt;
 use crate::testrun::{TestStatus, TestSummary};
 
@@ -220,7 +220,7 @@ impl Engine {
             .platform
             .as_ref()
             .map(|p| p.to_string())
-            .unwrap_or_else(native_platform);
+            .unwrap_or_else(|| crate::dockerfile::Platform::host().to_string());
         let auth = crate::credentials::for_registry(&reference.registry)?;
         let now = client
             .resolve(reference, &tag, &platform, auth.as_ref())
@@ -476,14 +476,7 @@ impl Engine {
                 running.push(i);
             }
         }
-        let live = promotions
-            .iter()
-            .filter_map(|p| match &p.status {
-                PromoteStatus::Promoted { image_id, .. }
-                | PromoteStatus::AlreadyLive { image_id } => Some((p.node, image_id.clone())),
-                PromoteStatus::Refused { .. } => None,
-            })
-            .collect();
+        let live = crate::promote::live_ids(&promotions);
         let runs = e
             .run_step(
                 &running,
@@ -573,6 +566,53 @@ impl Engine {
             ),
         ];
         Some(crate::converge::run_hook(which, &cmd, &self.ws.root, &env, limit).await)
+    }
+}
+
+impl Engine {
+    /// `dk update --commit` is refused before anything is done when other changes are
+    /// staged (its commit holds only the re-pinned files), or outside git.
+    pub fn can_commit_repins(&self) -> Result<()> {
+        match crate::vcs::staged_changes(&self.ws.root) {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(Error::usage_help(
+                "--commit: other changes are staged in git",
+                "commit or unstage them first (`git status`), so the update's commit holds only the re-pinned files",
+            )),
+            Err(e) => Err(Error::usage_help(
+                format!("--commit: the workspace is not in a git repository ({e})"),
+                "drop --commit, or run `git init` in the workspace",
+            )),
+        }
+    }
+
+    /// One commit of exactly the re-pinned files, its message listing each change; the
+    /// new revision (`None`: nothing was re-pinned).
+    pub fn commit_repins(&self, report: &UpdateReport) -> Result<Option<String>> {
+        if report.changed_files.is_empty() {
+            return Ok(None);
+        }
+        let files: Vec<String> = report.changed_files.iter().cloned().collect();
+        let mut message = String::from("dk update: re-pin what upstream changed\n\n");
+        for u in &report.updates {
+            if matches!(u.outcome, PinOutcome::Updated { .. }) {
+                message.push_str(&format!(
+                    "- {}: {} {} -> {}\n",
+                    u.state.place,
+                    u.state.what,
+                    u.state.current.as_deref().unwrap_or("(none)"),
+                    u.state.available.as_deref().unwrap_or("")
+                ));
+            }
+        }
+        crate::vcs::commit_files(&self.ws.root, &files, &message)
+            .map(Some)
+            .map_err(|e| {
+                Error::usage_help(
+                    format!("--commit: git commit failed: {e}"),
+                    "the files are re-pinned and deployed; commit them yourself",
+                )
+            })
     }
 }
 

@@ -3,6 +3,7 @@
 //! facts a run report adds (release history, Swarm tasks), and the kept reports under
 //! `.dk/reports/` (the last `KEEP_REPORTS`).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::engine::Engine;
@@ -93,12 +94,11 @@ impl Engine {
     /// Each node's look. Reads only; without a daemon, from the records.
     pub async fn looks(&self) -> Result<Looks> {
         let plan = self.plan(&[]).await?;
-        let stale = |i: usize| {
-            plan.iter()
-                .find(|p| p.name == self.name(i))
-                .filter(|p| p.action != PlanAction::Fresh)
-                .map(|p| p.reasons.clone())
-        };
+        let stale: HashMap<&str, &Vec<String>> = plan
+            .iter()
+            .filter(|p| p.action != PlanAction::Fresh)
+            .map(|p| (p.name.as_str(), &p.reasons))
+            .collect();
         let (rows, records_only) = match self.status(&[]).await {
             Ok(rows) => (Some(rows), None),
             Err(e) => (
@@ -109,12 +109,13 @@ impl Engine {
                 )),
             ),
         };
+        let rows: Option<HashMap<&str, &crate::live::StatusRow>> = rows
+            .as_ref()
+            .map(|r| r.iter().map(|r| (r.name.as_str(), r)).collect());
         let mut nodes = Vec::new();
         for i in 0..self.ws.nodes.len() {
             let name = self.name(i);
-            let row = rows
-                .as_ref()
-                .and_then(|r| r.iter().find(|r| r.name == name));
+            let row = rows.as_ref().and_then(|r| r.get(name).copied());
             let mut why = Vec::new();
             let failed_start = self.records.failed_start(name);
             if let Some(f) = &failed_start {
@@ -144,7 +145,7 @@ impl Engine {
                 Some(r) => r.live.is_some(),
                 None => !promotions.is_empty(),
             };
-            let stale_why = stale(i);
+            let stale_why = stale.get(name);
             let look = if failed_start.is_some() || test_failed || restarting {
                 Look::Failed
             } else if rolled_back {
@@ -166,7 +167,7 @@ impl Engine {
                 if look != Look::Stale {
                     words.push("stale");
                 }
-                why.extend(reasons);
+                why.extend(reasons.iter().cloned());
             }
             nodes.push(NodeLook {
                 look,

@@ -42,6 +42,19 @@ pub struct PromoteReport {
     pub status: PromoteStatus,
 }
 
+/// The id each node's `:live` has after a promotion step (promoted, or already live).
+pub fn live_ids(reports: &[PromoteReport]) -> std::collections::HashMap<usize, ImageId> {
+    reports
+        .iter()
+        .filter_map(|p| match &p.status {
+            PromoteStatus::Promoted { image_id, .. } | PromoteStatus::AlreadyLive { image_id } => {
+                Some((p.node, image_id.clone()))
+            }
+            PromoteStatus::Refused { .. } => None,
+        })
+        .collect()
+}
+
 pub fn all_ok(reports: &[PromoteReport]) -> bool {
     reports
         .iter()

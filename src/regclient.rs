@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use sha2::Digest as _;
 
 use crate::docker::RegistryAuth;
+use crate::dockerfile::ImageRef;
 use crate::error::{Error, Result};
 
 /// An image reference, resolved as the Docker CLI does (`redis` is
@@ -30,30 +31,19 @@ pub struct Reference {
 
 impl Reference {
     pub fn parse(image: &str) -> Option<Reference> {
-        let (name, digest) = match image.split_once('@') {
-            Some((n, d)) => (n, Some(d.to_string())),
-            None => (image, None),
-        };
-        let (first, rest) = match name.split_once('/') {
-            Some((f, r)) if f.contains('.') || f.contains(':') || f == "localhost" => {
-                (f.to_string(), r.to_string())
-            }
-            _ => ("docker.io".to_string(), name.to_string()),
-        };
-        let (repository, tag) = match rest.rsplit_once(':') {
-            Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
-            _ => (rest, None),
-        };
+        let ImageRef { repo, tag, digest } = ImageRef::parse(image);
+        let (registry, repository) = split_registry(&repo);
         if repository.is_empty() || repository.contains(char::is_whitespace) {
             return None;
         }
-        let repository = if first == "docker.io" && !repository.contains('/') {
+        let registry = registry.unwrap_or("docker.io").to_string();
+        let repository = if registry == "docker.io" && !repository.contains('/') {
             format!("library/{repository}")
         } else {
-            repository
+            repository.to_string()
         };
         Some(Reference {
-            registry: first,
+            registry,
             repository,
             tag: tag.or_else(|| digest.is_none().then(|| "latest".to_string())),
             digest,
@@ -85,6 +75,20 @@ impl Reference {
             .rsplit_once(':')
             .map_or(self.registry.as_str(), |(h, _)| h);
         host == "localhost" || host.starts_with("127.") || host == "[::1]"
+    }
+}
+
+/// A name's registry host and the rest, as the Docker CLI tells them apart: the first path
+/// component is a host when it has a `.` or a `:`, or is `localhost` (`ghcr.io/o/app` →
+/// (ghcr.io, o/app); `library/redis` → (none, library/redis)).
+pub fn split_registry(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, name),
     }
 }
 
@@ -388,18 +392,6 @@ fn challenge_params(header: &str) -> Vec<(String, String)> {
         s = next;
     }
     out
-}
-
-/// The daemon machine's platform as registries name it (`linux/amd64`).
-pub fn native_platform() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "arm" => "arm/v7",
-        "x86" => "386",
-        other => other,
-    };
-    format!("linux/{arch}")
 }
 
 #[cfg(test)]

@@ -93,20 +93,16 @@ pub fn graph_svg(engine: &Engine, looks: &crate::picture::Looks) -> i32 {
     0
 }
 
-/// `dk report`: the last report's path, or where it was written or opened.
-pub fn report(last: Option<&std::path::Path>, written: Option<&std::path::Path>) -> i32 {
-    match (last, written) {
-        (None, _) => {
+/// `dk report`: the last report's path, or where it was written (`None`: there is none).
+pub fn report(shown: Option<&std::path::Path>) -> i32 {
+    match shown {
+        None => {
             eprintln!(
                 "no run report yet: `dk up`, `dk build` and `dk test` keep one when they do something"
             );
             1
         }
-        (Some(_), Some(to)) => {
-            println!("{}", to.display());
-            0
-        }
-        (Some(p), None) => {
+        Some(p) => {
             println!("{}", p.display());
             0
         }
