@@ -60,6 +60,7 @@ mod mounts;
 mod names;
 mod net;
 mod outdated;
+mod owners;
 mod picture;
 mod pins;
 pub mod plan;

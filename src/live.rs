@@ -667,6 +667,7 @@ impl Engine {
         let daemon = self.daemon().await?;
         let name = self.name(i);
         let readiness = self.live_readiness(i);
+        self.own_unowned_mounts(i, id, spec).await?;
         let started = daemon.start_container(id).await;
         let verdict = match started {
             Ok(()) => {

@@ -102,16 +102,19 @@ fn prep_node(engine: &Engine, i: usize, fix: bool, remap: Remap) -> Result<Vec<P
                 fs::set_permissions(&path, fs::Permissions::from_mode(mode))
                     .map_err(|e| Error::io("chmod", &path, e))?;
                 chown(uid, gid)?;
-                change(
-                    format!(
-                        "created (owner {}, group {}, mode {mode:04o})",
-                        uid.map(|u| u.to_string())
-                            .unwrap_or_else(|| "unchanged".into()),
-                        gid.map(|g| g.to_string())
-                            .unwrap_or_else(|| "unchanged".into())
-                    ),
-                    true,
-                );
+                let owner =
+                    if uid.is_none() && gid.is_none() && crate::owners::takes_default_owner(m) {
+                        "owner: the container's user, given before its first start".to_string()
+                    } else {
+                        format!(
+                            "owner {}, group {}",
+                            uid.map(|u| u.to_string())
+                                .unwrap_or_else(|| "unchanged".into()),
+                            gid.map(|g| g.to_string())
+                                .unwrap_or_else(|| "unchanged".into())
+                        )
+                    };
+                change(format!("created ({owner}, mode {mode:04o})"), true);
             }
             Ok(meta) if !meta.is_dir() => {
                 return Err(Error::host(

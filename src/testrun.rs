@@ -555,6 +555,7 @@ impl Engine {
         daemon.remove_container(&spec.name).await?;
         let id = daemon.create_container(&spec).await?;
         launch.container = Some(id.clone());
+        self.own_unowned_mounts(i, &id, &spec).await?;
         let mut results = Vec::new();
         let outcome = cancel
             .or_cancelled(async {

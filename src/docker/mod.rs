@@ -18,7 +18,7 @@ mod swarm;
 
 pub use build::{BuildError, BuildEvent, BuildRequest, Builder, SecretFrom};
 pub use containers::{
-    Bind, ContainerInfo, ContainerSpec, Health, Healthcheck, LogOptions, SecretMount,
+    Bind, ContainerInfo, ContainerSpec, FileInfo, Health, Healthcheck, LogOptions, SecretMount,
 };
 pub use images::{ImageEntry, ImageFacts, ImageSet};
 pub use registry::{PushFailure, RegistryAuth};

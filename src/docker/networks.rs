@@ -53,6 +53,21 @@ impl Lookup {
             Err(e) => Err(self.err(format!("inspecting volume {name}"), e)),
         }
     }
+
+    /// Where the named volume's data is on the daemon's host (`Mountpoint`), when the
+    /// volume exists and that path is visible here (a local daemon).
+    pub async fn volume_mountpoint(&self, name: &str) -> Result<Option<std::path::PathBuf>> {
+        match self.api.inspect_volume(name).await {
+            Ok(v) => {
+                let p = std::path::PathBuf::from(v.mountpoint);
+                Ok(p.is_dir().then_some(p))
+            }
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(self.err(format!("inspecting volume {name}"), e)),
+        }
+    }
 }
 
 impl Daemon {

@@ -464,3 +464,111 @@ fn secrets_are_read_only_files_never_shown_and_a_changed_one_replaces_the_contai
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(key.permissions().mode() & 0o777, 0o600);
 }
+
+#[test]
+fn an_unowned_data_directory_or_volume_belongs_to_the_container_s_user() {
+    let ws = TestWs::for_services();
+    // The baseline runs as 1000:1000; this service writes to each of its own mounts when it
+    // starts (and in its test), so it becomes ready only when it can.
+    ws.container(
+        "app",
+        "FROM baseline\nCMD [\"sh\", \"-c\", \"echo live > /data/x && echo live > /vol/x && sleep 600\"]\n",
+    );
+    ws.write("containers/app/.dockerignore", "container.toml\n");
+    ws.write(
+        "containers/app/container.toml",
+        r#"[[mount]]
+kind = "persistent"
+source = "data"
+target = "/data"
+
+[[mount]]
+kind = "persistent"
+volume = "appvol"
+target = "/vol"
+
+[[mount]]
+kind = "persistent"
+source = "chosen"
+target = "/chosen"
+owner = 0
+group = 0
+
+[[mount]]
+kind = "persistent"
+source = "kept"
+target = "/kept"
+
+[[audit.waive]]
+rule = "entrypoint-form"
+reason = "a test service that writes before it sleeps"
+
+[[test.check]]
+name = "the test variants are writable too"
+exec = ["sh", "-c", "echo t > /data/t && echo t > /vol/t"]
+"#,
+    );
+    // A user named in the image's own /etc/passwd, and a volume whose directory the image
+    // has (Docker's copy-up decides that one).
+    ws.container(
+        "named",
+        "FROM baseline\nUSER 0:0\nRUN mkdir -p /etc /img && echo 'app:x:1234:1235::/:/bin/sh' >> /etc/passwd && echo 'app:x:1235:' >> /etc/group\nUSER app\nCMD [\"sh\", \"-c\", \"echo live > /data/x && sleep 600\"]\n",
+    );
+    ws.write("containers/named/.dockerignore", "container.toml\n");
+    ws.write(
+        "containers/named/container.toml",
+        "[[mount]]\nkind = \"persistent\"\nsource = \"data\"\ntarget = \"/data\"\n\n[[mount]]\nkind = \"persistent\"\nvolume = \"imgvol\"\ntarget = \"/img\"\n\n[[audit.waive]]\nrule = \"entrypoint-form\"\nreason = \"a test service that writes before it sleeps\"\n",
+    );
+    let out = ws.ok(&["prep"]);
+    assert!(out.contains("the container's user"), "{out}");
+    // Existing data is never re-owned, even when it is root's.
+    std::fs::write(ws.path("data/app/kept/old"), "old\n").unwrap();
+
+    let out = ws.ok(&["up", "app", "named"]);
+    assert!(
+        out.contains("given to 1000:1000 (the container's user"),
+        "{out}"
+    );
+    assert!(out.contains("given to 1234:1235"), "{out}");
+    let owner = |p: &str| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(ws.path(p)).unwrap();
+        (m.uid(), m.gid())
+    };
+    assert_eq!(owner("data/app/data"), (1000, 1000));
+    assert_eq!(owner("data/app/chosen"), (0, 0), "an explicit owner wins");
+    assert_eq!(
+        owner("data/app/kept"),
+        (0, 0),
+        "existing data is never re-owned"
+    );
+    assert_eq!(
+        owner("data/named/data"),
+        (1234, 1235),
+        "a name resolved in the image"
+    );
+    let stat = |node: &str, path: &str| {
+        let out = docker(&[
+            "exec",
+            &format!("{}-{node}", ws.ns),
+            "stat",
+            "-c",
+            "%u:%g",
+            path,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).trim().to_string()
+    };
+    assert_eq!(
+        stat("app", "/vol"),
+        "1000:1000",
+        "a new volume the image has no directory for"
+    );
+    assert_eq!(
+        stat("named", "/img"),
+        "0:0",
+        "Docker's copy-up of the image's directory"
+    );
+    let out = docker(&["exec", &format!("{}-app", ws.ns), "cat", "/vol/x"]);
+    assert_eq!(stdout(&out), "live\n");
+}
