@@ -362,6 +362,7 @@ async fn run(cli: Cli) -> Result<i32> {
                     into,
                     env_file,
                     profile,
+                    config,
                 },
         } => {
             // Into: --into, else the workspace here (-C or upward), else the current directory.
@@ -369,14 +370,19 @@ async fn run(cli: Cli) -> Result<i32> {
                 Some(d) => d.to_path_buf(),
                 None => workspace::find_root(None).unwrap_or_else(|_| ".".into()),
             };
-            let done = crate::import::run(&crate::import::ImportOptions {
+            let opts = crate::import::ImportOptions {
                 files: files.clone(),
                 into,
                 env_file: env_file.clone(),
                 profiles: profile.clone(),
                 env: std::env::vars().collect(),
-            })
-            .await?;
+            };
+            if *config {
+                let model = crate::import::resolved(&opts)?;
+                println!("{}", serde_json::to_string_pretty(&model).expect("JSON"));
+                return Ok(0);
+            }
+            let done = crate::import::run(&opts).await?;
             Ok(results::import(&done))
         }
         Command::Completions { shell } => {

@@ -16,8 +16,11 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::context::{self, Context, DigestCache};
-use crate::docker::{BuildError, BuildEvent, BuildRequest, Builder, ImageSet, SecretFrom};
+use crate::context::{self, Context, DigestCache, Kind};
+use crate::docker::{
+    BuildError, BuildEvent, BuildRequest, Builder, ContextFile, FileKind, ImageSet, SecretFrom,
+    SessionFiles,
+};
 use crate::engine::{Engine, RunOptions, Selection};
 use crate::error::{Diagnostic, Error, Result};
 use crate::freshness::Freshness;
@@ -340,6 +343,34 @@ pub fn stream_context(
         result
     });
     (ReceiverStream::new(rx), task)
+}
+
+/// What a build session serves of `prepared`: its context entries and the Dockerfile as
+/// sent.
+fn session_files(prepared: &Prepared, dockerfile: Vec<u8>) -> SessionFiles {
+    let ctx = &prepared.context;
+    SessionFiles {
+        dir: ctx.dir.clone(),
+        entries: ctx
+            .entries
+            .iter()
+            .map(|e| ContextFile {
+                rel: e.rel.clone(),
+                kind: match e.kind {
+                    Kind::File => FileKind::File,
+                    Kind::Dir => FileKind::Dir,
+                    Kind::Symlink => FileKind::Symlink,
+                },
+                mode: e.mode,
+                size: e.size,
+                link: e.link.clone(),
+                digest: e.digest,
+            })
+            .collect(),
+        dockerfile,
+        mtime_secs: crate::context::TAR_MTIME,
+        hidden: ctx.kept_anyway.clone(),
+    }
 }
 
 impl Engine {
@@ -803,23 +834,38 @@ impl Engine {
             platform: node.platform.as_ref().map(|p| p.to_string()),
             secrets,
         };
-        let (body, writer) = stream_context(&prepared, sent);
-        let result = cancel
-            .or_cancelled(async {
-                Ok(daemon
-                    .build(&req, body, |event| match event {
-                        BuildEvent::Step(step) => reporter.step(&name, step),
-                        BuildEvent::Line(line) => {
-                            let _ = writeln!(log, "{line}");
-                            reporter.line(&name, line);
-                        }
-                    })
-                    .await)
-            })
-            .await;
+        let on_event = |event: BuildEvent<'_>| match event {
+            BuildEvent::Step(step) => reporter.step(&name, step),
+            BuildEvent::Line(line) => {
+                let _ = writeln!(log, "{line}");
+                reporter.line(&name, line);
+            }
+        };
+        // BuildKit builds read the context through a session of dk's own where the daemon
+        // can be reached that way, so that BuildKit applies .dockerignore itself (as for
+        // the CLI); otherwise, and for the classic builder, the context is a tar upload.
+        let served = req.builder == Builder::BuildKit
+            && req.secrets.is_empty()
+            && daemon.serves_sessions();
+        let (result, writer) = if served {
+            let files = session_files(&prepared, sent);
+            let result = cancel
+                .or_cancelled(async { Ok(daemon.build_served(&req, files, on_event).await) })
+                .await;
+            (result, None)
+        } else {
+            let (body, writer) = stream_context(&prepared, sent);
+            let result = cancel
+                .or_cancelled(async { Ok(daemon.build(&req, body, on_event).await) })
+                .await;
+            (result, Some(writer))
+        };
         let _ = log.flush();
         // Dropping the request (cancelled) ends the upload: the writer stops on its own.
-        let send_result = writer.await.expect("context writer task");
+        let send_result = match writer {
+            Some(w) => w.await.expect("context writer task"),
+            None => Ok(()),
+        };
         let log_rel = ws.rel(&log_path).to_string();
         match result? {
             Ok(id) => {

@@ -161,6 +161,11 @@ pub enum ImportFrom {
         /// Enable services of this profile (repeatable; default: COMPOSE_PROFILES)
         #[arg(long, value_name = "NAME")]
         profile: Vec<String>,
+        /// Print the project as dk resolved it (files merged, variables interpolated,
+        /// extends and profiles applied), as JSON, and write nothing: what to compare with
+        /// `docker compose config` when an import looks wrong
+        #[arg(long)]
+        config: bool,
     },
 }
 

@@ -36,6 +36,25 @@ pub enum V {
 }
 
 impl Node {
+    /// The value as JSON (numbers and booleans stay typed; a map keeps its keys).
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.v {
+            V::Null => serde_json::Value::Null,
+            V::Bool(b) => (*b).into(),
+            V::Int(i) => (*i).into(),
+            V::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or_else(|| f.to_string().into()),
+            V::Str(s) => s.clone().into(),
+            V::Seq(items) => items.iter().map(Node::to_json).collect(),
+            V::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.v {
             V::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),

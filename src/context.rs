@@ -190,6 +190,8 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
 pub struct Context {
     pub dir: PathBuf,
     pub entries: Vec<Entry>,
+    /// Entries the CLI's reading of `.dockerignore` keeps and BuildKit's leaves out.
+    pub kept_anyway: Vec<String>,
 }
 
 /// Read `.dockerignore` of `dir` (if any) into a matcher. Errors are located in the file.
@@ -302,6 +304,7 @@ pub fn scan(dir: &Path, ignore: &Matcher, cache: &mut DigestCache) -> Result<Con
     Ok(Context {
         dir: dir.to_path_buf(),
         entries,
+        kept_anyway: ignore.kept_anyway().to_vec(),
     })
 }
 

@@ -52,6 +52,9 @@ impl Pattern {
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
     patterns: Vec<Pattern>,
+    /// The Dockerfile and `.dockerignore` when the patterns exclude them: the CLI sends
+    /// them anyway, BuildKit (reading the patterns itself) leaves them out.
+    kept_anyway: Vec<String>,
 }
 
 /// Which patterns matched a directory: what its children inherit.
@@ -103,11 +106,11 @@ impl Matcher {
             m.push_line(*line, p)?;
         }
         // The CLI decides these two with `MatchesOrParentMatches`.
-        if m.matches_or_parent_matches(".dockerignore") {
-            m.push_line(0, "!.dockerignore")?;
-        }
-        if m.matches_or_parent_matches(dockerfile) {
-            m.push_line(0, &format!("!{dockerfile}"))?;
+        for name in [".dockerignore", dockerfile] {
+            if m.matches_or_parent_matches(name) {
+                m.push_line(0, &format!("!{name}"))?;
+                m.kept_anyway.push(name.to_string());
+            }
         }
         Ok(m)
     }
@@ -139,6 +142,12 @@ impl Matcher {
             kind,
         });
         Ok(())
+    }
+
+    /// The files the CLI keeps though the patterns exclude them (an ignored Dockerfile or
+    /// `.dockerignore`), which a BuildKit build does not see.
+    pub fn kept_anyway(&self) -> &[String] {
+        &self.kept_anyway
     }
 
     /// Is `path` (slash-separated, relative to the context root) excluded, given what

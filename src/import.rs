@@ -658,6 +658,12 @@ fn volume(p: &mut Plan<'_>, item: &Node, existing_volumes: &dyn Fn(&str) -> bool
             }
         }
     };
+    // Compose compares container paths without a trailing `/`; so does dk (`/data/` and
+    // `/data` are one mount target).
+    let target = match target.trim_end_matches('/') {
+        "" => "/".to_string(),
+        t => t.to_string(),
+    };
     let kind = if ro { "ro" } else { "persistent" };
     match (typ.as_str(), source) {
         ("tmpfs", _) => p.tmpfs.push(target),
@@ -1328,11 +1334,25 @@ pub struct Done {
     pub root: PathBuf,
 }
 
-/// `dk import compose`: resolve the project, ask the daemon (when one answers) for the
-/// digests of image-only services and for Compose's own volumes, write the workspace, and
-/// keep it only when it loads (else every file written is removed and the load error is
-/// returned).
-pub async fn run(opts: &ImportOptions) -> Result<Done> {
+/// The Compose project of `opts` as dk resolves it (`dk import compose --config`): its name,
+/// services and top-level elements, as JSON.
+pub fn resolved(opts: &ImportOptions) -> Result<serde_json::Value> {
+    let project = load_project(opts)?;
+    let mut out = serde_json::Map::new();
+    out.insert("name".into(), project.name.clone().into());
+    let services: serde_json::Map<String, serde_json::Value> = project
+        .services
+        .iter()
+        .map(|(name, svc)| (name.clone(), svc.to_json()))
+        .collect();
+    out.insert("services".into(), services.into());
+    for (key, node) in &project.top {
+        out.insert(key.clone(), node.to_json());
+    }
+    Ok(out.into())
+}
+
+fn load_project(opts: &ImportOptions) -> Result<crate::compose::Project> {
     let profiles = if opts.profiles.is_empty() {
         opts.env
             .get("COMPOSE_PROFILES")
@@ -1346,12 +1366,20 @@ pub async fn run(opts: &ImportOptions) -> Result<Done> {
     } else {
         opts.profiles.clone()
     };
-    let project = crate::compose::load(&crate::compose::LoadOptions {
+    crate::compose::load(&crate::compose::LoadOptions {
         files: opts.files.clone(),
         env_file: opts.env_file.clone(),
         profiles,
         env: opts.env.clone(),
-    })?;
+    })
+}
+
+/// `dk import compose`: resolve the project, ask the daemon (when one answers) for the
+/// digests of image-only services and for Compose's own volumes, write the workspace, and
+/// keep it only when it loads (else every file written is removed and the load error is
+/// returned).
+pub async fn run(opts: &ImportOptions) -> Result<Done> {
+    let project = load_project(opts)?;
     let mut images = LocalDigests::new();
     let mut volumes = std::collections::BTreeSet::new();
     if let Ok(reads) = crate::docker::Lookup::connect() {

@@ -94,6 +94,20 @@ impl Tail {
     }
 }
 
+/// What bollard sends as a request body (its own alias is not public).
+type Body = http_body_util::Either<
+    http_body_util::Full<Bytes>,
+    http_body_util::StreamBody<
+        std::pin::Pin<
+            Box<
+                dyn futures_util::Stream<
+                        Item = std::result::Result<hyper::body::Frame<Bytes>, std::io::Error>,
+                    > + Send,
+            >,
+        >,
+    >,
+>;
+
 /// A fresh id for a BuildKit session.
 fn session_id() -> String {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -113,13 +127,55 @@ impl Daemon {
         &self,
         req: &BuildRequest,
         context: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
-        mut on_event: impl FnMut(BuildEvent<'_>),
+        on_event: impl FnMut(BuildEvent<'_>),
     ) -> std::result::Result<ImageId, BuildError> {
         if !req.secrets.is_empty() {
             return self.build_with_session(req, context, on_event).await;
         }
+        let opts = self.build_options(req, None);
+        self.run_build(req, opts, Some(bollard::body_try_stream(context)), on_event)
+            .await
+    }
+
+    /// Can a build context be served to this daemon through a session of dk's own (a local
+    /// socket or plain TCP)?
+    pub fn serves_sessions(&self) -> bool {
+        super::session::raw_endpoint(&self.endpoint).is_some()
+    }
+
+    /// Build with BuildKit, serving the context and the Dockerfile through a session of
+    /// dk's own (`remote=client-session`), as the Docker CLI does. Returns the image id.
+    pub async fn build_served(
+        &self,
+        req: &BuildRequest,
+        files: super::session::SessionFiles,
+        on_event: impl FnMut(BuildEvent<'_>),
+    ) -> std::result::Result<ImageId, BuildError> {
+        let session = super::session::open(&self.endpoint, session_id(), files)
+            .await
+            .map_err(|message| BuildError::Step {
+                step: None,
+                message,
+                tail: Vec::new(),
+            })?
+            .ok_or_else(|| BuildError::Step {
+                step: None,
+                message: format!("dk cannot open a build session on {}", self.endpoint),
+                tail: Vec::new(),
+            })?;
+        let opts = self.build_options(req, Some(session.id.clone()));
+        // The body is empty: the daemon reads the context through the session. (bollard
+        // tries to open a session of its own with the same id, for credentials; the daemon
+        // refuses a second session of an id, and dk's is already there.)
+        let empty = bollard::body_full(Bytes::new());
+        let result = self.run_build(req, opts, Some(empty), on_event).await;
+        drop(session);
+        result
+    }
+
+    fn build_options(&self, req: &BuildRequest, session: Option<String>) -> BuildImageOptions {
         let buildkit = req.builder == Builder::BuildKit;
-        let opts = BuildImageOptions {
+        BuildImageOptions {
             dockerfile: "Dockerfile".to_string(),
             t: Some(req.tag.clone()),
             rm: true,
@@ -135,12 +191,22 @@ impl Daemon {
             } else {
                 BuilderVersion::BuilderV1
             },
-            session: buildkit.then(session_id),
+            remote: session.is_some().then(|| "client-session".to_string()),
+            session: session.or_else(|| buildkit.then(session_id)),
             ..Default::default()
-        };
-        let mut stream = self
-            .long
-            .build_image(opts, None, Some(bollard::body_try_stream(context)));
+        }
+    }
+
+    /// Run a build and follow its progress.
+    async fn run_build(
+        &self,
+        req: &BuildRequest,
+        opts: BuildImageOptions,
+        body: Option<Body>,
+        mut on_event: impl FnMut(BuildEvent<'_>),
+    ) -> std::result::Result<ImageId, BuildError> {
+        let buildkit = req.builder == Builder::BuildKit;
+        let mut stream = self.long.build_image(opts, None, body);
         let mut id = None;
         let mut classic = ClassicProgress::default();
         let mut kit = KitProgress::default();

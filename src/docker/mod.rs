@@ -14,9 +14,11 @@ mod containers;
 mod images;
 mod networks;
 mod registry;
+mod session;
 mod swarm;
 
 pub use build::{BuildError, BuildEvent, BuildRequest, Builder, SecretFrom};
+pub use session::{ContextFile, FileKind, SessionFiles};
 pub use containers::{
     Bind, ContainerInfo, ContainerSpec, FileInfo, Health, Healthcheck, LogOptions, SecretMount,
 };

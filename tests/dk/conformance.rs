@@ -78,6 +78,13 @@ fn real_compose_files_import_and_plan_as_docker_compose_reads_them() {
             "docker-compose refuses {file} for a reason not classified: {message}"
         );
     }
+    // Where both read a file, their resolved models agree service by service, key by key.
+    assert!(stats.keys_compared > 0, "{stats:?}");
+    assert!(
+        stats.key_differences.is_empty(),
+        "the resolved models differ: {:#?}",
+        stats.key_differences
+    );
     let accepted = stats.files - stats.reference_refused.len();
     assert!(
         stats.planned >= accepted,

@@ -10,10 +10,10 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::buildsees::{compare, corpus_case, corpus_files, dockerignore, random_case, tree};
 use crate::common::{Rng, TestWs, stderr};
 
 /// A daemon that only takes build contexts: `/_ping`, `/version` and image lookups are
@@ -176,91 +176,6 @@ fn paths(tar_bytes: &[u8]) -> BTreeSet<String> {
         .collect()
 }
 
-const NAMES: &[&str] = &[
-    "a",
-    "b",
-    "t",
-    "x.txt",
-    "a.txt",
-    "foo",
-    "xfoo",
-    "build",
-    "keep",
-    "README.md",
-    "b.md",
-    "bin",
-    "t.txt",
-    "ab",
-];
-
-/// A random tree under `dir`: returns its relative file paths.
-fn tree(rng: &mut Rng, dir: &Path, depth: usize, prefix: &str, out: &mut Vec<String>) {
-    for _ in 0..(1 + rng.below(4)) {
-        let name = rng.pick(NAMES);
-        let rel = if prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let p = dir.join(&rel);
-        if p.exists() {
-            continue;
-        }
-        if depth < 3 && rng.below(2) == 0 {
-            std::fs::create_dir_all(&p).unwrap();
-            tree(rng, dir, depth + 1, &rel, out);
-        } else {
-            std::fs::write(&p, rel.as_bytes()).unwrap();
-            out.push(rel);
-        }
-    }
-}
-
-/// A random pattern, mostly made of names that are in the tree.
-fn pattern(rng: &mut Rng, files: &[String]) -> String {
-    let mut p = match rng.below(9) {
-        0 => "**/".to_string() + rng.pick(&["*.txt", "?.txt", "foo", "keep", "*"]),
-        1 => rng
-            .pick(&["*", "*.md", "?", "a*", "[ab]", "[!a]*", "**", "**foo", "b?"])
-            .into(),
-        2 => format!("{}/**", rng.pick(&["a", "build", "t", "b"])),
-        3 => rng
-            .pick(&["Dockerfile", ".dockerignore", "*/x.txt", "*/*/*"])
-            .into(),
-        _ if !files.is_empty() => {
-            // A path of the tree, or one of its parents, maybe with a wildcard in it.
-            let f = &files[rng.below(files.len())];
-            let parts: Vec<&str> = f.split('/').collect();
-            let mut take = parts[..1 + rng.below(parts.len())].to_vec();
-            let starred;
-            if rng.below(4) == 0 {
-                let i = rng.below(take.len());
-                starred = format!("{}*", &take[i][..take[i].len().min(1)]);
-                take[i] = &starred;
-                return decorate(rng, take.join("/"));
-            }
-            take.join("/")
-        }
-        _ => "a".into(),
-    };
-    p = decorate(rng, p);
-    p
-}
-
-/// `!`, `./`, `/`, surrounding spaces, now and then.
-fn decorate(rng: &mut Rng, mut p: String) -> String {
-    match rng.below(8) {
-        0 => p = format!("./{p}"),
-        1 => p = format!("/{p}"),
-        2 => p = format!("  {p}  "),
-        _ => {}
-    }
-    if rng.below(3) == 0 {
-        p = format!("!{p}");
-    }
-    p
-}
-
 /// One case: a tree and a .dockerignore from `seed`; the paths the CLI and dk send.
 fn case(seed: u64, daemon: &FakeDaemon) -> Result<(), String> {
     let mut rng = Rng::seeded(seed);
@@ -274,17 +189,7 @@ fn case(seed: u64, daemon: &FakeDaemon) -> Result<(), String> {
     let dir = ws.path("baseline");
     let mut files = Vec::new();
     tree(&mut rng, &dir, 0, "", &mut files);
-    let mut ignore = String::new();
-    for _ in 0..(1 + rng.below(5)) {
-        match rng.below(10) {
-            0 => ignore.push_str("# a comment\n"),
-            1 => ignore.push('\n'),
-            _ => {
-                ignore.push_str(&pattern(&mut rng, &files));
-                ignore.push('\n');
-            }
-        }
-    }
+    let ignore = dockerignore(&mut rng, &files);
     std::fs::write(dir.join(".dockerignore"), &ignore).unwrap();
 
     daemon.take();
@@ -365,4 +270,57 @@ fn random_dockerignore_cases_send_exactly_what_the_docker_cli_sends() {
         failures.join("\n\n")
     );
     eprintln!("{} cases, no difference", seeds.len());
+}
+
+/// What a build sees, dk (classic and BuildKit) against today's CLI: random cases and every
+/// `DK_CORPUS_STEP`th real `.dockerignore` of the corpus. Where the BuildKit CLI here (its
+/// own, older fsutil) sees something else while dk agrees with today's CLI, the case is
+/// counted as a difference of that reference, and printed.
+#[test]
+fn a_build_sees_what_a_build_from_the_cli_sees() {
+    let n: u64 = crate::common::env_number("DK_SEES_CASES", 30);
+    let step: usize = crate::common::env_number("DK_CORPUS_STEP", 2);
+    let mut cases: Vec<_> = (1..=n).map(random_case).collect();
+    cases.extend(corpus_files().iter().step_by(step.max(1)).map(|p| corpus_case(p)));
+    let ns = crate::common::unique("dksees");
+    let out = compare(&crate::common::dk_path(), &cases, &ns);
+    let mut failures = out.classic.clone();
+    failures.extend(out.buildkit.iter().cloned());
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+    eprintln!(
+        "{} cases, no difference with today's CLI (classic and BuildKit); the BuildKit CLI here differs from both on {}:\n{}",
+        cases.len(),
+        out.reference_only.len(),
+        out.reference_only.join("\n\n")
+    );
+}
+
+/// A limit of the reference, shown: the BuildKit client of the Docker CLI here (20.10, with
+/// the fsutil of its day) re-includes what a `!` pattern names below a directory another
+/// pattern excluded by a parent's match, where today's CLI (and BuildKit's walker since
+/// `MatchesUsingParentResults`) keeps it out. dk follows today's rule with both builders.
+#[test]
+fn the_buildkit_cli_here_re_includes_by_an_older_rule() {
+    let case = crate::buildsees::Case {
+        origin: "fixed case".into(),
+        files: vec!["b/a.txt/keep".into(), "b/x.txt".into(), "a.txt".into()],
+        dockerignore: "a*\n*/*/*\n!/b/a.txt\n".into(),
+    };
+    let out = compare(
+        &crate::common::dk_path(),
+        &[case],
+        &crate::common::unique("dksees"),
+    );
+    assert!(out.classic.is_empty() && out.buildkit.is_empty(), "{out:?}");
+    assert_eq!(out.reference_only.len(), 1, "{out:?}");
+    assert!(
+        out.reference_only[0].contains("only the BuildKit CLI here saw: [\"b/a.txt/keep\"]"),
+        "{out:?}"
+    );
 }

@@ -476,9 +476,10 @@ fn an_import_into_a_workspace_overwrites_nothing() {
 #[test]
 fn shapes_of_real_compose_files_import() {
     // Seen in real Compose files: a service named like its image (`redis` of
-    // `redis:alpine`), an empty host address (`${IP:-}:2283:2283`), `network_mode: bridge`.
+    // `redis:alpine`), an empty host address (`${IP:-}:2283:2283`), `network_mode: bridge`,
+    // a mount target with a trailing `/` (awesome-compose's apache-php and plex).
     let ws = compose_only(
-        "services:\n  redis:\n    image: redis:7-alpine\n    network_mode: bridge\n  app:\n    image: busybox:1.36.1\n    ports:\n      - \":2283:2283\"\n      - target: 80\n        published: \"8080\"\n        host_ip: \"\"\n",
+        "services:\n  redis:\n    image: redis:7-alpine\n    network_mode: bridge\n  app:\n    image: busybox:1.36.1\n    ports:\n      - \":2283:2283\"\n      - target: 80\n        published: \"8080\"\n        host_ip: \"\"\n    volumes:\n      - appdata:/var/www/html/\nvolumes:\n  appdata: {}\n",
     );
     let out = import(&ws, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -494,6 +495,11 @@ fn shapes_of_real_compose_files_import() {
         app["run"]["ports"],
         toml::Value::Array(vec!["2283:2283".into(), "8080:80".into()]),
         "{app:?}"
+    );
+    assert_eq!(
+        app["mount"][0]["target"].as_str(),
+        Some("/var/www/html"),
+        "Compose's form of the target: {app:?}"
     );
     // It loads: `redis` builds on the upstream image, not on itself.
     let redis = ws.ls_node("redis");

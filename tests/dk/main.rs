@@ -7,6 +7,9 @@ mod audit;
 mod boot;
 mod build;
 mod buildkit;
+// Shared with `cargo xtask conformance` (the 1000 cases).
+#[path = "../support/buildsees.rs"]
+mod buildsees;
 mod common;
 mod conformance;
 // Shared with `cargo xtask conformance` (the whole corpora).

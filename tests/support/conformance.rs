@@ -229,6 +229,10 @@ pub struct ComposeStats {
     pub planned: usize,
     /// dk refused (import or plan): (file, the first error line).
     pub refused: Vec<(String, String)>,
+    /// (service, key) pairs of the resolved models compared, over the files both read.
+    pub keys_compared: usize,
+    /// Per file, each (service, key) whose resolved values differ.
+    pub key_differences: Vec<(String, Vec<String>)>,
 }
 
 fn first_error(out: &std::process::Output) -> String {
@@ -319,6 +323,11 @@ pub fn compose_corpus(dk: &Path, files: &[PathBuf], ns: &str) -> ComposeStats {
             stats
                 .reference_refused
                 .push((shown.clone(), first_error(&reference)));
+        } else if let Ok((n, differences)) = compose_keys(dk, &file) {
+            stats.keys_compared += n;
+            if !differences.is_empty() {
+                stats.key_differences.push((shown.clone(), differences));
+            }
         }
         let into = scratch.join("dk-workspace");
         let import = Command::new(dk)
@@ -353,4 +362,522 @@ pub fn compose_corpus(dk: &Path, files: &[PathBuf], ns: &str) -> ComposeStats {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     stats
+}
+
+/// A YAML document (docker-compose's `config` output) as JSON.
+fn yaml_json(text: &str) -> Result<serde_json::Value, String> {
+    use saphyr::{LoadableYamlNode, Scalar, Yaml};
+    fn conv(y: &Yaml) -> serde_json::Value {
+        match y {
+            Yaml::Value(Scalar::Null) => serde_json::Value::Null,
+            Yaml::Value(Scalar::Boolean(b)) => (*b).into(),
+            Yaml::Value(Scalar::Integer(i)) => (*i).into(),
+            Yaml::Value(Scalar::FloatingPoint(f)) => serde_json::Number::from_f64(**f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Yaml::Value(Scalar::String(s)) => s.to_string().into(),
+            Yaml::Sequence(items) => items.iter().map(conv).collect(),
+            Yaml::Mapping(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    let key = match conv(k) {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (key, conv(v))
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            Yaml::Representation(s, _, _) => s.to_string().into(),
+            _ => serde_json::Value::Null,
+        }
+    }
+    let docs = Yaml::load_from_str(text).map_err(|e| e.to_string())?;
+    Ok(docs.first().map(conv).unwrap_or(serde_json::Value::Null))
+}
+
+/// A scalar as the text Compose means by it (`8080`, `true` and `"8080"` alike).
+fn text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// `a b 'c d'` as the shell words Compose splits a string command into.
+fn words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                    in_word = true;
+                }
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
+/// A list or a `KEY=VALUE` list as a map (a key without `=` maps to null).
+fn key_values(v: &serde_json::Value) -> BTreeMap<String, Option<String>> {
+    match v {
+        serde_json::Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(text)
+            .map(|s| match s.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (s, None),
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// A path as Compose resolves it against the project directory.
+fn resolve_path(p: &str, dir: &Path) -> String {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let p = if let Some(rest) = p.strip_prefix("~/") {
+        format!("{home}/{rest}")
+    } else {
+        p.to_string()
+    };
+    let joined = if p.starts_with('/') {
+        PathBuf::from(&p)
+    } else {
+        dir.join(&p)
+    };
+    // Lexically: `a/./b`, `a/../b`.
+    let mut parts: Vec<String> = Vec::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            std::path::Component::CurDir => {}
+            std::path::Component::RootDir => {}
+            other => parts.push(other.as_os_str().to_string_lossy().to_string()),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The ports of a service as `ip:published:target/protocol` (ranges expanded).
+fn ports(v: &serde_json::Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for p in v.as_array().into_iter().flatten() {
+        if let Some(m) = p.as_object() {
+            let f = |k: &str| m.get(k).and_then(text).unwrap_or_default();
+            let proto = m.get("protocol").and_then(text).unwrap_or("tcp".into());
+            out.insert(format!(
+                "{}:{}:{}/{proto}",
+                f("host_ip"),
+                f("published"),
+                f("target")
+            ));
+            continue;
+        }
+        let Some(s) = text(p) else { continue };
+        let (s, proto) = match s.rsplit_once('/') {
+            Some((a, b)) => (a.to_string(), b.to_string()),
+            None => (s.clone(), "tcp".to_string()),
+        };
+        // [ip:][published:]target, the ip maybe in brackets.
+        let (ip, rest) = if let Some(r) = s.strip_prefix('[') {
+            let (ip, rest) = r.split_once("]:").unwrap_or((r, ""));
+            (ip.to_string(), rest.to_string())
+        } else {
+            let parts: Vec<&str> = s.split(':').collect();
+            match parts.len() {
+                3 => (parts[0].to_string(), format!("{}:{}", parts[1], parts[2])),
+                _ => (String::new(), s.clone()),
+            }
+        };
+        let (published, target) = match rest.split_once(':') {
+            Some((p, t)) => (p.to_string(), t.to_string()),
+            None => (String::new(), rest.clone()),
+        };
+        let range = |r: &str| -> Vec<String> {
+            match r.split_once('-') {
+                Some((a, b)) => match (a.parse::<u32>(), b.parse::<u32>()) {
+                    (Ok(a), Ok(b)) if a <= b && b - a < 1000 => {
+                        (a..=b).map(|n| n.to_string()).collect()
+                    }
+                    _ => vec![r.to_string()],
+                },
+                None => vec![r.to_string()],
+            }
+        };
+        let targets = range(&target);
+        let published = if published.is_empty() {
+            vec![String::new(); targets.len()]
+        } else {
+            range(&published)
+        };
+        if published.len() == targets.len() {
+            for (p, t) in published.iter().zip(&targets) {
+                out.insert(format!("{ip}:{p}:{t}/{proto}"));
+            }
+        } else {
+            // A published range for one target: Compose keeps it as one mapping.
+            out.insert(format!("{ip}:{}:{target}/{proto}", published.join("-")));
+        }
+    }
+    out
+}
+
+/// The volumes of a service as `type source target ro|rw` (bind sources resolved).
+fn volumes(v: &serde_json::Value, dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for m in v.as_array().into_iter().flatten() {
+        if let Some(o) = m.as_object() {
+            let kind = o.get("type").and_then(text).unwrap_or("volume".into());
+            let mut source = o.get("source").and_then(text).unwrap_or_default();
+            if kind == "bind" {
+                source = resolve_path(&source, dir);
+            }
+            let ro = o.get("read_only").and_then(text).as_deref() == Some("true");
+            let target = clean_target(&o.get("target").and_then(text).unwrap_or_default());
+            out.insert(format!(
+                "{kind} {source} {target} {}",
+                if ro { "ro" } else { "rw" }
+            ));
+            continue;
+        }
+        let Some(s) = text(m) else { continue };
+        let parts: Vec<&str> = s.split(':').collect();
+        let (source, target, mode) = match parts.as_slice() {
+            [t] => ("", *t, ""),
+            [s, t] => (*s, *t, ""),
+            [s, t, m, ..] => (*s, *t, *m),
+            [] => continue,
+        };
+        let ro = mode.split(',').any(|m| m == "ro");
+        let target = clean_target(target);
+        let (kind, source) = if source.is_empty() {
+            ("volume", String::new())
+        } else if source.starts_with('/')
+            || source.starts_with('.')
+            || source.starts_with('~')
+        {
+            ("bind", resolve_path(source, dir))
+        } else {
+            ("volume", source.to_string())
+        };
+        out.insert(format!(
+            "{kind} {source} {target} {}",
+            if ro { "ro" } else { "rw" }
+        ));
+    }
+    out
+}
+
+/// A container path as Compose compares it: no trailing `/` (`/data/` is `/data`).
+fn clean_target(t: &str) -> String {
+    let t = t.trim_end_matches('/');
+    if t.is_empty() { "/".into() } else { t.to_string() }
+}
+
+/// A duration (`1m30s`, `90s`, `1.5s`, `500ms`) in milliseconds, as text; what does not
+/// parse stays as written.
+fn duration(s: &str) -> String {
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = s.trim().chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphabetic() || n == 'µ' {
+                unit.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let Ok(n) = num.parse::<f64>() else {
+            return s.to_string();
+        };
+        let factor = match unit.as_str() {
+            "h" => 3_600_000.0,
+            "m" => 60_000.0,
+            "s" => 1_000.0,
+            "ms" => 1.0,
+            "us" | "µs" => 0.001,
+            "ns" => 0.000_001,
+            _ => return s.to_string(),
+        };
+        total += n * factor;
+        num.clear();
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return s.to_string();
+    }
+    format!("{total}ms")
+}
+
+/// `volumes_from` as `service:mode` or `container:name:mode` (Compose's long form).
+fn volumes_from(v: &serde_json::Value) -> BTreeSet<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(text)
+        .map(|s| {
+            let (container, rest) = match s.strip_prefix("container:") {
+                Some(r) => (true, r.to_string()),
+                None => (false, s.strip_prefix("service:").unwrap_or(&s).to_string()),
+            };
+            let (name, mode) = match rest.split_once(':') {
+                Some((n, m)) => (n.to_string(), m.to_string()),
+                None => (rest, "rw".to_string()),
+            };
+            if container {
+                format!("container:{name}:{mode}")
+            } else {
+                format!("{name}:{mode}")
+            }
+        })
+        .collect()
+}
+
+/// Undo docker-compose's `$$` escaping of its output (1.29 writes a literal `$` as `$$`, so
+/// that what it prints reads back the same).
+fn unescape_dollars(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => *s = s.replace("$$", "$"),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(unescape_dollars),
+        serde_json::Value::Object(m) => m.values_mut().for_each(unescape_dollars),
+        _ => {}
+    }
+}
+
+/// Names of a list or the keys of a map.
+fn names(v: &serde_json::Value) -> BTreeSet<String> {
+    match v {
+        serde_json::Value::Object(m) => m.keys().cloned().collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|i| {
+                i.as_object()
+                    .and_then(|o| o.get("source"))
+                    .and_then(text)
+                    .or_else(|| text(i))
+            })
+            .collect(),
+        other => text(other).into_iter().collect(),
+    }
+}
+
+/// A service in the canonical form both sides are compared in: the keys either side has,
+/// each as a JSON value normalized the way the Compose specification defines equality.
+/// `environment` is compared only where the service has no `env_file` (docker-compose 1.29
+/// folds env files into it; dk keeps them apart).
+pub fn canonical_service(s: &serde_json::Value, dir: &Path) -> BTreeMap<String, serde_json::Value> {
+    use serde_json::json;
+    let mut out = BTreeMap::new();
+    let Some(m) = s.as_object() else {
+        return out;
+    };
+    let has_env_file = m.contains_key("env_file");
+    for (k, v) in m {
+        let value = match k.as_str() {
+            "image" | "restart" | "user" | "working_dir" | "hostname" | "container_name"
+            | "stop_signal" | "shm_size" | "pid" | "ipc"
+            | "network_mode" | "platform" | "pull_policy" | "domainname" | "cgroup_parent"
+            | "mem_limit" | "cpus" => json!(text(v)),
+            "privileged" | "read_only" | "init" | "tty" | "stdin_open" => {
+                json!(text(v).as_deref() == Some("true"))
+            }
+            "command" | "entrypoint" => match v {
+                serde_json::Value::Array(items) => {
+                    json!(items.iter().filter_map(text).collect::<Vec<_>>())
+                }
+                other => json!(text(other).map(|s| words(&s)).unwrap_or_default()),
+            },
+            "environment" if has_env_file => continue,
+            "environment" | "labels" => json!(key_values(v)),
+            "build" => {
+                let (context, rest) = match v {
+                    serde_json::Value::Object(b) => (
+                        b.get("context").and_then(text).unwrap_or(".".into()),
+                        Some(b),
+                    ),
+                    other => (text(other).unwrap_or(".".into()), None),
+                };
+                let context = if context.contains("://") || context.starts_with("git@") {
+                    context
+                } else {
+                    resolve_path(&context, dir)
+                };
+                let get = |key: &str| rest.and_then(|b| b.get(key));
+                json!({
+                    "context": context,
+                    "dockerfile": get("dockerfile").and_then(text).unwrap_or("Dockerfile".into()),
+                    "args": get("args").map(key_values).unwrap_or_default(),
+                    "target": get("target").and_then(text),
+                })
+            }
+            "ports" => json!(ports(v)),
+            "expose" => json!(
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(text)
+                    .collect::<BTreeSet<_>>()
+            ),
+            "volumes" => json!(volumes(v, dir)),
+            "volumes_from" => json!(volumes_from(v)),
+            "stop_grace_period" => json!(text(v).map(|d| duration(&d))),
+            "depends_on" | "networks" | "secrets" | "configs" | "profiles" | "links"
+            | "external_links" => json!(names(v)),
+            "cap_add" | "cap_drop" | "dns" | "dns_search" | "security_opt" | "tmpfs"
+            | "devices" | "group_add" => json!(match v {
+                serde_json::Value::Array(items) =>
+                    items.iter().filter_map(text).collect::<BTreeSet<_>>(),
+                other => text(other).into_iter().collect(),
+            }),
+            "extra_hosts" => json!(match v {
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{}", text(v).unwrap_or_default()))
+                    .collect::<BTreeSet<_>>(),
+                other => other
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(text)
+                    .map(|s| s.replacen('=', ":", 1))
+                    .collect(),
+            }),
+            "healthcheck" => {
+                let h = v.as_object().cloned().unwrap_or_default();
+                let test = match h.get("test") {
+                    Some(serde_json::Value::Array(items)) => {
+                        items.iter().filter_map(text).collect::<Vec<_>>()
+                    }
+                    Some(other) => text(other)
+                        .map(|s| vec!["CMD-SHELL".to_string(), s])
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                let f = |key: &str| h.get(key).and_then(text);
+                let d = |key: &str| f(key).map(|t| duration(&t));
+                json!({
+                    "test": test,
+                    "interval": d("interval"),
+                    "timeout": d("timeout"),
+                    "retries": f("retries"),
+                    "start_period": d("start_period"),
+                    "disable": f("disable"),
+                })
+            }
+            // Compared elsewhere or not part of the resolved model both print the same way.
+            _ => continue,
+        };
+        out.insert(k.clone(), value);
+    }
+    out
+}
+
+/// Compare the resolved models of one project, service by service and key by key: dk's
+/// (`dk import compose --config`) against `docker-compose config`'s. Returns the number of
+/// (service, key) pairs compared and each difference as `service.key: dk …, docker-compose …`.
+pub fn compose_keys(dk: &Path, file: &Path) -> Result<(usize, Vec<String>), String> {
+    let dir = file.parent().unwrap();
+    let reference = Command::new("docker-compose")
+        .arg("-f")
+        .arg(file)
+        .arg("config")
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("docker-compose is needed ({e}): apt-get install docker-compose"))?;
+    if !reference.status.success() {
+        return Err(first_error(&reference));
+    }
+    let mut theirs = yaml_json(&String::from_utf8_lossy(&reference.stdout))?;
+    unescape_dollars(&mut theirs);
+    let ours = Command::new(dk)
+        .args(["import", "compose", "--config"])
+        .arg(file)
+        .current_dir(dir)
+        .env("DOCKER_HOST", "unix:///nonexistent/dk-conformance.sock")
+        .output()
+        .expect("run dk");
+    if !ours.status.success() {
+        return Err(format!("dk: {}", first_error(&ours)));
+    }
+    let ours: serde_json::Value =
+        serde_json::from_slice(&ours.stdout).map_err(|e| format!("dk's JSON: {e}"))?;
+    let services = |v: &serde_json::Value| -> BTreeMap<String, serde_json::Value> {
+        v.get("services")
+            .and_then(|s| s.as_object())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    };
+    let (mine, reference) = (services(&ours), services(&theirs));
+    let mut compared = 0;
+    let mut differences = Vec::new();
+    let all: BTreeSet<&String> = mine.keys().chain(reference.keys()).collect();
+    for name in all {
+        let (Some(a), Some(b)) = (mine.get(name), reference.get(name)) else {
+            differences.push(format!(
+                "{name}: a service only {} has",
+                if mine.contains_key(name) { "dk" } else { "docker-compose" }
+            ));
+            continue;
+        };
+        let (a, b) = (canonical_service(a, dir), canonical_service(b, dir));
+        let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for key in keys {
+            compared += 1;
+            let (x, y) = (a.get(key), b.get(key));
+            if x != y {
+                let show = |v: Option<&serde_json::Value>| {
+                    v.map(|v| v.to_string()).unwrap_or_else(|| "(none)".into())
+                };
+                differences.push(format!(
+                    "{name}.{key}: dk {}, docker-compose {}",
+                    show(x),
+                    show(y)
+                ));
+            }
+        }
+    }
+    Ok((compared, differences))
 }
