@@ -844,9 +844,8 @@ impl Engine {
         // BuildKit builds read the context through a session of dk's own where the daemon
         // can be reached that way, so that BuildKit applies .dockerignore itself (as for
         // the CLI); otherwise, and for the classic builder, the context is a tar upload.
-        let served = req.builder == Builder::BuildKit
-            && req.secrets.is_empty()
-            && daemon.serves_sessions();
+        let served =
+            req.builder == Builder::BuildKit && req.secrets.is_empty() && daemon.serves_sessions();
         let (result, writer) = if served {
             let files = session_files(&prepared, sent);
             let result = cancel

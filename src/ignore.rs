@@ -115,6 +115,20 @@ impl Matcher {
         Ok(m)
     }
 
+    /// Patterns as BuildKit sends them for a local source (`include-patterns`,
+    /// `followpaths`): cleaned, with no exception added.
+    pub fn from_patterns(patterns: &[String]) -> Result<Matcher, PatternError> {
+        let mut m = Matcher::default();
+        for (i, p) in patterns.iter().enumerate() {
+            let mut pat = clean(p.trim());
+            if pat.len() > 1 && pat.starts_with('/') {
+                pat = pat[1..].to_string();
+            }
+            m.push_line(i + 1, &pat)?;
+        }
+        Ok(m)
+    }
+
     fn push_line(&mut self, line: usize, p: &str) -> Result<(), PatternError> {
         let p = p.trim();
         if p.is_empty() {
@@ -196,7 +210,7 @@ impl Matcher {
     }
 
     /// Moby's `MatchesOrParentMatches`: a pattern that matches any parent matches.
-    fn matches_or_parent_matches(&self, path: &str) -> bool {
+    pub fn matches_or_parent_matches(&self, path: &str) -> bool {
         self.matches_with_parent(path, None).0
     }
 

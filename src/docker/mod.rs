@@ -18,12 +18,12 @@ mod session;
 mod swarm;
 
 pub use build::{BuildError, BuildEvent, BuildRequest, Builder, SecretFrom};
-pub use session::{ContextFile, FileKind, SessionFiles};
 pub use containers::{
     Bind, ContainerInfo, ContainerSpec, FileInfo, Health, Healthcheck, LogOptions, SecretMount,
 };
 pub use images::{ImageEntry, ImageFacts, ImageSet};
 pub use registry::{PushFailure, RegistryAuth};
+pub use session::{ContextFile, FileKind, SessionFiles};
 pub use swarm::{SecretRef, ServiceInfo, ServiceSettings, TaskInfo};
 
 use std::time::Duration;

@@ -95,10 +95,7 @@ impl AsyncWrite for Conn {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_flush(cx)
     }
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
@@ -158,7 +155,8 @@ pub async fn open(url: &str, id: String, files: SessionFiles) -> Result<Option<S
     tokio::spawn(async move {
         let _ = conn.with_upgrades().await;
     });
-    let shared_key = blake3::hash(files.dir.to_string_lossy().as_bytes()).to_hex()[..25].to_string();
+    let shared_key =
+        blake3::hash(files.dir.to_string_lossy().as_bytes()).to_hex()[..25].to_string();
     let mut req = hyper::Request::builder()
         .method("POST")
         .uri("/session")
@@ -292,18 +290,39 @@ impl Provider {
     /// The entries a request asks for, in fsutil's order (by path components, parents
     /// first), each with the source of its content.
     fn listing(&self, meta: &tonic::metadata::MetadataMap) -> Result<Vec<(Stat, Source)>, Status> {
-        let dir = values(meta, "dir-name").into_iter().next().unwrap_or_default();
+        let dir = values(meta, "dir-name")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
         let mut wanted = values(meta, "followpaths");
         wanted.extend(values(meta, "include-patterns"));
         let f = &self.files;
         let mtime = (f.mtime_secs as i64) * 1_000_000_000;
-        let stat = |rel: &str, kind: FileKind, mode: u32, size: u64, link: Option<&str>| Stat {
+        // BuildKit keeps what a session sent before and asks again only for what changed by
+        // its stat (size, mtime): a file's mtime is dk's fixed one plus nanoseconds taken
+        // from its content digest, so a change of content is a change of stat while the
+        // same content always looks the same.
+        let stamp = |digest: Option<&[u8; 32]>| {
+            digest.map_or(0, |d| {
+                i64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]]) % 1_000_000_000)
+            })
+        };
+        let stat = |rel: &str,
+                    kind: FileKind,
+                    mode: u32,
+                    size: u64,
+                    link: Option<&str>,
+                    digest: Option<&[u8; 32]>| Stat {
             path: rel.to_string(),
             mode: go_mode(kind, mode),
             uid: 0,
             gid: 0,
-            size: if kind == FileKind::File { size as i64 } else { 0 },
-            mod_time: mtime,
+            size: if kind == FileKind::File {
+                size as i64
+            } else {
+                0
+            },
+            mod_time: mtime + stamp(digest),
             linkname: link.unwrap_or_default().to_string(),
             devmajor: 0,
             devminor: 0,
@@ -316,19 +335,33 @@ impl Provider {
                     out.insert(
                         vec!["Dockerfile".into()],
                         (
-                            stat("Dockerfile", FileKind::File, 0o644, f.dockerfile.len() as u64, None),
+                            stat(
+                                "Dockerfile",
+                                FileKind::File,
+                                0o644,
+                                f.dockerfile.len() as u64,
+                                None,
+                                Some(blake3::hash(&f.dockerfile).as_bytes()),
+                            ),
                             Source::Bytes(Arc::new(f.dockerfile.clone())),
                         ),
                     );
                 }
             }
             "context" => {
+                // What the request names (COPY sources, `.dockerignore`), with everything
+                // below it; the two files BuildKit's own reading of .dockerignore leaves out
+                // when the request carries its patterns.
+                let include = (!wanted.is_empty())
+                    .then(|| crate::ignore::Matcher::from_patterns(&wanted))
+                    .transpose()
+                    .map_err(|e| Status::invalid_argument(e.message))?;
+                let excluding = !values(meta, "exclude-patterns").is_empty();
                 for e in &f.entries {
-                    let listed = if wanted.is_empty() {
-                        !f.hidden.contains(&e.rel)
-                    } else {
-                        wanted.iter().any(|w| w.trim_start_matches("./") == e.rel)
-                    };
+                    let listed = include
+                        .as_ref()
+                        .is_none_or(|m| m.matches_or_parent_matches(&e.rel))
+                        && !(excluding && f.hidden.contains(&e.rel));
                     if !listed {
                         continue;
                     }
@@ -338,7 +371,17 @@ impl Provider {
                     };
                     out.insert(
                         e.rel.split('/').map(String::from).collect(),
-                        (stat(&e.rel, e.kind, e.mode, e.size, e.link.as_deref()), source),
+                        (
+                            stat(
+                                &e.rel,
+                                e.kind,
+                                e.mode,
+                                e.size,
+                                e.link.as_deref(),
+                                e.digest.as_ref(),
+                            ),
+                            source,
+                        ),
                     );
                 }
                 // fsutil's receiver wants every parent directory before what is in it.
@@ -354,11 +397,16 @@ impl Provider {
                     let mode = std::fs::symlink_metadata(f.dir.join(&rel))
                         .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()))
                         .unwrap_or(0o755);
-                    out.insert(p, (stat(&rel, FileKind::Dir, mode, 0, None), Source::None));
+                    out.insert(
+                        p,
+                        (stat(&rel, FileKind::Dir, mode, 0, None, None), Source::None),
+                    );
                 }
             }
             other => {
-                return Err(Status::not_found(format!("dk serves no directory {other:?}")));
+                return Err(Status::not_found(format!(
+                    "dk serves no directory {other:?}"
+                )));
             }
         }
         Ok(out.into_values().collect())
@@ -380,7 +428,9 @@ async fn send_content(
     match source {
         Source::Bytes(b) => {
             for chunk in b.chunks(32 * 1024) {
-                tx.send(Ok(data(chunk.to_vec()))).await.map_err(|e| e.to_string())?;
+                tx.send(Ok(data(chunk.to_vec())))
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
         }
         Source::Disk(path, digest) => {

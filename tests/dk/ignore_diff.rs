@@ -281,7 +281,12 @@ fn a_build_sees_what_a_build_from_the_cli_sees() {
     let n: u64 = crate::common::env_number("DK_SEES_CASES", 30);
     let step: usize = crate::common::env_number("DK_CORPUS_STEP", 2);
     let mut cases: Vec<_> = (1..=n).map(random_case).collect();
-    cases.extend(corpus_files().iter().step_by(step.max(1)).map(|p| corpus_case(p)));
+    cases.extend(
+        corpus_files()
+            .iter()
+            .step_by(step.max(1))
+            .map(|p| corpus_case(p)),
+    );
     let ns = crate::common::unique("dksees");
     let out = compare(&crate::common::dk_path(), &cases, &ns);
     let mut failures = out.classic.clone();

@@ -292,7 +292,11 @@ pub fn buildkit_cli() -> Result<PathBuf, String> {
             .output();
         let Ok(v) = version else { continue };
         let v = String::from_utf8_lossy(&v.stdout).trim().to_string();
-        let major: u32 = v.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+        let major: u32 = v
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
         let buildx = Command::new(cli)
             .args(["buildx", "version"])
             .output()
@@ -314,7 +318,11 @@ fn image_paths(refs: &[String]) -> Result<Vec<BTreeSet<String>>, String> {
     if refs.is_empty() {
         return Ok(Vec::new());
     }
-    let out = Command::new("docker").arg("save").args(refs).output().unwrap();
+    let out = Command::new("docker")
+        .arg("save")
+        .args(refs)
+        .output()
+        .unwrap();
     if !out.status.success() {
         return Err(format!(
             "docker save: {}",
@@ -396,7 +404,11 @@ fn dk_workspace(root: &Path, ns: &str, builder: Builder, cases: &[Case]) {
         ),
     )
     .unwrap();
-    std::fs::write(root.join("baseline/Dockerfile"), "FROM scratch\nUSER 1000\n").unwrap();
+    std::fs::write(
+        root.join("baseline/Dockerfile"),
+        "FROM scratch\nUSER 1000\n",
+    )
+    .unwrap();
     for (k, case) in cases.iter().enumerate() {
         let dir = root.join(format!("containers/c{k}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -451,14 +463,32 @@ pub fn compare(dk: &Path, cases: &[Case], ns: &str) -> Outcome {
     };
     // The reference builds, from the classic workspace's node directories.
     let ws = |b: Builder| root.join(b.name());
-    dk_workspace(&ws(Builder::Classic), &format!("{ns}classic"), Builder::Classic, cases);
-    dk_workspace(&ws(Builder::BuildKit), &format!("{ns}buildkit"), Builder::BuildKit, cases);
+    dk_workspace(
+        &ws(Builder::Classic),
+        &format!("{ns}classic"),
+        Builder::Classic,
+        cases,
+    );
+    dk_workspace(
+        &ws(Builder::BuildKit),
+        &format!("{ns}buildkit"),
+        Builder::BuildKit,
+        cases,
+    );
     let mut built = Vec::new();
     for (k, _) in cases.iter().enumerate() {
         let dir = ws(Builder::Classic).join(format!("containers/c{k}"));
         let build = |cli: &Path, tag: &str, buildkit: &str| {
             Command::new(cli)
-                .args(["build", "-q", "--label", "dk.test=buildsees", "-t", tag, "."])
+                .args([
+                    "build",
+                    "-q",
+                    "--label",
+                    "dk.test=buildsees",
+                    "-t",
+                    tag,
+                    ".",
+                ])
                 .current_dir(&dir)
                 .env("DOCKER_BUILDKIT", buildkit)
                 .output()
@@ -473,7 +503,12 @@ pub fn compare(dk: &Path, cases: &[Case], ns: &str) -> Outcome {
         // A .dockerignore the CLI refuses (a syntax error): dk must refuse it too, at load
         // time, so it is checked in a workspace of its own.
         let alone = root.join(format!("refused-c{k}"));
-        dk_workspace(&alone, &format!("{ns}r{k}"), Builder::Classic, &cases[k..=k]);
+        dk_workspace(
+            &alone,
+            &format!("{ns}r{k}"),
+            Builder::Classic,
+            &cases[k..=k],
+        );
         let plan = Command::new(dk)
             .arg("-C")
             .arg(&alone)

@@ -587,10 +587,7 @@ fn volumes(v: &serde_json::Value, dir: &Path) -> BTreeSet<String> {
         let target = clean_target(target);
         let (kind, source) = if source.is_empty() {
             ("volume", String::new())
-        } else if source.starts_with('/')
-            || source.starts_with('.')
-            || source.starts_with('~')
-        {
+        } else if source.starts_with('/') || source.starts_with('.') || source.starts_with('~') {
             ("bind", resolve_path(source, dir))
         } else {
             ("volume", source.to_string())
@@ -606,7 +603,11 @@ fn volumes(v: &serde_json::Value, dir: &Path) -> BTreeSet<String> {
 /// A container path as Compose compares it: no trailing `/` (`/data/` is `/data`).
 fn clean_target(t: &str) -> String {
     let t = t.trim_end_matches('/');
-    if t.is_empty() { "/".into() } else { t.to_string() }
+    if t.is_empty() {
+        "/".into()
+    } else {
+        t.to_string()
+    }
 }
 
 /// A duration (`1m30s`, `90s`, `1.5s`, `500ms`) in milliseconds, as text; what does not
@@ -718,9 +719,10 @@ pub fn canonical_service(s: &serde_json::Value, dir: &Path) -> BTreeMap<String, 
     for (k, v) in m {
         let value = match k.as_str() {
             "image" | "restart" | "user" | "working_dir" | "hostname" | "container_name"
-            | "stop_signal" | "shm_size" | "pid" | "ipc"
-            | "network_mode" | "platform" | "pull_policy" | "domainname" | "cgroup_parent"
-            | "mem_limit" | "cpus" => json!(text(v)),
+            | "stop_signal" | "shm_size" | "pid" | "ipc" | "network_mode" | "platform"
+            | "pull_policy" | "domainname" | "cgroup_parent" | "mem_limit" | "cpus" => {
+                json!(text(v))
+            }
             "privileged" | "read_only" | "init" | "tty" | "stdin_open" => {
                 json!(text(v).as_deref() == Some("true"))
             }
@@ -858,7 +860,11 @@ pub fn compose_keys(dk: &Path, file: &Path) -> Result<(usize, Vec<String>), Stri
         let (Some(a), Some(b)) = (mine.get(name), reference.get(name)) else {
             differences.push(format!(
                 "{name}: a service only {} has",
-                if mine.contains_key(name) { "dk" } else { "docker-compose" }
+                if mine.contains_key(name) {
+                    "dk"
+                } else {
+                    "docker-compose"
+                }
             ));
             continue;
         };
