@@ -33,7 +33,13 @@ fn top(list: &std::collections::BTreeMap<String, Vec<String>>) -> String {
         .join(", ")
 }
 
-pub fn main(_args: &[String]) {
+pub fn main(args: &[String]) {
+    let sees: u64 = args
+        .iter()
+        .position(|a| a == "--sees")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse().expect("--sees N: a number"))
+        .unwrap_or(1000);
     println!("building dk (release)...");
     run(Command::new("cargo")
         .args(["build", "--release", "-p", "dk"])
@@ -53,15 +59,33 @@ pub fn main(_args: &[String]) {
         compose.len()
     );
     let imp = c::compose_corpus(&dk, &compose, &format!("dkconf{pid}"));
+    let ignores = crate::buildsees::corpus_files();
+    println!(
+        "what a build sees: {sees} random cases and {} real .dockerignore files, dk against the Docker CLI...",
+        ignores.len()
+    );
+    let mut cases: Vec<crate::buildsees::Case> =
+        (1..=sees).map(crate::buildsees::random_case).collect();
+    cases.extend(ignores.iter().map(|p| crate::buildsees::corpus_case(p)));
+    let mut seen = crate::buildsees::Outcome::default();
+    for (b, batch) in cases.chunks(100).enumerate() {
+        let out = crate::buildsees::compare(&dk, batch, &format!("dksees{pid}b{b}"));
+        seen.cases += out.cases;
+        seen.classic.extend(out.classic);
+        seen.buildkit.extend(out.buildkit);
+        seen.reference_only.extend(out.reference_only);
+        println!("  {} cases done", seen.cases);
+    }
 
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# Conformance on real files\n\n`cargo xtask conformance` on the corpora in `tests/corpus/` (every file's repository, path,\ncommit and license in `tests/corpus/SOURCES.tsv`). References: {}; docker-compose {}.\nThe suite runs a fixed sample of both (`conformance::*`; `DK_CORPUS_STEP=1` runs everything).\n\nNot measured yet: the corpora hold {} Dockerfiles and {} Compose projects (from two\nrepositories; the goal is 300 and 150, from many); Compose is compared on whether both\nread a file and dk plans it, not yet key by key on the resolved model; what a build *sees*\nof `.dockerignore` (dk against the Docker CLI) is not part of this run.\n",
+        "# Conformance on real files\n\n`cargo xtask conformance` on the corpora in `tests/corpus/` (every file's repository, path,\ncommit and license in `tests/corpus/SOURCES.tsv`). References: {}; docker-compose {}.\nThe suite runs a fixed sample of both (`conformance::*`; `DK_CORPUS_STEP=1` runs everything).\n\nThe corpora hold {} Dockerfiles, {} Compose projects and {} `.dockerignore` files.\n",
         version(&["hadolint", "--version"]),
         version(&["docker-compose", "version", "--short"]),
         c::dockerfiles().len(),
-        c::compose_files().len()
+        c::compose_files().len(),
+        ignores.len()
     );
     let compared = lint.files - lint.hadolint_unparsed.len();
     let _ = writeln!(
@@ -132,6 +156,31 @@ pub fn main(_args: &[String]) {
     }
     for (f, e) in &imp.refused {
         let _ = writeln!(md, "- dk refuses {f}: {e}");
+    }
+    let _ = writeln!(
+        md,
+        "\nThe resolved models (`dk import compose --config` against `docker-compose config`), service\nby service and key by key over the files both read, after the forms 1.29 prints are\nnormalized (durations, `$$` escaping, `volumes_from` and port long forms, target paths;\n`environment` is compared where a service has no `env_file`, which 1.29 folds into it):\n**{} (service, key) pairs compared, {} differing**.\n",
+        imp.keys_compared,
+        imp.key_differences.iter().map(|(_, d)| d.len()).sum::<usize>()
+    );
+    for (f, d) in &imp.key_differences {
+        let _ = writeln!(md, "- {f}: {}", d.join("; "));
+    }
+    let _ = writeln!(
+        md,
+        "\n## What a build sees of `.dockerignore` ({} cases)\n\n{} random trees and patterns (seeds 1..={sees}) and a tree made for each of the corpus's {} real\n`.dockerignore` files: what `COPY . /ctx/` puts in the image, dk's build against today's\nDocker CLI's (`docker build`, DOCKER_BUILDKIT=0; today's CLI and BuildKit share one matcher).\n\n| | |\n|---|---|\n| dk, classic builder: differences | **{}** |\n| dk, BuildKit (context served through dk's session): differences | **{}** |\n| the BuildKit CLI here ({}) differs from today's CLI while dk agrees with today's | {} |\n\nThe last row is a limit of the reference: the BuildKit client built into the Docker CLI\nhere predates `MatchesUsingParentResults` and re-includes by an older rule\n(`tests/dk/ignore_diff.rs::the_buildkit_cli_here_re_includes_by_an_older_rule` shows one).\n",
+        seen.cases,
+        sees,
+        ignores.len(),
+        seen.classic.len(),
+        seen.buildkit.len(),
+        crate::buildsees::buildkit_cli()
+            .map(|p| version(&[&p.display().to_string(), "version", "--format", "{{.Client.Version}}"]))
+            .unwrap_or_else(|e| e),
+        seen.reference_only.len()
+    );
+    for d in seen.classic.iter().chain(&seen.buildkit).take(20) {
+        let _ = writeln!(md, "```\n{d}\n```");
     }
     std::fs::write(root().join("CONFORMANCE.md"), &md).unwrap();
     println!("\n{md}");

@@ -2,6 +2,10 @@
 //! `cargo xtask conformance`, `cargo xtask fuzz`, `cargo xtask man`.
 
 mod bench;
+// What a build sees of its context, dk against the Docker CLI (shared with tests/dk/ignore_diff.rs).
+#[allow(dead_code)]
+#[path = "../../tests/support/buildsees.rs"]
+mod buildsees;
 mod chaos;
 mod cluster;
 mod conformance;
@@ -34,7 +38,7 @@ fn main() {
         Some("man") => man::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench [cluster|up|pictures|outdated]\n                             benchmarks side by side; writes BENCHMARKS.md (cluster: only\n                             the registry and Swarm rows; up: only the `dk up` rows;\n                             pictures: the 1000-node pictures in Chromium; outdated: `dk\n                             outdated` on 100 pins; printed)\n  conformance                dk lint vs Hadolint, dk import vs docker-compose on the real-file\n                             corpora of tests/corpus/; writes CONFORMANCE.md\n  chaos [--runs N] [--seed S] [--cases N] [--only replacements]\n                             fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
+                "usage: cargo xtask <task>\n\n  test [ARGS…]               install what the tests need, check the daemon, run them\n  bench [cluster|up|pictures|outdated]\n                             benchmarks side by side; writes BENCHMARKS.md (cluster: only\n                             the registry and Swarm rows; up: only the `dk up` rows;\n                             pictures: the 1000-node pictures in Chromium; outdated: `dk\n                             outdated` on 100 pins; printed)\n  conformance [--sees N]     dk lint vs Hadolint, dk import vs docker-compose (key by key) on\n                             the real-file corpora of tests/corpus/, and what a build sees of\n                             .dockerignore (N random cases, default 1000, and the corpus's\n                             files) against the Docker CLI; writes CONFORMANCE.md\n  chaos [--runs N] [--seed S] [--cases N] [--only replacements]\n                             fault injection; writes RELIABILITY.md\n  fuzz [--seconds N]          fuzz the three parsers (default 600 s each); writes fuzz/RESULTS.md\n  man [DIR]                  man pages from the clap tree (default target/man)"
             );
             std::process::exit(2);
         }
