@@ -954,33 +954,51 @@ fn broken_reference(image: &str) -> bool {
         || name.contains(char::is_whitespace)
 }
 
-/// Every image a variable left broken, named with the variable, the service and the key,
-/// before anything is written (one error per root cause).
+/// Every value a variable left broken — an image reference, a volume with an empty part
+/// (`${DB_DATA_LOCATION}:/data` with the variable unset: the specification refuses the
+/// empty section too) — named with the variable, the service and the key, before anything
+/// is written (one error per root cause).
 fn check_images(project: &Project) -> Result<()> {
     let mut problems = Vec::new();
-    for (service, svc) in &project.services {
-        let Some(node) = svc.get("image") else {
-            continue;
-        };
-        let Some(image) = node.text() else { continue };
-        if !broken_reference(&image) {
-            continue;
-        }
+    let unset_note = |node: &Node| {
         let unset = project.unset_on_line(node);
-        let why = if unset.is_empty() {
-            "is not an image reference".to_string()
+        if unset.is_empty() {
+            String::new()
         } else {
             format!(
-                "is not an image reference: the variable{} {} {} not set",
+                ": the variable{} {} {} not set",
                 if unset.len() > 1 { "s" } else { "" },
                 unset.join(", "),
                 if unset.len() > 1 { "are" } else { "is" }
             )
-        };
-        problems.push(format!(
-            "{}: services.{service}.image: `{image}` {why}",
-            project.at(node)
-        ));
+        }
+    };
+    for (service, svc) in &project.services {
+        if let Some(node) = svc.get("image")
+            && let Some(image) = node.text()
+            && broken_reference(&image)
+        {
+            problems.push(format!(
+                "{}: services.{service}.image: `{image}` is not an image reference{}",
+                project.at(node),
+                unset_note(node)
+            ));
+        }
+        for item in svc.get("volumes").map(Node::items).unwrap_or_default() {
+            let Some(v) = (!matches!(item.v, V::Map(_)))
+                .then(|| item.text())
+                .flatten()
+            else {
+                continue;
+            };
+            if v.starts_with(':') || v.contains("::") || v.ends_with(':') || v.is_empty() {
+                problems.push(format!(
+                    "{}: services.{service}.volumes: `{v}` has an empty part{}",
+                    project.at(item),
+                    unset_note(item)
+                ));
+            }
+        }
     }
     if problems.is_empty() {
         return Ok(());

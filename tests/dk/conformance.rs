@@ -85,6 +85,13 @@ fn real_compose_files_import_and_plan_as_docker_compose_reads_them() {
         "the resolved models differ: {:#?}",
         stats.key_differences
     );
+    // Every refusal of dk's is one the specification makes too.
+    for (file, message) in &stats.refused {
+        assert!(
+            c::spec_refusal(message).is_some(),
+            "dk refuses {file} for a reason the specification does not give: {message}"
+        );
+    }
     let accepted = stats.files - stats.reference_refused.len();
     assert!(
         stats.planned >= accepted,

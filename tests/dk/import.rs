@@ -729,6 +729,32 @@ fn an_unset_variable_that_breaks_an_image_is_one_error_naming_it_and_nothing_is_
 }
 
 #[test]
+fn an_unset_variable_that_empties_a_volume_source_is_one_error_naming_it() {
+    // Immich's own docker-compose.yml with the example.env of its day, which lacks
+    // DB_DATA_LOCATION (tests/corpus/compose/immich-app-immich__docker).
+    let corpus = crate::conformance_support::corpus().join("compose/immich-app-immich__docker");
+    let ws = compose_only(&std::fs::read_to_string(corpus.join("docker-compose.yml")).unwrap());
+    std::fs::rename(ws.path("compose.yaml"), ws.path("docker-compose.yml")).unwrap();
+    ws.write(
+        ".env",
+        &std::fs::read_to_string(corpus.join(".env")).unwrap(),
+    );
+    let out = import(&ws, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("docker-compose.yml:69: services.database.volumes: `:/var/lib/postgresql/data` has an empty part: the variable DB_DATA_LOCATION is not set"),
+        "{err}"
+    );
+    assert!(!err.contains("no such container"), "no cascade: {err}");
+    assert!(!ws.path("dk.toml").exists() && !ws.path("containers").exists());
+    let env = std::fs::read_to_string(ws.path(".env")).unwrap();
+    ws.write(".env", &format!("{env}\nDB_DATA_LOCATION=./postgres\n"));
+    let out = import(&ws, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
 fn a_flow_sequence_closing_on_a_less_indented_line_reads_as_compose_reads_it() {
     // Seen in getsentry/self-hosted: go-yaml (and PyYAML) accept it; a strict reader does not.
     let ws = compose_only(

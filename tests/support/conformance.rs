@@ -281,10 +281,26 @@ pub fn v1_difference(message: &str) -> Option<&'static str> {
             "an unquoted boolean where the specification reads a string (\"environment\", \"labels\"): `docker compose` v2 reads `false` as \"false\"; 1.29's schema refuses it",
         ),
         (
+            "ports contains an invalid type, it should be a number, or an object",
+            "a port with an empty host address (`:2283:2283`, what `${IP:-}:2283:2283` gives): the specification's port syntax (`[[HOST:]PUBLISHED:]TARGET`, host possibly empty) and `docker compose` v2 read it; 1.29's format check refuses it",
+        ),
+        (
             "Additional properties are not allowed ('develop'",
             "`develop` (Compose specification, \"Compose Develop Specification\"); 1.29 predates it",
         ),
     ]
+    .iter()
+    .find(|(m, _)| message.contains(m))
+    .map(|(_, rule)| *rule)
+}
+
+/// Why dk refuses a file the specification refuses too: the rule, when dk's refusal is one
+/// of those (dk follows the specification, as `docker compose` v2 does).
+pub fn spec_refusal(message: &str) -> Option<&'static str> {
+    [(
+        "has an empty part",
+        "a volume's short syntax with an empty section (`:/data`, what an unset variable leaves): the specification's `[SOURCE:]TARGET[:MODE]` has none, and `docker compose` v2 refuses it (invalid spec)",
+    )]
     .iter()
     .find(|(m, _)| message.contains(m))
     .map(|(_, rule)| *rule)
@@ -707,15 +723,12 @@ fn names(v: &serde_json::Value) -> BTreeSet<String> {
 
 /// A service in the canonical form both sides are compared in: the keys either side has,
 /// each as a JSON value normalized the way the Compose specification defines equality.
-/// `environment` is compared only where the service has no `env_file` (docker-compose 1.29
-/// folds env files into it; dk keeps them apart).
 pub fn canonical_service(s: &serde_json::Value, dir: &Path) -> BTreeMap<String, serde_json::Value> {
     use serde_json::json;
     let mut out = BTreeMap::new();
     let Some(m) = s.as_object() else {
         return out;
     };
-    let has_env_file = m.contains_key("env_file");
     for (k, v) in m {
         let value = match k.as_str() {
             "image" | "restart" | "user" | "working_dir" | "hostname" | "container_name"
@@ -732,7 +745,6 @@ pub fn canonical_service(s: &serde_json::Value, dir: &Path) -> BTreeMap<String, 
                 }
                 other => json!(text(other).map(|s| words(&s)).unwrap_or_default()),
             },
-            "environment" if has_env_file => continue,
             "environment" | "labels" => json!(key_values(v)),
             "build" => {
                 let (context, rest) = match v {
@@ -868,7 +880,13 @@ pub fn compose_keys(dk: &Path, file: &Path) -> Result<(usize, Vec<String>), Stri
             ));
             continue;
         };
-        let (a, b) = (canonical_service(a, dir), canonical_service(b, dir));
+        let env_files = a.get("env_file").is_some();
+        let (mut a, mut b) = (canonical_service(a, dir), canonical_service(b, dir));
+        if env_files {
+            // docker-compose folds env files into `environment`; dk keeps them apart.
+            a.remove("environment");
+            b.remove("environment");
+        }
         let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
         for key in keys {
             compared += 1;

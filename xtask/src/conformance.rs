@@ -155,13 +155,22 @@ pub fn main(args: &[String]) {
         );
     }
     for (f, e) in &imp.refused {
-        let _ = writeln!(md, "- dk refuses {f}: {e}");
+        let _ = writeln!(
+            md,
+            "- dk refuses {f}: {e} — {}",
+            c::spec_refusal(e)
+                .map(|r| format!("the specification refuses it too: {r}"))
+                .unwrap_or_else(|| "not classified".into())
+        );
     }
     let _ = writeln!(
         md,
         "\nThe resolved models (`dk import compose --config` against `docker-compose config`), service\nby service and key by key over the files both read, after the forms 1.29 prints are\nnormalized (durations, `$$` escaping, `volumes_from` and port long forms, target paths;\n`environment` is compared where a service has no `env_file`, which 1.29 folds into it):\n**{} (service, key) pairs compared, {} differing**.\n",
         imp.keys_compared,
-        imp.key_differences.iter().map(|(_, d)| d.len()).sum::<usize>()
+        imp.key_differences
+            .iter()
+            .map(|(_, d)| d.len())
+            .sum::<usize>()
     );
     for (f, d) in &imp.key_differences {
         let _ = writeln!(md, "- {f}: {}", d.join("; "));
@@ -175,7 +184,12 @@ pub fn main(args: &[String]) {
         seen.classic.len(),
         seen.buildkit.len(),
         crate::buildsees::buildkit_cli()
-            .map(|p| version(&[&p.display().to_string(), "version", "--format", "{{.Client.Version}}"]))
+            .map(|p| version(&[
+                &p.display().to_string(),
+                "version",
+                "--format",
+                "{{.Client.Version}}"
+            ]))
             .unwrap_or_else(|e| e),
         seen.reference_only.len()
     );
