@@ -1,0 +1,4 @@
+FROM scratch
+COPY hello /
+CMD ["/hello"]
+CMD ["/hi"]
