@@ -438,12 +438,11 @@ impl Dockerfile {
 
 type Scope = BTreeMap<String, String>;
 
+/// An ARG name as BuildKit and the classic builder take it: any word. (In gotify/server's
+/// `ARG RUN_TESTS=0 # 0=never, 1=native only`, `#`, `0`, `1` and `only` are declared too;
+/// a name that is not an identifier can only never be referenced.)
 fn valid_arg_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !name.is_empty()
 }
 
 /// The parser directives at the top of the file: `escape` (default `\`) and `syntax`
@@ -910,6 +909,112 @@ pub fn expand(s: &str, scope: &BTreeMap<String, String>) -> Result<(String, Vec<
     Ok((out, unset))
 }
 
+/// BuildKit's pattern operators on a value: `#`/`##` (shortest/longest prefix removed),
+/// `%`/`%%` (suffix), `/pattern/replacement` and `//pattern/replacement` (first/every
+/// match replaced), the patterns globs (`*`, `?`, `[…]`, `\` escapes). `None`: not one of
+/// them.
+fn edit_value(value: &str, op: &str) -> Option<String> {
+    let v: Vec<char> = value.chars().collect();
+    let text = |r: std::ops::Range<usize>| v[r].iter().collect::<String>();
+    if let Some(p) = op.strip_prefix("##") {
+        let p: Vec<char> = p.chars().collect();
+        let end = (0..=v.len()).rev().find(|&e| glob(&p, &v[..e]))?;
+        return Some(text(end..v.len()));
+    }
+    if let Some(p) = op.strip_prefix('#') {
+        let p: Vec<char> = p.chars().collect();
+        let end = (0..=v.len()).find(|&e| glob(&p, &v[..e])).unwrap_or(0);
+        return Some(text(end..v.len()));
+    }
+    if let Some(p) = op.strip_prefix("%%") {
+        let p: Vec<char> = p.chars().collect();
+        let start = (0..=v.len())
+            .find(|&s| glob(&p, &v[s..]))
+            .unwrap_or(v.len());
+        return Some(text(0..start));
+    }
+    if let Some(p) = op.strip_prefix('%') {
+        let p: Vec<char> = p.chars().collect();
+        let start = (0..=v.len())
+            .rev()
+            .find(|&s| glob(&p, &v[s..]))
+            .unwrap_or(v.len());
+        return Some(text(0..start));
+    }
+    let (all, rest) = match op.strip_prefix("//") {
+        Some(r) => (true, r),
+        None => (false, op.strip_prefix('/')?),
+    };
+    // The pattern ends at the first unescaped `/`.
+    let rc: Vec<char> = rest.chars().collect();
+    let mut k = 0;
+    while k < rc.len() && rc[k] != '/' {
+        k += if rc[k] == '\\' { 2 } else { 1 };
+    }
+    let pattern: Vec<char> = rc[..k.min(rc.len())].to_vec();
+    let replacement: String = rc
+        .get(k + 1..)
+        .map(|r| r.iter().collect())
+        .unwrap_or_default();
+    if pattern.is_empty() {
+        return Some(value.to_string());
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    let mut replaced = false;
+    while i < v.len() {
+        let hit = (!replaced || all)
+            .then(|| (i + 1..=v.len()).rev().find(|&e| glob(&pattern, &v[i..e])))
+            .flatten();
+        match hit {
+            Some(e) => {
+                out.push_str(&replacement);
+                replaced = true;
+                i = e;
+            }
+            None => {
+                out.push(v[i]);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Does the glob `p` match all of `s`?
+fn glob(p: &[char], s: &[char]) -> bool {
+    match p.first() {
+        None => s.is_empty(),
+        Some('*') => (0..=s.len()).any(|k| glob(&p[1..], &s[k..])),
+        Some('?') => !s.is_empty() && glob(&p[1..], &s[1..]),
+        Some('\\') if p.len() > 1 => s.first() == Some(&p[1]) && glob(&p[2..], &s[1..]),
+        Some('[') => {
+            let Some(close) = p.iter().skip(1).position(|c| *c == ']').map(|c| c + 1) else {
+                return s.first() == Some(&'[') && glob(&p[1..], &s[1..]);
+            };
+            let Some(&c) = s.first() else { return false };
+            let class = &p[1..close];
+            let (negate, class) = match class.first() {
+                Some('!' | '^') => (true, &class[1..]),
+                _ => (false, class),
+            };
+            let mut hit = false;
+            let mut j = 0;
+            while j < class.len() {
+                if j + 2 < class.len() && class[j + 1] == '-' {
+                    hit |= class[j] <= c && c <= class[j + 2];
+                    j += 3;
+                } else {
+                    hit |= class[j] == c;
+                    j += 1;
+                }
+            }
+            hit != negate && glob(&p[close + 1..], &s[1..])
+        }
+        Some(c) => s.first() == Some(c) && glob(&p[1..], &s[1..]),
+    }
+}
+
 /// Expand the variable reference starting at `chars[i]` (a `$`) into `out`; returns the
 /// index after it.
 fn expand_at(
@@ -968,6 +1073,11 @@ fn expand_at(
                 unset.push(name.to_string());
             }
             value.cloned()
+        } else if let Some(edited) = edit_value(value.map(String::as_str).unwrap_or(""), op) {
+            if value.is_none() {
+                unset.push(name.to_string());
+            }
+            Some(edited)
         } else {
             return Err(format!(
                 "unsupported substitution `${{{inner}}}` in `{whole}`"
@@ -1049,6 +1159,42 @@ pub enum Pinning {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gotify_s_args_read_as_buildkit_reads_them() {
+        // gotify/server's docker/Dockerfile: a comment-like ARG tail (BuildKit and the
+        // classic builder declare `#`, `0`, `1` and `only` too) and pattern substitutions.
+        let df = Dockerfile::parse(
+            "ARG TARGETPLATFORM=linux/arm/v7\nARG D=${TARGETPLATFORM/\\//-}\nARG N=${D/arm\\/v7/arm-7}\nFROM gotify/build:1.22-${N}\nARG RUN_TESTS=0 # 0=never, 1=native only\n",
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        assert_eq!(df.stages[0].image, "gotify/build:1.22-linux-arm-7");
+    }
+
+    #[test]
+    fn pattern_operators_edit_values_as_buildkit_does() {
+        // Seen in gotify/server's Dockerfile: `${TARGETPLATFORM/\//-}`.
+        assert_eq!(
+            edit_value("linux/arm/v7", "/\\//-").as_deref(),
+            Some("linux-arm/v7")
+        );
+        assert_eq!(
+            edit_value("linux/arm/v7", "//\\//-").as_deref(),
+            Some("linux-arm-v7")
+        );
+        assert_eq!(
+            edit_value("linux-arm/v7", "/arm\\/v7/arm-7").as_deref(),
+            Some("linux-arm-7")
+        );
+        assert_eq!(edit_value("a.b.c", "#*.").as_deref(), Some("b.c"));
+        assert_eq!(edit_value("a.b.c", "##*.").as_deref(), Some("c"));
+        assert_eq!(edit_value("a.b.c", "%.*").as_deref(), Some("a.b"));
+        assert_eq!(edit_value("a.b.c", "%%.*").as_deref(), Some("a"));
+        assert_eq!(edit_value("v1.2", "/v/").as_deref(), Some("1.2"));
+        assert_eq!(edit_value("abc", "/[bx]/_").as_deref(), Some("a_c"));
+        assert_eq!(edit_value("abc", "?x").as_deref(), None);
+    }
 
     #[test]
     fn a_quoted_from_image_is_one_word_without_its_quotes() {

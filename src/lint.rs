@@ -16,8 +16,31 @@ use crate::manifest::MountKind;
 use crate::workspace::Workspace;
 
 /// The Hadolint ids dk implements, each with Hadolint's semantics: `hadolint.rs`'s, and
-/// DL3006/DL3007 on literal `FROM` images. What dk sees beyond them has dk's own ids
+/// DL3006/DL3007 on `FROM` images as written. What dk sees beyond them has dk's own ids
 /// (DK-ROOT, DK-NOTAG, DK-LATEST), so a Hadolint ignore list means the same here.
+/// Hadolint's DL3006/DL3007 verdict on a FROM image as written (`aliases`: the stages
+/// before it).
+fn written_pinning(raw: &str, aliases: &[&str]) -> Option<&'static str> {
+    if raw.contains('@') {
+        return None;
+    }
+    let tag = raw
+        .rsplit_once(':')
+        .filter(|(_, t)| !t.contains('/'))
+        .map(|(_, t)| t);
+    match tag {
+        Some("latest") => Some("DL3007"),
+        Some(_) => None,
+        None if raw == "scratch"
+            || raw.starts_with('$')
+            || aliases.iter().any(|a| a.eq_ignore_ascii_case(raw)) =>
+        {
+            None
+        }
+        None => Some("DL3006"),
+    }
+}
+
 pub fn hadolint_ids() -> Vec<&'static str> {
     let mut ids: Vec<&str> = crate::hadolint::RULES.to_vec();
     ids.extend(["DL3006", "DL3007"]);
@@ -109,6 +132,48 @@ impl<'a> Linter<'a> {
             })
         };
 
+        // DL3006/DL3007 judge a FROM as written, the way Hadolint does: a literal `latest`
+        // tag (whatever variables the name holds), or no tag on a name that is not a
+        // variable, `scratch` or an earlier stage.
+        let mut written = BTreeSet::new();
+        let node_lines: BTreeSet<usize> = self
+            .graph
+            .edges
+            .iter()
+            .filter(|e| e.child == i && e.kind == EdgeKind::From)
+            .map(|e| e.line)
+            .collect();
+        for (k, st) in df.stages.iter().enumerate() {
+            // A FROM of a node of the workspace is pinned by dk to the id it built.
+            if node_lines.contains(&st.line) {
+                continue;
+            }
+            let aliases: Vec<&str> = df.stages[..k]
+                .iter()
+                .filter_map(|p| p.alias.as_deref())
+                .collect();
+            if let Some(rule) = written_pinning(&st.image_raw, &aliases) {
+                written.insert(st.line);
+                let (what, help) = if rule == "DL3007" {
+                    (
+                        "uses the moving `latest` tag",
+                        "name a version (and pin it by digest)",
+                    )
+                } else {
+                    (
+                        "has no tag (it means `latest`, which moves)",
+                        "name a version (and pin it by digest)",
+                    )
+                };
+                add(
+                    rule,
+                    st.line,
+                    format!("base image `{}` {what}", st.image_raw),
+                    help.to_string(),
+                );
+            }
+        }
+
         // Pinning of external images, in every stage.
         for x in self.graph.externals.iter().filter(|x| x.node == i) {
             if ImageRef::is_image_id(&x.image) {
@@ -127,16 +192,14 @@ impl<'a> Linter<'a> {
             } else {
                 "COPY --from image"
             };
-            // Hadolint judges a FROM as written; an ARG-expanded one, or a COPY --from
-            // image, is dk's own finding.
+            // What the written FROM already shows is DL3006/DL3007 (above); what only the
+            // expanded reference or a COPY --from image shows is dk's own finding.
+            let said = x.kind == EdgeKind::From && written.contains(&x.line);
             let literal = x.kind == EdgeKind::From
                 && !df.text.get(x.span.clone()).is_some_and(|t| t.contains('$'));
-            let (no_tag, latest) = if literal {
-                ("DL3006", "DL3007")
-            } else {
-                ("DK-NOTAG", "DK-LATEST")
-            };
+            let (no_tag, latest) = ("DK-NOTAG", "DK-LATEST");
             match r.pinning() {
+                Pinning::NoTag | Pinning::Latest if said || literal => {}
                 Pinning::NoTag => add(
                     no_tag,
                     x.line,

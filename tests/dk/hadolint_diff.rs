@@ -288,11 +288,18 @@ fn hadolint_limits_dk_does_not_share() {
     let heredocs = "FROM baseline\nRUN <<EOF\necho a\nEOF\nRUN <<EOF\necho b\nEOF\n";
     // 2. An ARG-expanded FROM on `latest`: Hadolint sees `${BASE}`; dk reports DK-LATEST.
     let arg_latest = "ARG BASE=alpine:latest\nFROM ${BASE}\nUSER 1000\n";
+    // 3. A COPY whose arguments follow line continuations on tab-indented lines
+    //    (AdGuardHome's docker/Dockerfile): Hadolint stops with DL1000; BuildKit reads it
+    //    (checked by building it with the Docker CLI here), and so does dk.
+    let tabbed = "FROM baseline\nCOPY --chown=1000:1000\\\n\t./x\\\n\t/y\n";
     ws.container("heredocs", heredocs);
     ws.container("argbase", arg_latest);
+    ws.container("tabbed", tabbed);
+    ws.write("containers/tabbed/x", "x\n");
     let files = [
         ws.path("containers/heredocs/Dockerfile"),
         ws.path("containers/argbase/Dockerfile"),
+        ws.path("containers/tabbed/Dockerfile"),
     ];
     let theirs = hadolint_findings(&files);
     let engine = ws.engine();
@@ -320,6 +327,18 @@ fn hadolint_limits_dk_does_not_share() {
         ours("argbase"),
         BTreeSet::from([("DK-LATEST".to_string(), 2)])
     );
+    assert!(
+        theirs[files[2].to_str().unwrap()]
+            .iter()
+            .any(|(r, _)| r == "DL1000"),
+        "Hadolint cannot parse the tab-indented continuation: {:?}",
+        theirs[files[2].to_str().unwrap()]
+    );
+    assert_eq!(
+        ours("tabbed"),
+        BTreeSet::new(),
+        "dk reads it and finds nothing"
+    );
 }
 
 fn linter_findings(linter: &mut dk::lint::Linter, i: usize) -> Findings {
@@ -329,4 +348,56 @@ fn linter_findings(linter: &mut dk::lint::Linter, i: usize) -> Findings {
         .filter(|f| f.waived.is_none() && f.path.ends_with("Dockerfile"))
         .map(|f| (f.rule, f.line))
         .collect()
+}
+
+/// DL3006/DL3007 judge a FROM as written, as Hadolint does (shapes seen in docker/compose's
+/// and prometheus' Dockerfiles): a literal `latest` tag whatever variables the name holds,
+/// an untagged name that is not a variable, `scratch` or an earlier stage. A node of the
+/// workspace is never one (dk pins it). What only the ARG's value shows is DK-LATEST.
+#[test]
+fn written_from_images_are_judged_as_hadolint_judges_them() {
+    let ws = TestWs::empty();
+    ws.write("baseline/Dockerfile", "FROM scratch\nUSER 1000\n");
+    let text = "ARG OS=linux\nARG ARCH=amd64\nARG BUILD_PLATFORM=alpine\nARG BASE=alpine:latest\nFROM quay.io/prometheus/busybox-${OS}-${ARCH}:latest AS one\nFROM alpine:3.20 AS build-alpine\nFROM build-${BUILD_PLATFORM} AS build\nFROM ${BASE} AS three\nFROM build-alpine AS four\nFROM baseline\nUSER 1000\n";
+    ws.container("shapes", text);
+    let file = ws.path("containers/shapes/Dockerfile");
+    let theirs: BTreeSet<(String, usize)> = hadolint_findings(std::slice::from_ref(&file))
+        [file.to_str().unwrap()]
+    .iter()
+    .filter(|(r, _)| r == "DL3006" || r == "DL3007")
+    .cloned()
+    .collect();
+    // Hadolint also flags `FROM baseline` (line 10): it cannot know that the name is a node
+    // of the workspace, which dk pins to the image id it built; dk does not.
+    assert_eq!(
+        theirs,
+        BTreeSet::from([
+            ("DL3007".to_string(), 5),
+            ("DL3006".to_string(), 7),
+            ("DL3006".to_string(), 10)
+        ]),
+        "the reference"
+    );
+    let engine = ws.engine();
+    let mut linter = dk::lint::Linter::new(&engine.ws, &engine.graph, HashMap::new());
+    let i = engine
+        .ws
+        .nodes
+        .iter()
+        .position(|n| n.name == "shapes")
+        .unwrap();
+    let ours: BTreeSet<(String, usize)> = linter_findings(&mut linter, i)
+        .into_iter()
+        .filter(|(r, _)| {
+            r.starts_with("DL300") || r.starts_with("DK-LATEST") || r.starts_with("DK-NOTAG")
+        })
+        .collect();
+    assert_eq!(
+        ours,
+        BTreeSet::from([
+            ("DL3007".to_string(), 5),
+            ("DL3006".to_string(), 7),
+            ("DK-LATEST".to_string(), 8),
+        ])
+    );
 }

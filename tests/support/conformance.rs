@@ -65,6 +65,8 @@ pub struct LintStats {
     pub hadolint_only: BTreeMap<String, Vec<String>>,
     /// Dockerfiles `dk plan` refused as their own node: (file, first line of the error).
     pub plan_refused: Vec<(String, String)>,
+    /// Files that plan once a build arg nothing in them sets is given (`file (ARG)`).
+    pub needs_build_arg: Vec<String>,
 }
 
 impl LintStats {
@@ -144,16 +146,32 @@ pub fn lint_corpus(dk: &Path, files: &[PathBuf], ids: &BTreeSet<String>, ns: &st
                             || l.contains(&format!("<<-{}", end.trim()))
                     })
                 });
+            // Classified: Hadolint 2.15 cannot read an argument that a tab separates from a
+            // line continuation (`COPY --chown=a:b\` then `<TAB>./src`), which BuildKit reads.
+            let line = *line;
+            let after_tab_continuation = line >= 2
+                && text
+                    .lines()
+                    .nth(line - 2)
+                    .is_some_and(|l| l.ends_with('\\'))
+                && text
+                    .lines()
+                    .nth(line - 1)
+                    .is_some_and(|l| l.starts_with('\t'));
             stats.hadolint_unparsed.push(format!(
                 "{shown}:{line}{}",
                 if after_heredoc {
                     " (the line right after a heredoc's end)"
+                } else if after_tab_continuation {
+                    " (a tab-indented argument after a line continuation)"
                 } else {
                     " (not classified)"
                 }
             ));
             continue;
         }
+        let manifest = scratch.join("containers/corpusnode/container.toml");
+        let _ = std::fs::remove_file(&manifest);
         let plan = Command::new(dk)
             .arg("-C")
             .arg(&scratch)
@@ -168,7 +186,24 @@ pub fn lint_corpus(dk: &Path, files: &[PathBuf], ids: &BTreeSet<String>, ns: &st
                 .find(|l| l.starts_with("error") || l.contains(": "))
                 .unwrap_or("")
                 .to_string();
-            stats.plan_refused.push((shown.clone(), first));
+            // A build arg the file needs and nothing sets (`FROM ${BUILD_FROM}`): what its
+            // project sets when it builds it. Set here (to `scratch`), the file plans and is
+            // linted like the others.
+            let arg = first
+                .split("needs the build arg `")
+                .nth(1)
+                .and_then(|r| r.split('`').next());
+            match arg {
+                Some(arg) => {
+                    std::fs::write(
+                        &manifest,
+                        format!("[build]\nargs = {{ {arg} = \"scratch\" }}\n"),
+                    )
+                    .unwrap();
+                    stats.needs_build_arg.push(format!("{shown} ({arg})"));
+                }
+                None => stats.plan_refused.push((shown.clone(), first)),
+            }
         }
         let out = Command::new(dk)
             .arg("-C")

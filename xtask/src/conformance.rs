@@ -138,6 +138,13 @@ pub fn main(args: &[String]) {
     for (f, e) in &lint.plan_refused {
         let _ = writeln!(md, "- {f}: {e}");
     }
+    if !lint.needs_build_arg.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nThese need a build arg that nothing in them sets (their projects set it when they build them); given one (`scratch`), they plan and are linted like the rest: {}.\n",
+            lint.needs_build_arg.join(", ")
+        );
+    }
     let _ = writeln!(
         md,
         "\n## `dk import compose` + `dk plan` ({} Compose files)\n\n| | |\n|---|---|\n| `docker-compose config` accepts | {} |\n| dk imports and plans | **{}** |\n",
