@@ -67,15 +67,29 @@ pub fn main(args: &[String]) {
     let mut cases: Vec<crate::buildsees::Case> =
         (1..=sees).map(crate::buildsees::random_case).collect();
     cases.extend(ignores.iter().map(|p| crate::buildsees::corpus_case(p)));
-    let mut seen = crate::buildsees::Outcome::default();
-    for (b, batch) in cases.chunks(100).enumerate() {
-        let out = crate::buildsees::compare(&dk, batch, &format!("dksees{pid}b{b}"));
-        seen.cases += out.cases;
-        seen.classic.extend(out.classic);
-        seen.buildkit.extend(out.buildkit);
-        seen.reference_only.extend(out.reference_only);
-        println!("  {} cases done", seen.cases);
-    }
+    // Two batches at a time: the daemon builds while the CLI waits.
+    let seen = std::sync::Mutex::new(crate::buildsees::Outcome::default());
+    let batches: Vec<&[crate::buildsees::Case]> = cases.chunks(100).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let b = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(batch) = batches.get(b) else { break };
+                    let out =
+                        crate::buildsees::compare(&dk, batch, &format!("dksees{pid}b{b}"));
+                    let mut seen = seen.lock().unwrap();
+                    seen.cases += out.cases;
+                    seen.classic.extend(out.classic);
+                    seen.buildkit.extend(out.buildkit);
+                    seen.reference_only.extend(out.reference_only);
+                    println!("  {} cases done", seen.cases);
+                }
+            });
+        }
+    });
+    let seen = seen.into_inner().unwrap();
 
     let mut md = String::new();
     let _ = writeln!(
