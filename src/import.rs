@@ -958,7 +958,7 @@ fn broken_reference(image: &str) -> bool {
 /// (`${DB_DATA_LOCATION}:/data` with the variable unset: the specification refuses the
 /// empty section too) — named with the variable, the service and the key, before anything
 /// is written (one error per root cause).
-fn check_images(project: &Project) -> Result<()> {
+fn check_broken_values(project: &Project) -> Result<()> {
     let mut problems = Vec::new();
     let unset_note = |node: &Node| {
         let unset = project.unset_on_line(node);
@@ -1102,7 +1102,7 @@ pub struct Here<'a> {
 
 /// Write `project` into the workspace at `into` (created when it has no dk.toml).
 pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> {
-    check_images(project)?;
+    check_broken_values(project)?;
     check_contexts(project)?;
     let mut report = Report::default();
     let fresh = !into.join(crate::config::WORKSPACE_FILE).exists();

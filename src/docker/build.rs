@@ -133,7 +133,7 @@ impl Daemon {
             return self.build_with_session(req, context, on_event).await;
         }
         let opts = self.build_options(req, None);
-        self.run_build(req, opts, Some(bollard::body_try_stream(context)), on_event)
+        self.run_build(req, opts, bollard::body_try_stream(context), on_event)
             .await
     }
 
@@ -168,7 +168,7 @@ impl Daemon {
         // tries to open a session of its own with the same id, for credentials; the daemon
         // refuses a second session of an id, and dk's is already there.)
         let empty = bollard::body_full(Bytes::new());
-        let result = self.run_build(req, opts, Some(empty), on_event).await;
+        let result = self.run_build(req, opts, empty, on_event).await;
         drop(session);
         result
     }
@@ -202,11 +202,11 @@ impl Daemon {
         &self,
         req: &BuildRequest,
         opts: BuildImageOptions,
-        body: Option<Body>,
+        body: Body,
         mut on_event: impl FnMut(BuildEvent<'_>),
     ) -> std::result::Result<ImageId, BuildError> {
         let buildkit = req.builder == Builder::BuildKit;
-        let mut stream = self.long.build_image(opts, None, body);
+        let mut stream = self.long.build_image(opts, None, Some(body));
         let mut id = None;
         let mut classic = ClassicProgress::default();
         let mut kit = KitProgress::default();

@@ -77,8 +77,7 @@ pub fn main(args: &[String]) {
                 loop {
                     let b = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(batch) = batches.get(b) else { break };
-                    let out =
-                        crate::buildsees::compare(&dk, batch, &format!("dksees{pid}b{b}"));
+                    let out = crate::buildsees::compare(&dk, batch, &format!("dksees{pid}b{b}"));
                     let mut seen = seen.lock().unwrap();
                     seen.cases += out.cases;
                     seen.classic.extend(out.classic);
