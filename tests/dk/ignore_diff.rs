@@ -279,8 +279,10 @@ fn random_dockerignore_cases_send_exactly_what_the_docker_cli_sends() {
 #[test]
 fn a_build_sees_what_a_build_from_the_cli_sees() {
     let n: u64 = crate::common::env_number("DK_SEES_CASES", 30);
+    // `DK_SEES_FIRST=471 DK_SEES_CASES=1` replays one seed.
+    let first: u64 = crate::common::env_number("DK_SEES_FIRST", 1);
     let step: usize = crate::common::env_number("DK_CORPUS_STEP", 2);
-    let mut cases: Vec<_> = (1..=n).map(random_case).collect();
+    let mut cases: Vec<_> = (first..first + n).map(random_case).collect();
     cases.extend(
         corpus_files()
             .iter()

@@ -330,12 +330,35 @@ fn image_paths(refs: &[String]) -> Result<Vec<BTreeSet<String>>, String> {
         ));
     }
     let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    // `docker save` stores a layer two images share once and links the other's to it.
+    let mut links: Vec<(String, String)> = Vec::new();
     let mut outer = tar::Archive::new(&out.stdout[..]);
     for e in outer.entries().unwrap() {
         let mut e = e.unwrap();
         let name = e.path().unwrap().to_string_lossy().to_string();
+        if e.header().entry_type().is_symlink() {
+            let target = e.link_name().unwrap().unwrap_or_default();
+            let dir = Path::new(&name).parent().unwrap_or(Path::new(""));
+            let resolved = dir.join(target.as_ref());
+            let mut parts: Vec<String> = Vec::new();
+            for c in resolved.components() {
+                match c {
+                    std::path::Component::ParentDir => {
+                        parts.pop();
+                    }
+                    std::path::Component::Normal(p) => parts.push(p.to_string_lossy().into()),
+                    _ => {}
+                }
+            }
+            links.push((name, parts.join("/")));
+            continue;
+        }
         let mut data = Vec::new();
         e.read_to_end(&mut data).unwrap();
+        entries.insert(name, data);
+    }
+    for (name, target) in links {
+        let data = entries.get(&target).cloned().unwrap_or_default();
         entries.insert(name, data);
     }
     let manifest: Vec<serde_json::Value> =
@@ -478,11 +501,14 @@ pub fn compare(dk: &Path, cases: &[Case], ns: &str) -> Outcome {
     let mut built = Vec::new();
     for (k, _) in cases.iter().enumerate() {
         let dir = ws(Builder::Classic).join(format!("containers/c{k}"));
+        // No cache: a classic build may otherwise reuse an image another batch is
+        // removing at that moment.
         let build = |cli: &Path, tag: &str, buildkit: &str| {
             Command::new(cli)
                 .args([
                     "build",
                     "-q",
+                    "--no-cache",
                     "--label",
                     "dk.test=buildsees",
                     "-t",
@@ -530,12 +556,12 @@ pub fn compare(dk: &Path, cases: &[Case], ns: &str) -> Outcome {
     }
     let mut dk_said = String::new();
     for b in [Builder::Classic, Builder::BuildKit] {
-        let run = Command::new(dk)
-            .arg("-C")
-            .arg(ws(b))
-            .arg("build")
-            .output()
-            .unwrap();
+        let mut run = Command::new(dk);
+        run.arg("-C").arg(ws(b)).arg("build");
+        if b == Builder::Classic {
+            run.arg("--force");
+        }
+        let run = run.output().unwrap();
         dk_said.push_str(&String::from_utf8_lossy(&run.stderr));
         dk_said.push_str(&String::from_utf8_lossy(&run.stdout));
     }
