@@ -117,7 +117,7 @@ pub fn main(args: &[String]) {
     if !lint.hadolint_unparsed.is_empty() {
         let _ = writeln!(
             md,
-            "Hadolint stops with DL1000 (a parse error) on {} files, which BuildKit builds and dk reads: Hadolint 2.15 cannot read an instruction or comment on the line right after a heredoc's end (`tests/dk/hadolint_diff.rs::hadolint_limits_dk_does_not_share` shows it):\n",
+            "Hadolint stops with DL1000 (a parse error) on {} files, which BuildKit builds and dk reads: Hadolint 2.15 cannot read an instruction or comment on the line right after a heredoc's end, nor an argument on a tab-indented line after a line continuation (`tests/dk/hadolint_diff.rs::hadolint_limits_dk_does_not_share` shows both):\n",
             lint.hadolint_unparsed.len()
         );
         for f in &lint.hadolint_unparsed {
