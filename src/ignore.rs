@@ -89,13 +89,11 @@ impl Matcher {
             if invert {
                 p = p[1..].trim();
             }
-            let mut pat = String::new();
-            if !p.is_empty() {
-                pat = clean(p);
-                if pat.len() > 1 && pat.starts_with('/') {
-                    pat = pat[1..].to_string();
-                }
-            }
+            let mut pat = if p.is_empty() {
+                String::new()
+            } else {
+                relative(p)
+            };
             if invert {
                 pat = format!("!{pat}");
             }
@@ -120,11 +118,7 @@ impl Matcher {
     pub fn from_patterns(patterns: &[String]) -> Result<Matcher, PatternError> {
         let mut m = Matcher::default();
         for (i, p) in patterns.iter().enumerate() {
-            let mut pat = clean(p.trim());
-            if pat.len() > 1 && pat.starts_with('/') {
-                pat = pat[1..].to_string();
-            }
-            m.push_line(i + 1, &pat)?;
+            m.push_line(i + 1, &relative(p.trim()))?;
         }
         Ok(m)
     }
@@ -237,6 +231,16 @@ impl Matcher {
 /// `a`, `a/b` for `a/b/c`: the parent directories of a path, shortest first.
 fn parents(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('/').map(move |(i, _)| &path[..i])
+}
+
+/// A pattern as the matcher takes it: cleaned, and relative to the context root (a
+/// leading `/` dropped).
+fn relative(p: &str) -> String {
+    let pat = clean(p);
+    match pat.strip_prefix('/') {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => pat,
+    }
 }
 
 /// Go's `filepath.Clean` for slash paths.

@@ -15,9 +15,6 @@ use crate::graph::{EdgeKind, Graph, node_ref};
 use crate::manifest::MountKind;
 use crate::workspace::Workspace;
 
-/// The Hadolint ids dk implements, each with Hadolint's semantics: `hadolint.rs`'s, and
-/// DL3006/DL3007 on `FROM` images as written. What dk sees beyond them has dk's own ids
-/// (DK-ROOT, DK-NOTAG, DK-LATEST), so a Hadolint ignore list means the same here.
 /// Hadolint's DL3006/DL3007 verdict on a FROM image as written (`aliases`: the stages
 /// before it).
 fn written_pinning(raw: &str, aliases: &[&str]) -> Option<&'static str> {
@@ -41,6 +38,9 @@ fn written_pinning(raw: &str, aliases: &[&str]) -> Option<&'static str> {
     }
 }
 
+/// The Hadolint ids dk implements, each with Hadolint's semantics: `hadolint.rs`'s, and
+/// DL3006/DL3007 on `FROM` images as written. What dk sees beyond them has dk's own ids
+/// (DK-ROOT, DK-NOTAG, DK-LATEST), so a Hadolint ignore list means the same here.
 pub fn hadolint_ids() -> Vec<&'static str> {
     let mut ids: Vec<&str> = crate::hadolint::RULES.to_vec();
     ids.extend(["DL3006", "DL3007"]);
@@ -115,6 +115,17 @@ impl<'a> Linter<'a> {
     }
 
     /// All findings of node `i`, waivers applied.
+    /// How to pin `image` by content: its digest when dk knows it, else how to find it.
+    fn pin_help(&self, image: &str) -> String {
+        match self.digests.get(image) {
+            Some(d) => format!("pin it by digest: `{d}`"),
+            None => format!(
+                "pin it by digest (`{}@sha256:…`; `docker image inspect --format '{{{{index .RepoDigests 0}}}}' {image}` shows it)",
+                ImageRef::parse(image).repo
+            ),
+        }
+    }
+
     pub fn lint(&mut self, i: usize) -> Vec<Finding> {
         let node = &self.ws.nodes[i];
         let df = &node.dockerfile;
@@ -154,22 +165,16 @@ impl<'a> Linter<'a> {
                 .collect();
             if let Some(rule) = written_pinning(&st.image_raw, &aliases) {
                 written.insert(st.line);
-                let (what, help) = if rule == "DL3007" {
-                    (
-                        "uses the moving `latest` tag",
-                        "name a version (and pin it by digest)",
-                    )
+                let what = if rule == "DL3007" {
+                    "uses the moving `latest` tag"
                 } else {
-                    (
-                        "has no tag (it means `latest`, which moves)",
-                        "name a version (and pin it by digest)",
-                    )
+                    "has no tag (it means `latest`, which moves)"
                 };
                 add(
                     rule,
                     st.line,
                     format!("base image `{}` {what}", st.image_raw),
-                    help.to_string(),
+                    self.pin_help(&st.image),
                 );
             }
         }
@@ -180,13 +185,7 @@ impl<'a> Linter<'a> {
                 continue;
             }
             let r = ImageRef::parse(&x.image);
-            let pin_help = match self.digests.get(&x.image) {
-                Some(d) => format!("pin it by digest: `{d}`"),
-                None => format!(
-                    "pin it by digest (`{}@sha256:…`; `docker image inspect --format '{{{{index .RepoDigests 0}}}}' {}` shows it)",
-                    r.repo, x.image
-                ),
-            };
+            let pin_help = self.pin_help(&x.image);
             let what = if x.kind == EdgeKind::From {
                 "base image"
             } else {
@@ -195,13 +194,10 @@ impl<'a> Linter<'a> {
             // What the written FROM already shows is DL3006/DL3007 (above); what only the
             // expanded reference or a COPY --from image shows is dk's own finding.
             let said = x.kind == EdgeKind::From && written.contains(&x.line);
-            let literal = x.kind == EdgeKind::From
-                && !df.text.get(x.span.clone()).is_some_and(|t| t.contains('$'));
-            let (no_tag, latest) = ("DK-NOTAG", "DK-LATEST");
             match r.pinning() {
-                Pinning::NoTag | Pinning::Latest if said || literal => {}
+                Pinning::NoTag | Pinning::Latest if said => {}
                 Pinning::NoTag => add(
-                    no_tag,
+                    "DK-NOTAG",
                     x.line,
                     format!(
                         "{what} `{}` has no tag (it means `latest`, which moves)",
@@ -210,7 +206,7 @@ impl<'a> Linter<'a> {
                     pin_help,
                 ),
                 Pinning::Latest => add(
-                    latest,
+                    "DK-LATEST",
                     x.line,
                     format!("{what} `{}` uses the moving `latest` tag", x.image),
                     pin_help,

@@ -104,7 +104,7 @@ impl Engine {
     /// Give node `i`'s unowned, still-empty writable mounts to the user container `id` (just
     /// created from `spec`, not started) runs as. For a live container those are its data
     /// directories and volumes; for a test container, the fresh directories that stand in
-    /// for them. Says what it did as a step of the node.
+    /// for them. For a live container, says what it did in a note.
     pub(crate) async fn own_unowned_mounts(
         &self,
         i: usize,

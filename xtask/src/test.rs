@@ -91,18 +91,9 @@ fn works(cmd: &[&str]) -> bool {
 
 fn install(tool: &Tool) -> Result<(), String> {
     let (how, ok) = match tool.install {
-        Install::Apt(p) => (
-            format!("apt-get install -y {p}"),
-            works(&[
-                "env",
-                "DEBIAN_FRONTEND=noninteractive",
-                "apt-get",
-                "install",
-                "-y",
-                "-q",
-                p,
-            ]) || (works(&["apt-get", "update", "-q"])
-                && works(&[
+        Install::Apt(p) => {
+            let apt_install = || {
+                works(&[
                     "env",
                     "DEBIAN_FRONTEND=noninteractive",
                     "apt-get",
@@ -110,8 +101,14 @@ fn install(tool: &Tool) -> Result<(), String> {
                     "-y",
                     "-q",
                     p,
-                ])),
-        ),
+                ])
+            };
+            // The package lists may be stale or absent: update once, then try again.
+            (
+                format!("apt-get install -y {p}"),
+                apt_install() || (works(&["apt-get", "update", "-q"]) && apt_install()),
+            )
+        }
         Install::Pip(p) => (
             format!("pip3 install {p}"),
             // Debian's pip refuses system installs without the flag; a venv's accepts both.
