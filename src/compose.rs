@@ -293,7 +293,7 @@ pub fn load(opts: &LoadOptions) -> Result<Project> {
     if env_path.exists() || opts.env_file.is_some() {
         let text =
             std::fs::read_to_string(&env_path).map_err(|e| Error::io("read", &env_path, e))?;
-        vars.extend(parse_env_file(&text, &env_path)?);
+        vars.extend(parse_env_file(&text, &env_path, &opts.env)?);
     }
     vars.extend(opts.env.clone());
 
@@ -421,6 +421,18 @@ pub fn load(opts: &LoadOptions) -> Result<Project> {
                 .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
                 .unwrap_or_else(|| "compose".into())
         });
+    for (_, svc) in &mut services {
+        if let V::Map(keys) = &mut svc.v {
+            for (key, node) in keys.iter_mut() {
+                match key.as_str() {
+                    "environment" => resolve_bare_keys(node, true, |k| vars.get(k).cloned()),
+                    // A label given by name alone is an empty one.
+                    "labels" => resolve_bare_keys(node, false, |_| Some(String::new())),
+                    _ => {}
+                }
+            }
+        }
+    }
     Ok(Project {
         name,
         files: all_files,
@@ -431,8 +443,50 @@ pub fn load(opts: &LoadOptions) -> Result<Project> {
     })
 }
 
-/// `.env`: `KEY=VALUE` lines (quotes removed, `#` comments, `export ` allowed).
-fn parse_env_file(text: &str, path: &Path) -> Result<BTreeMap<String, String>> {
+/// Entries given by name alone (`- FLAGD_HOST`, `FLAGD_HOST:`) of a list or map of
+/// `KEY=VALUE`s, given the value `value_of` has for them, as Compose resolves them: an
+/// `environment` entry from the variables (the environment over `.env`; one set nowhere
+/// stays bare), a label as the empty string. A value from a variable is the site's.
+fn resolve_bare_keys(
+    node: &mut Node,
+    from_variables: bool,
+    value_of: impl Fn(&str) -> Option<String>,
+) {
+    match &mut node.v {
+        V::Seq(items) => {
+            for item in items {
+                if let V::Str(k) = &item.v
+                    && !k.contains('=')
+                    && let Some(value) = value_of(k)
+                {
+                    item.interpolated |= from_variables;
+                    item.v = V::Str(format!("{k}={value}"));
+                }
+            }
+        }
+        V::Map(entries) => {
+            for (k, item) in entries {
+                if matches!(item.v, V::Null)
+                    && let Some(value) = value_of(k)
+                {
+                    item.interpolated |= from_variables;
+                    item.v = V::Str(value);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `.env` and `env_file`: `KEY=VALUE` lines (quotes removed, `#` comments, `export `
+/// allowed, `KEY` alone taken from the environment). A value
+/// unquoted or in double quotes is interpolated, as Compose does, with the environment
+/// first and then the lines above it (`B=${A}/x`); in single quotes it is literal.
+pub fn parse_env_file(
+    text: &str,
+    path: &Path,
+    environment: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
@@ -441,6 +495,13 @@ fn parse_env_file(text: &str, path: &Path) -> Result<BTreeMap<String, String>> {
         }
         let t = t.strip_prefix("export ").unwrap_or(t);
         let Some((k, v)) = t.split_once('=') else {
+            // A name alone takes its value from the environment (skipped when unset).
+            if t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                if let Some(v) = environment.get(t) {
+                    out.insert(t.to_string(), v.clone());
+                }
+                continue;
+            }
             return Err(Error::definition(
                 Diagnostic::new(
                     path.display().to_string(),
@@ -450,12 +511,24 @@ fn parse_env_file(text: &str, path: &Path) -> Result<BTreeMap<String, String>> {
             ));
         };
         let v = v.trim();
-        let v = if (v.starts_with('"') && v.ends_with('"') && v.len() >= 2)
-            || (v.starts_with('\'') && v.ends_with('\'') && v.len() >= 2)
-        {
+        let v = if v.starts_with('\'') && v.ends_with('\'') && v.len() >= 2 {
             v[1..v.len() - 1].to_string()
         } else {
-            v.split(" #").next().unwrap_or(v).trim_end().to_string()
+            let raw = if v.starts_with('"') && v.ends_with('"') && v.len() >= 2 {
+                &v[1..v.len() - 1]
+            } else {
+                v.split(" #").next().unwrap_or(v).trim_end()
+            };
+            let mut known = out.clone();
+            known.extend(environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+            interpolate(raw, &known)
+                .map_err(|e| {
+                    Error::definition(
+                        Diagnostic::new(path.display().to_string(), format!("{k}: {e}"))
+                            .at_line(i + 1),
+                    )
+                })?
+                .0
         };
         out.insert(k.trim().to_string(), v);
     }
@@ -731,10 +804,11 @@ pub fn interpolate(
                 used = true;
                 i = j;
             }
+            // Neither a name nor a brace (`$2a$14$…`, a lone `$`): kept as written, as the
+            // specification says ("Interpolation") and `docker compose` does.
             _ => {
-                return Err(format!(
-                    "`{s}`: a `$` must start a variable (`$VAR`, `${{VAR}}`) or be doubled (`$$`)"
-                ));
+                out.push('$');
+                i += 1;
             }
         }
     }
@@ -1458,6 +1532,29 @@ mod tests {
     }
 
     #[test]
+    fn an_env_file_interpolates_as_compose_reads_it() {
+        // opentelemetry-demo's .env: `OTEL_RESOURCE_ATTRIBUTES=service.namespace=${OTEL_SERVICE_NAMESPACE},…`.
+        let text =
+            "A=1\nB=${A}/x\nC=\"${B} ${HOME_X:-d}\"\nD='${A}'\nE=${SHELL_ONLY}\nSHELL_ONLY\nF\n";
+        let env = vars(&[("SHELL_ONLY", "s"), ("A", "env")]);
+        let got = parse_env_file(text, Path::new(".env"), &env).unwrap();
+        assert_eq!(got["A"], "1");
+        assert_eq!(got["B"], "env/x", "the environment comes first");
+        assert_eq!(got["C"], "env/x d");
+        assert_eq!(got["D"], "${A}", "single quotes are literal");
+        assert_eq!(got["E"], "s");
+        assert_eq!(
+            got["SHELL_ONLY"], "s",
+            "a name alone is taken from the environment"
+        );
+        assert!(
+            !got.contains_key("F"),
+            "and skipped when it is not set there"
+        );
+        assert!(parse_env_file("not a line\n", Path::new(".env"), &env).is_err());
+    }
+
+    #[test]
     fn interpolation_as_compose_does_it() {
         let v = vars(&[("A", "1"), ("E", "")]);
         let i = |s: &str| interpolate(s, &v).map(|(t, _)| t);
@@ -1466,6 +1563,9 @@ mod tests {
         assert_eq!(i("${A:+on} ${E:+on} ${E+on} ${N+on}").unwrap(), "on  on ");
         assert_eq!(i("${N:-${A}}").unwrap(), "1");
         assert_eq!(i("$$A").unwrap(), "$A");
+        // A `$` before neither a name nor a brace stays (stefanprodan/dockprom's bcrypt hash).
+        assert_eq!(i("${N:-$2a$14$1l.Io}").unwrap(), "$2a$14$1l.Io");
+        assert_eq!(i("cost $ 5 $").unwrap(), "cost $ 5 $");
         assert!(
             i("${E:?must be set}")
                 .unwrap_err()

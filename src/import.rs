@@ -356,15 +356,9 @@ fn plan_service<'a>(
                     let path = p.abs(&file);
                     match std::fs::read_to_string(&path) {
                         Ok(text) => {
-                            for line in text.lines() {
-                                let t = line.trim();
-                                if t.is_empty() || t.starts_with('#') {
-                                    continue;
-                                }
-                                if let Some((k, val)) = t.split_once('=') {
-                                    let val = val.trim().trim_matches('"').trim_matches('\'');
-                                    p.local_env.push((k.trim().to_string(), val.to_string()));
-                                }
+                            match crate::compose::parse_env_file(&text, &path, &p.project.vars) {
+                                Ok(values) => p.local_env.extend(values),
+                                Err(e) => p.todo("env_file", n, &e.to_string()),
                             }
                         }
                         Err(_) if !required => {}
@@ -926,9 +920,6 @@ fn manifest_text(p: &Plan<'_>, service: &str) -> String {
     out
 }
 
-/// Every local build context is a directory, before anything is written: a missing one is
-/// an error at its service, key and file:line (the Compose file names paths relative to
-/// its own directory).
 /// An external image written as the registry names it (`mongo` →
 /// `docker.io/library/mongo`): in the node of a service named like its image, a bare name
 /// would be the node itself (dk's graph rule), the qualified one never is.
@@ -958,21 +949,24 @@ fn broken_reference(image: &str) -> bool {
 /// (`${DB_DATA_LOCATION}:/data` with the variable unset: the specification refuses the
 /// empty section too) — named with the variable, the service and the key, before anything
 /// is written (one error per root cause).
+/// `: the variable X is not set` when the line of `node` uses variables that are unset.
+fn unset_note(project: &Project, node: &Node) -> String {
+    let unset = project.unset_on_line(node);
+    if unset.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ": the variable{} {} {} not set",
+            if unset.len() > 1 { "s" } else { "" },
+            unset.join(", "),
+            if unset.len() > 1 { "are" } else { "is" }
+        )
+    }
+}
+
 fn check_broken_values(project: &Project) -> Result<()> {
     let mut problems = Vec::new();
-    let unset_note = |node: &Node| {
-        let unset = project.unset_on_line(node);
-        if unset.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ": the variable{} {} {} not set",
-                if unset.len() > 1 { "s" } else { "" },
-                unset.join(", "),
-                if unset.len() > 1 { "are" } else { "is" }
-            )
-        }
-    };
+    let unset_note = |node: &Node| unset_note(project, node);
     for (service, svc) in &project.services {
         if let Some(node) = svc.get("image")
             && let Some(image) = node.text()
@@ -1009,6 +1003,9 @@ fn check_broken_values(project: &Project) -> Result<()> {
     ))
 }
 
+/// Every local build context is a directory holding its Dockerfile, before anything is
+/// written: a missing one is an error at its service, key and file:line (the Compose file
+/// names a context relative to its own directory, a Dockerfile relative to the context).
 fn check_contexts(project: &Project) -> Result<()> {
     let mut problems = Vec::new();
     for (service, svc) in &project.services {
@@ -1024,6 +1021,22 @@ fn check_contexts(project: &Project) -> Result<()> {
                 project.at(build.at),
                 dir.display()
             ));
+            continue;
+        }
+        // The Dockerfile, relative to the context (`dockerfile_inline` has none to copy).
+        let dockerfile = normalize(&dir.join(build.dockerfile.as_deref().unwrap_or("Dockerfile")));
+        if b.get("dockerfile_inline").is_none() && !dockerfile.is_file() {
+            let key = if build.dockerfile.is_some() {
+                "build.dockerfile"
+            } else {
+                "build.context"
+            };
+            problems.push(format!(
+                "{}: services.{service}.{key}: {} is not a file{}",
+                project.at(b.get("dockerfile").unwrap_or(build.at)),
+                dockerfile.display(),
+                unset_note(project, b.get("dockerfile").unwrap_or(build.at))
+            ));
         }
     }
     if problems.is_empty() {
@@ -1031,7 +1044,7 @@ fn check_contexts(project: &Project) -> Result<()> {
     }
     Err(Error::usage_help(
         problems.join("\n"),
-        "fix the path in the Compose file (it is relative to the file's directory), or create the directory; nothing was written",
+        "fix the path in the Compose file (a context is relative to the file's directory, a Dockerfile to its context), or create what is missing; nothing was written",
     ))
 }
 

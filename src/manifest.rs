@@ -158,7 +158,8 @@ pub struct RestartSettings {
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// A log driver of the daemon (`json` for json-file, `local`, `syslog`, `journald`,
-    /// `gelf`, `fluentd`, `awslogs`, `splunk`, `gcplogs`, `logentries`, `none`).
+    /// `gelf`, `fluentd`, `awslogs`, `splunk`, `gcplogs`, `logentries`, `none`) or the name
+    /// of a log driver plugin installed on it (its options unchecked).
     pub driver: Option<String>,
     /// Rotation size per file, e.g. "5m" (json-file, local).
     pub max_size: Option<SizeText>,
@@ -1412,18 +1413,41 @@ pub fn validate_log(l: &LogSettings, key: &str, path: &str, out: &mut Vec<Diagno
         driver
     };
     let Some((_, allowed)) = LOG_DRIVER_OPTIONS.iter().find(|(d, _)| *d == driver) else {
+        // Not one of Docker's own: a log driver plugin (`docker plugin install
+        // grafana/loki-docker-driver --alias loki`), named as `docker plugin ls` shows it,
+        // whose options are its own — unless it is a near miss of one of Docker's.
         let names: Vec<&str> = LOG_DRIVER_OPTIONS.iter().map(|(d, _)| *d).collect();
-        let mut d = Diagnostic::new(
-            path,
-            format!(
-                "{key}.driver: `{driver}` is not a log driver ({})",
-                names.join(", ")
-            ),
-        );
         if let Some(near) = crate::tomlfile::suggest(driver, names.iter().copied()) {
-            d = d.help(format!("did you mean `{near}`?"));
+            out.push(
+                Diagnostic::new(
+                    path,
+                    format!(
+                        "{key}.driver: `{driver}` is not one of Docker's log drivers ({})",
+                        names.join(", ")
+                    ),
+                )
+                .help(format!(
+                    "did you mean `{near}`? (a log driver plugin is named as `docker plugin ls` shows it)"
+                )),
+            );
+        } else if driver.is_empty()
+            || !driver
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/:".contains(c))
+        {
+            out.push(Diagnostic::new(
+                path,
+                format!("{key}.driver: `{driver}` is not a log driver or plugin name"),
+            ));
         }
-        out.push(d);
+        if l.max_size.is_some() || l.max_files.is_some() {
+            out.push(Diagnostic::new(
+                path,
+                format!(
+                    "{key}: max_size and max_files rotate json and local logs; give a plugin's own options in `options`"
+                ),
+            ));
+        }
         return;
     };
     for opt in l.options.keys() {
@@ -1610,6 +1634,24 @@ mod tests {
         let m: Manifest = tomlfile::parse_all(text, "m.toml")?;
         let v = m.validate(text, "m.toml");
         if v.is_empty() { Ok(m) } else { Err(v) }
+    }
+
+    #[test]
+    fn a_log_driver_plugin_is_taken_by_its_name_and_a_near_miss_is_not() {
+        let plugin = load(
+            "[run]\nlog = { driver = \"loki\", options = { loki-url = \"http://127.0.0.1:3100\" } }\n",
+        );
+        assert!(plugin.is_ok(), "{plugin:?}");
+        assert!(load("[run]\nlog = { driver = \"grafana/loki-docker-driver:3.3\" }\n").is_ok());
+        let near = load("[run]\nlog = { driver = \"jounrald\" }\n").unwrap_err();
+        assert!(
+            near[0].message.contains("not one of Docker's log drivers"),
+            "{near:?}"
+        );
+        assert!(near[0].help.as_deref().unwrap().contains("`journald`"));
+        let rotated = load("[run]\nlog = { driver = \"loki\", max_size = \"5m\" }\n").unwrap_err();
+        assert!(rotated[0].message.contains("rotate json and local logs"));
+        assert!(load("[run]\nlog = { driver = \"lo ki\" }\n").is_err());
     }
 
     #[test]

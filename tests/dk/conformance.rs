@@ -66,7 +66,7 @@ fn dk_lint_agrees_with_hadolint_on_a_sample_of_real_dockerfiles() {
 fn real_compose_files_import_and_plan_as_docker_compose_reads_them() {
     let files = sample(
         &c::compose_files(),
-        crate::common::env_number("DK_CORPUS_STEP", 3),
+        crate::common::env_number("DK_CORPUS_STEP", 5),
     );
     assert!(files.len() >= 10, "{} files", files.len());
     let stats = c::compose_corpus(&dk_path(), &files, &crate::common::unique("dkconf"));

@@ -446,7 +446,7 @@ target = "/two"
             "run.sysctls: `vm.swappiness`",
             "run.labels: `dk.node`",
             "run.security_opt: `privileged`",
-            "run.log.driver: `syslgo` is not a log driver",
+            "run.log.driver: `syslgo` is not one of Docker's log drivers",
             "did you mean `syslog`?",
             "containers/web/container.toml:11:1: mount.host: `/etc` exposes the host",
             "mount.host: `relative/path` must be an absolute host path",

@@ -524,6 +524,87 @@ fn a_missing_build_context_is_named_by_service_key_and_line_and_nothing_is_writt
 }
 
 #[test]
+fn a_missing_dockerfile_is_named_by_service_key_line_and_variable() {
+    // OpenTelemetry's demo names each Dockerfile through a variable its .env sets
+    // (`dockerfile: ${AD_DOCKERFILE}`); with the Dockerfile or the variable missing, dk said
+    // `error: copy …/src/ad/Dockerfile: No such file or directory`, naming nothing.
+    let ws = compose_only(
+        "services:\n  ad:\n    build:\n      context: ./\n      dockerfile: ${AD_DOCKERFILE}\n  web:\n    build: ./web\n  db:\n    image: busybox:1.36.1\n",
+    );
+    std::fs::create_dir_all(ws.path("web")).unwrap();
+    ws.write(".env", "AD_DOCKERFILE=./src/ad/Dockerfile\n");
+    let out = import(&ws, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("compose.yaml:5: services.ad.build.dockerfile:")
+            && err.contains("src/ad/Dockerfile is not a file")
+            && !err.contains("/./")
+            && err.contains("compose.yaml:7: services.web.build.context:")
+            && err.contains("web/Dockerfile is not a file")
+            && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(!ws.path("dk.toml").exists() && !ws.path("containers").exists());
+    // The variable unset: the message says so.
+    std::fs::remove_file(ws.path(".env")).unwrap();
+    let err = stderr(&import(&ws, &[]));
+    assert!(
+        err.contains("services.ad.build.dockerfile:")
+            && err.contains("the variable AD_DOCKERFILE is not set"),
+        "{err}"
+    );
+    // Both Dockerfiles there: it imports.
+    ws.write(".env", "AD_DOCKERFILE=./src/ad/Dockerfile\n");
+    app_context(&ws.path("web"));
+    ws.write("src/ad/Dockerfile", "FROM busybox:1.36.1\n");
+    let out = import(&ws, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn real_compose_files_that_found_dk_bugs_import_and_plan() {
+    // stefanprodan/dockprom: a bcrypt hash in a default (`${H:-$2a$14$…}`), whose `$`s start no
+    // variable and stay as written (the specification; dk refused it). temporalio's
+    // multirole file: a log driver plugin (`driver: loki`; dk knew only Docker's own).
+    // open-telemetry/opentelemetry-demo: every Dockerfile named through .env.
+    let c = crate::conformance_support::corpus().join("compose");
+    let files: Vec<_> = [
+        "stefanprodan-dockprom/docker-compose.yml",
+        "temporalio-docker-compose__multirole/compose.yaml",
+        "opentelemetry-demo/compose.yaml",
+    ]
+    .iter()
+    .map(|f| c.join(f))
+    .collect();
+    let stats = crate::conformance_support::compose_corpus(
+        &crate::common::dk_path(),
+        &files,
+        &unique("dkbugs"),
+    );
+    assert_eq!(stats.planned, 3, "{stats:?}");
+    assert!(stats.key_differences.is_empty(), "{stats:?}");
+    assert!(stats.keys_compared > 100, "{stats:?}");
+    // The hash reaches the container's environment unchanged.
+    let ws = compose_only(&std::fs::read_to_string(&files[0]).unwrap());
+    for d in ["caddy", "grafana", "prometheus", "alertmanager"] {
+        std::fs::create_dir_all(ws.path(d)).unwrap();
+    }
+    let out = import(&ws, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // (A value from a variable is the site's: dk.local.toml.)
+    let local: toml::Table = std::fs::read_to_string(ws.path("dk.local.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        local["containers"]["caddy"]["env"]["ADMIN_PASSWORD_HASH"].as_str(),
+        Some("$2a$14$1l.IozJx7xQRVmlkEQ32OeEEfP5mRxTpbDTCTcXRqn19gXD8YK1pO"),
+        "{local:?}"
+    );
+}
+
+#[test]
 fn what_runs_differently_is_said_as_the_workspace_resolves_it() {
     // The notes on dk's defaults follow the target workspace's [defaults], not dk's own.
     let ws = TestWs::empty();

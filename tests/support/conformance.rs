@@ -320,6 +320,14 @@ pub fn v1_difference(message: &str) -> Option<&'static str> {
             "a port with an empty host address (`:2283:2283`, what `${IP:-}:2283:2283` gives): the specification's port syntax (`[[HOST:]PUBLISHED:]TARGET`, host possibly empty) and `docker compose` v2 read it; 1.29's format check refuses it",
         ),
         (
+            "value 'content' does not match any of the regexes",
+            "a config given by its `content` (Compose specification, \"Configs top-level elements\": `content`, inlined); 1.29 predates it",
+        ),
+        (
+            ": 'attach'",
+            "a service's `attach` (Compose specification, \"Services top-level elements\": `attach`); 1.29 predates it",
+        ),
+        (
             "Additional properties are not allowed ('develop'",
             "`develop` (Compose specification, \"Compose Develop Specification\"); 1.29 predates it",
         ),
@@ -847,13 +855,20 @@ pub fn canonical_service(s: &serde_json::Value, dir: &Path) -> BTreeMap<String, 
                 };
                 let f = |key: &str| h.get(key).and_then(text);
                 let d = |key: &str| f(key).map(|t| duration(&t));
+                // `disable: true` is `test: ["NONE"]` (the specification), which 1.29 prints.
+                let disabled = f("disable").as_deref() == Some("true");
+                let test = if disabled {
+                    vec!["NONE".to_string()]
+                } else {
+                    test
+                };
                 json!({
                     "test": test,
                     "interval": d("interval"),
                     "timeout": d("timeout"),
                     "retries": f("retries"),
                     "start_period": d("start_period"),
-                    "disable": f("disable"),
+                    "disable": None::<String>,
                 })
             }
             // Compared elsewhere or not part of the resolved model both print the same way.
@@ -905,6 +920,15 @@ pub fn compose_keys(dk: &Path, file: &Path) -> Result<(usize, Vec<String>), Stri
     let all: BTreeSet<&String> = mine.keys().chain(reference.keys()).collect();
     for name in all {
         let (Some(a), Some(b)) = (mine.get(name), reference.get(name)) else {
+            // A service of a profile not enabled: 1.29's `config` prints every profile's
+            // services; the specification ("Using profiles with Compose") leaves them out
+            // of the model until their profile is enabled, as dk and `docker compose` do.
+            if reference
+                .get(name)
+                .is_some_and(|s| s.get("profiles").is_some())
+            {
+                continue;
+            }
             differences.push(format!(
                 "{name}: a service only {} has",
                 if mine.contains_key(name) {
