@@ -489,6 +489,14 @@ pub struct DeploySection {
     pub replicas: Option<u64>,
     /// Swarm only: placement constraints (`node.labels.disk == ssd`).
     pub constraints: Option<Vec<String>>,
+    /// Swarm only: placement preferences, tasks spread evenly over the values of each
+    /// (`node.labels.zone`), in order.
+    pub spread: Option<Vec<String>>,
+    /// Swarm only: at most this many of the service's tasks on one node.
+    pub max_per_node: Option<u64>,
+    /// Swarm only: how long dk waits for Swarm to create or roll out the service (default:
+    /// per task, its readiness bound and the monitor period, plus a minute for pulls).
+    pub timeout: Option<DurationText>,
 }
 
 /// Where a live container runs.
@@ -1155,6 +1163,7 @@ impl Manifest {
         if let Some(log) = &run.log {
             validate_log(log, "run.log", l.path, out);
         }
+        validate_deploy(&self.deploy, l.path, out);
         if let Some(r) = &run.allow_root
             && r.get_ref().trim().is_empty()
         {
@@ -1401,6 +1410,35 @@ pub fn validate_restart(r: &RestartSettings, key: &str, path: &str, out: &mut Ve
                 "{key}.policy: `{p}` is not one of {}",
                 RESTART_POLICIES.join(", ")
             ),
+        ));
+    }
+}
+
+/// `[deploy]`'s Swarm placement: spread over labels, at least one task per node allowed.
+pub fn validate_deploy(d: &DeploySection, path: &str, out: &mut Vec<Diagnostic>) {
+    for s in d.spread.iter().flatten() {
+        if !(s.starts_with("node.labels.") || s.starts_with("engine.labels.")) || s.ends_with('.') {
+            out.push(
+                Diagnostic::new(
+                    path,
+                    format!("deploy.spread: `{s}` is not a node label (`node.labels.<name>`)"),
+                )
+                .help("Swarm spreads tasks over the values of a node label, e.g. `spread = [\"node.labels.zone\"]` after `docker node update --label-add zone=a NODE`"),
+            );
+        }
+    }
+    if d.max_per_node == Some(0) {
+        out.push(
+            Diagnostic::new(path, "deploy.max_per_node: 0 would place no task anywhere")
+                .help("give at least 1, or leave it out for no limit"),
+        );
+    }
+    if let Some(t) = &d.timeout
+        && t.get().is_zero()
+    {
+        out.push(Diagnostic::new(
+            path,
+            "deploy.timeout: 0s leaves Swarm no time; give e.g. \"5m\"",
         ));
     }
 }

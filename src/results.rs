@@ -449,6 +449,10 @@ pub fn status(rows: &[crate::live::StatusRow], as_json: bool) -> i32 {
         if let Some(it) = &r.interrupted {
             println!("{}: {it}", r.name);
         }
+        // A service's tasks, where each runs: `web: task on node h (10.0.0.2): running`.
+        for t in r.service.iter().flat_map(|s| &s.tasks) {
+            println!("{}: task {t}", r.name);
+        }
         if let Some(f) = &r.failed_start {
             println!(
                 "{}: failed start {f} (not retried until the image or settings change; `dk up --retry {}`)",

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::RegistryFile;
 use crate::converge::RunAction;
-use crate::docker::{ContainerSpec, SecretRef, ServiceInfo, ServiceSettings, TaskInfo};
+use crate::docker::{ContainerSpec, NodeInfo, SecretRef, ServiceInfo, ServiceSettings, TaskInfo};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ids::ImageId;
@@ -100,7 +100,7 @@ impl Engine {
             .ensure_overlay(&self.overlay(), labels::owned(&self.ws.id, Role::Live))
             .await?;
         let auth = crate::credentials::for_registry(&registry.url)?;
-        let deadline = Instant::now() + self.rollout_bound(i, &settings);
+        let bound = self.rollout_bound(i, &settings);
         let t = Instant::now();
         let fail = |reason: String| FailedStart {
             node: name.clone(),
@@ -115,7 +115,7 @@ impl Engine {
             daemon
                 .create_service(&spec, &settings, labels, auth.as_ref())
                 .await?;
-            if let Err(e) = self.wait_created(&spec.name, &settings, deadline).await {
+            if let Err(e) = self.wait_created(&spec.name, &settings, bound).await {
                 // Nothing served before: a service that never runs is not left behind.
                 daemon.remove_service(&spec.name).await?;
                 self.prune_secrets(i, &spec.name, &[]).await?;
@@ -145,7 +145,7 @@ impl Engine {
             .wait_rollout(
                 &spec.name,
                 &settings,
-                deadline,
+                bound,
                 existing.update_started.clone(),
             )
             .await;
@@ -252,13 +252,14 @@ impl Engine {
             return Ok(None);
         };
         let tasks = reads.service_tasks(&name).await?;
+        let nodes = reads.swarm_nodes().await?;
         let wanted: Vec<&TaskInfo> = tasks.iter().filter(|t| t.desired == "running").collect();
         Ok(Some(ServiceStatus {
             replicas: s.replicas,
             running: wanted.iter().filter(|t| t.state == "running").count() as u64,
             update: s.update_state.clone(),
             runs_live: live.is_some_and(|l| s.labels.get(labels::IMAGE) == Some(&l.to_string())),
-            tasks: wanted.iter().map(|t| task_line(t)).collect(),
+            tasks: wanted.iter().map(|t| task_line(t, &nodes)).collect(),
         }))
     }
 
@@ -332,6 +333,12 @@ impl Engine {
                 .clone()
                 .or_else(|| ws.constraints.clone())
                 .unwrap_or_default(),
+            spread: deploy
+                .spread
+                .clone()
+                .or_else(|| ws.spread.clone())
+                .unwrap_or_default(),
+            max_per_node: deploy.max_per_node.or(ws.max_per_node),
             // The workspace's overlay stands for the live network; other networks it names
             // must be swarm-scoped (overlay) ones on the manager.
             networks: match spec.network.as_ref().map(|(n, _)| n.as_str()) {
@@ -410,9 +417,17 @@ impl Engine {
         Ok(())
     }
 
-    /// How long a rollout may take: per task, its readiness bound and the monitor period,
-    /// plus a minute for pulls.
+    /// How long a rollout may take: `[deploy] timeout`, else per task its readiness bound
+    /// and the monitor period, plus a minute for pulls.
     fn rollout_bound(&self, i: usize, s: &ServiceSettings) -> Duration {
+        if let Some(t) = self.ws.nodes[i].manifest.deploy.timeout.as_ref().or(self
+            .ws
+            .deploy
+            .timeout
+            .as_ref())
+        {
+            return *t.get();
+        }
         let ready = self.ws.nodes[i]
             .manifest
             .run
@@ -437,7 +452,8 @@ impl Engine {
 
     /// A new service: wait until `replicas` tasks of its image run; a task that keeps
     /// failing ends the wait early.
-    async fn wait_created(&self, name: &str, s: &ServiceSettings, deadline: Instant) -> Result<()> {
+    async fn wait_created(&self, name: &str, s: &ServiceSettings, bound: Duration) -> Result<()> {
+        let deadline = Instant::now() + bound;
         loop {
             let tasks = self.reads()?.service_tasks(name).await?;
             let of_image = |t: &&TaskInfo| t.image.as_deref() == Some(s.image.as_str());
@@ -456,20 +472,16 @@ impl Engine {
                 .collect();
             let late = Instant::now() > deadline;
             if failed.len() >= CREATE_FAILURES || late {
-                let why = failed
-                    .iter()
-                    .map(|t| task_line(t))
-                    .next()
-                    .unwrap_or_else(|| "its tasks did not get to run".into());
+                let report = self.task_report(name).await;
                 return Err(Error::Container {
                     name: name.to_string(),
                     message: format!(
-                        "the new Swarm service did not run {} task(s) ({}): {why}; the service was removed",
+                        "the new Swarm service did not run {} task(s) ({}); per node: {report}; the service was removed",
                         s.replicas,
                         if late {
-                            "out of time"
+                            format!("not within {}", crate::units::human_duration(bound))
                         } else {
-                            "tasks keep failing"
+                            "tasks keep failing".to_string()
                         },
                     ),
                     help: Some(format!(
@@ -486,9 +498,10 @@ impl Engine {
         &self,
         name: &str,
         s: &ServiceSettings,
-        deadline: Instant,
+        bound: Duration,
         before: Option<String>,
     ) -> Result<()> {
+        let deadline = Instant::now() + bound;
         loop {
             let svc = self.service_now(name).await?;
             match svc.update_state.as_deref() {
@@ -519,36 +532,84 @@ impl Engine {
             }
             if Instant::now() > deadline {
                 return Err(self
-                    .rollout_error(name, &svc, "Swarm did not finish the update in time")
+                    .rollout_error(
+                        name,
+                        &svc,
+                        &format!(
+                            "Swarm did not finish the update within {} (`[deploy] timeout`); it goes on with it",
+                            crate::units::human_duration(bound)
+                        ),
+                    )
                     .await);
             }
             tokio::time::sleep(POLL).await;
         }
     }
 
-    async fn rollout_error(&self, name: &str, s: &ServiceInfo, what: &str) -> Error {
-        let tasks = match self.reads() {
-            Ok(r) => r.service_tasks(name).await.unwrap_or_default(),
-            Err(_) => Vec::new(),
+    /// What Swarm reports of the service, node by node: every node with the states of the
+    /// tasks it holds (the ones Swarm wants running, then recent failures) and its own
+    /// state when it is not ready and active (a dead node shows as `down`); then the tasks
+    /// no node took. One line.
+    async fn task_report(&self, name: &str) -> String {
+        let Ok(reads) = self.reads() else {
+            return "(the manager does not answer)".into();
         };
-        let failed: Vec<String> = tasks
+        let tasks = reads.service_tasks(name).await.unwrap_or_default();
+        let mut nodes = reads.swarm_nodes().await.unwrap_or_default();
+        nodes.sort_by(|a, b| a.addr.cmp(&b.addr));
+        let shown = |t: &TaskInfo| match &t.error {
+            Some(e) => format!("{}: {e}", t.state),
+            None => t.state.clone(),
+        };
+        // Wanted tasks first, then at most 3 failed ones per node.
+        let of = |node: Option<&str>| -> Vec<String> {
+            let here = |t: &&TaskInfo| t.node.as_deref() == node;
+            tasks
+                .iter()
+                .filter(here)
+                .filter(|t| t.desired == "running")
+                .map(shown)
+                .chain(
+                    tasks
+                        .iter()
+                        .filter(here)
+                        .filter(|t| t.desired != "running" && t.error.is_some())
+                        .take(3)
+                        .map(shown),
+                )
+                .collect()
+        };
+        let mut parts: Vec<String> = nodes
             .iter()
-            .filter(|t| t.error.is_some())
-            .take(3)
-            .map(task_line)
+            .map(|n| {
+                let held = of(Some(&n.id));
+                format!(
+                    "{}: {}",
+                    n.shown(),
+                    if held.is_empty() {
+                        "no task".to_string()
+                    } else {
+                        held.join(", ")
+                    }
+                )
+            })
             .collect();
+        let unplaced = of(None);
+        if !unplaced.is_empty() {
+            parts.push(format!("not placed: {}", unplaced.join(", ")));
+        }
+        parts.join("; ")
+    }
+
+    async fn rollout_error(&self, name: &str, s: &ServiceInfo, what: &str) -> Error {
         Error::Container {
             name: name.to_string(),
             message: format!(
-                "{what} ({}){}",
+                "{what} ({}); per node: {}",
                 s.update_message
                     .as_deref()
                     .unwrap_or("no message from Swarm"),
-                if failed.is_empty() {
-                    String::new()
-                } else {
-                    format!("; failed tasks: {}", failed.join("; "))
-                }
+                self.task_report(name).await
             ),
             help: Some(format!(
                 "see the task logs with `docker service logs {name}` on the manager; fix it and `dk up` again"
@@ -565,9 +626,19 @@ fn service_hash(spec: &ContainerSpec, s: &ServiceSettings) -> String {
     h.finalize().to_hex()[..16].to_string()
 }
 
-fn task_line(t: &TaskInfo) -> String {
+/// `on node host (10.0.0.2): running`, `on node host (10.0.0.3), down: failed: <error>`,
+/// or `not placed: pending: no suitable node (…)`.
+fn task_line(t: &TaskInfo, nodes: &[NodeInfo]) -> String {
+    let at = match t
+        .node
+        .as_deref()
+        .and_then(|id| nodes.iter().find(|n| n.id == id))
+    {
+        Some(n) => format!("on node {}", n.shown()),
+        None => "not placed".to_string(),
+    };
     match &t.error {
-        Some(e) => format!("{}: {e}", t.state),
-        None => t.state.clone(),
+        Some(e) => format!("{at}: {}: {e}", t.state),
+        None => format!("{at}: {}", t.state),
     }
 }

@@ -221,6 +221,7 @@ impl Workspace {
         if let Some(l) = &ws_file.defaults.log {
             crate::manifest::validate_log(l, "defaults.log", WORKSPACE_FILE, &mut diags);
         }
+        crate::manifest::validate_deploy(&ws_file.deploy, WORKSPACE_FILE, &mut diags);
 
         let abs = |p: &str| -> PathBuf {
             let p = Path::new(p);

@@ -24,7 +24,7 @@ pub use containers::{
 pub use images::{ImageEntry, ImageFacts, ImageSet};
 pub use registry::{PushFailure, RegistryAuth};
 pub use session::{ContextFile, FileKind, SessionFiles};
-pub use swarm::{SecretRef, ServiceInfo, ServiceSettings, TaskInfo};
+pub use swarm::{NodeInfo, SecretRef, ServiceInfo, ServiceSettings, TaskInfo};
 
 use std::time::Duration;
 

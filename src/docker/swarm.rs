@@ -13,7 +13,8 @@ use bollard::models::{
     ServiceSpecRollbackConfigFailureActionEnum, ServiceSpecRollbackConfigOrderEnum,
     ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
     ServiceSpecUpdateConfigOrderEnum, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
-    TaskSpecResources, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
+    TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 
 use super::containers::{nanos, ulimits};
@@ -27,6 +28,10 @@ pub struct ServiceSettings {
     pub image: String,
     pub replicas: u64,
     pub constraints: Vec<String>,
+    /// Placement preferences: spread over the values of each (`node.labels.zone`).
+    pub spread: Vec<String>,
+    /// At most this many tasks on one node.
+    pub max_per_node: Option<u64>,
     /// The overlay network of the workspace, then any other (swarm-scoped) ones it joins.
     pub networks: Vec<String>,
     /// New tasks before old ones stop (no host port in the way).
@@ -74,6 +79,35 @@ pub struct TaskInfo {
     pub desired: String,
     pub image: Option<String>,
     pub error: Option<String>,
+    /// The swarm node it is assigned to (its id), once assigned.
+    pub node: Option<String>,
+}
+
+/// A swarm node as the manager sees it.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    pub id: String,
+    pub hostname: String,
+    /// Its address in the swarm.
+    pub addr: String,
+    /// `ready`, `down`, `unknown`, `disconnected`.
+    pub state: String,
+    /// `active`, `pause`, `drain`.
+    pub availability: String,
+}
+
+impl NodeInfo {
+    /// How a person finds it: `host (10.0.0.2)`, plus its state when not ready/active.
+    pub fn shown(&self) -> String {
+        let mut s = format!("{} ({})", self.hostname, self.addr);
+        if self.state != "ready" {
+            s.push_str(&format!(", {}", self.state));
+        }
+        if self.availability != "active" {
+            s.push_str(&format!(", {}", self.availability));
+        }
+        s
+    }
 }
 
 fn body(spec: &ContainerSpec, s: &ServiceSettings, labels: HashMap<String, String>) -> ServiceSpec {
@@ -195,8 +229,22 @@ fn body(spec: &ContainerSpec, s: &ServiceSettings, labels: HashMap<String, Strin
                 delay: Some(nanos(Duration::from_secs(2))),
                 ..Default::default()
             }),
-            placement: (!s.constraints.is_empty()).then(|| TaskSpecPlacement {
-                constraints: Some(s.constraints.clone()),
+            placement: (!s.constraints.is_empty()
+                || !s.spread.is_empty()
+                || s.max_per_node.is_some())
+            .then(|| TaskSpecPlacement {
+                constraints: (!s.constraints.is_empty()).then(|| s.constraints.clone()),
+                preferences: (!s.spread.is_empty()).then(|| {
+                    s.spread
+                        .iter()
+                        .map(|d| TaskSpecPlacementPreferences {
+                            spread: Some(TaskSpecPlacementSpread {
+                                spread_descriptor: Some(d.clone()),
+                            }),
+                        })
+                        .collect()
+                }),
+                max_replicas: s.max_per_node.map(|m| m as i64),
                 ..Default::default()
             }),
             networks: Some(
@@ -309,6 +357,7 @@ impl Lookup {
                     desired: t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
                     image: t.spec.and_then(|s| s.container_spec).and_then(|c| c.image),
                     error: status.err,
+                    node: t.node_id,
                 }
             })
             .collect())
@@ -316,6 +365,32 @@ impl Lookup {
 }
 
 impl Lookup {
+    /// The swarm's nodes (a manager's view).
+    pub async fn swarm_nodes(&self) -> Result<Vec<NodeInfo>> {
+        let nodes = self
+            .api
+            .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+            .await
+            .map_err(|e| self.err("listing the swarm's nodes", e))?;
+        Ok(nodes
+            .into_iter()
+            .map(|n| {
+                let status = n.status.unwrap_or_default();
+                NodeInfo {
+                    id: n.id.unwrap_or_default(),
+                    hostname: n.description.and_then(|d| d.hostname).unwrap_or_default(),
+                    addr: status.addr.unwrap_or_default(),
+                    state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+                    availability: n
+                        .spec
+                        .and_then(|s| s.availability)
+                        .map(|a| a.to_string())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
     /// The Swarm secrets carrying all of `labels`: (id, name).
     pub async fn secrets_with_labels(
         &self,

@@ -10,6 +10,10 @@ mod buildkit;
 // Shared with `cargo xtask conformance` (the 1000 cases).
 #[path = "../support/buildsees.rs"]
 mod buildsees;
+// The multi-node Swarm rig (shared with `cargo xtask test`, which starts one for the suite).
+#[allow(dead_code)]
+#[path = "../support/cluster.rs"]
+mod cluster;
 mod common;
 mod conformance;
 // Shared with `cargo xtask conformance` (the whole corpora).

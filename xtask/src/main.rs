@@ -8,7 +8,11 @@ mod bench;
 mod buildsees;
 mod chaos;
 mod cluster;
+// The multi-node Swarm rig `test` starts once for the suite (shared with tests/dk/swarm.rs).
 mod conformance;
+#[allow(dead_code)]
+#[path = "../../tests/support/cluster.rs"]
+mod rig;
 // The differential harnesses on the real-file corpora (shared with tests/dk/conformance.rs).
 #[path = "../../tests/support/conformance.rs"]
 mod conformance_support;

@@ -159,11 +159,21 @@ pub fn main(args: &[String]) {
         std::process::exit(1);
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["test", "--workspace", "--locked"])
-        .args(args)
-        .current_dir(crate::util::root())
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo test: {e}"));
-    std::process::exit(status.code().unwrap_or(1));
+    let code = {
+        // One multi-node Swarm rig for the whole suite (cargo test has no once-per-suite
+        // setup): the Swarm tests find it through DK_TEST_CLUSTER; it goes when this scope
+        // ends, whatever the tests did.
+        eprintln!("xtask test: starting the 3-node Swarm rig");
+        let mut rig = crate::rig::Rig::start(3);
+        let described = rig.describe();
+        let status = Command::new(cargo)
+            .args(["test", "--workspace", "--locked"])
+            .args(args)
+            .env(crate::rig::RIG_VAR, &described)
+            .current_dir(crate::util::root())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run cargo test: {e}"));
+        status.code().unwrap_or(1)
+    };
+    std::process::exit(code);
 }
