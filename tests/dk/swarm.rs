@@ -617,3 +617,55 @@ fn a_worker_killed_mid_rollout_ends_with_swarm_s_verdict_and_a_drained_node_move
     );
     assert_eq!(s.fetch(), "v3\n");
 }
+
+#[test]
+fn a_node_that_cannot_pull_is_named_with_its_pull_error_and_the_old_tasks_keep_serving() {
+    let s = Swarm::on(OnRig::get(true));
+    // Placed on the third node only, so that Swarm has nowhere else to put a new task.
+    let deploy = "replicas = 2\nconstraints = [\"node.labels.zone == z3\"]\ntimeout = \"90s\"";
+    service_with(&s.ws, "v1\n", deploy);
+    s.ok(&["up", "svc"]);
+    s.settled(2);
+    let serving = s.task_containers();
+    assert!(serving.iter().all(|(n, _)| *n == 2), "{serving:?}");
+    // The third node loses its route to the registry (the swarm's own traffic still flows):
+    // it can pull nothing.
+    let node3 = &s.rig.info.nodes[2];
+    let registry_ip = s.rig.info.registry.split(':').next().unwrap().to_string();
+    let route = |verb: &str| {
+        let out = std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", node3.netns))
+            .args([
+                "ip",
+                "route",
+                verb,
+                "blackhole",
+                &format!("{registry_ip}/32"),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ip route {verb}: {}", stderr(&out));
+    };
+    route("add");
+    service_with(&s.ws, "v2\n", deploy);
+    let out = s.dk(&["up", "svc"]);
+    route("del");
+    let all = s.shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("rolled the update back"), "{all}");
+    assert!(
+        all.contains("(192.168.213.3)") && all.contains("rejected"),
+        "the node and its rejected task: {all}"
+    );
+    assert!(
+        all.contains(&registry_ip),
+        "the pull error names the registry: {all}"
+    );
+    // The v1 tasks never stopped (Swarm may have started a spare beside them).
+    let now = s.task_containers();
+    assert!(
+        serving.iter().all(|c| now.contains(c)),
+        "the v1 tasks kept serving: {serving:?} then {now:?}"
+    );
+    assert_eq!(s.fetch(), "v1\n");
+}
