@@ -118,42 +118,42 @@ where
             (*n, d)
         })
         .collect();
+    // The queue's bookkeeping, so that each step costs what it touches (not the whole
+    // order): who waits on each node, how many dependencies each still waits for, and the
+    // nodes ready to start, by their place in `order`.
+    let mut dependents: HashMap<usize, Vec<usize>> = HashMap::new();
+    for &n in order {
+        for &d in &waits[&n] {
+            dependents.entry(d).or_default().push(n);
+        }
+    }
+    let mut remaining: HashMap<usize, usize> = order.iter().map(|n| (*n, waits[n].len())).collect();
+    let mut ready: BTreeSet<(usize, usize)> = order
+        .iter()
+        .filter(|n| remaining[*n] == 0)
+        .map(|n| (position[n], *n))
+        .collect();
 
     let mut outcomes: HashMap<usize, Outcome<T>> = HashMap::new();
     let mut done: HashMap<usize, T> = HashMap::new();
     let mut running: FuturesUnordered<Job<'a, T>> = FuturesUnordered::new();
-    let mut running_set: BTreeSet<usize> = BTreeSet::new();
     // Nodes that failed, were blocked or were cancelled: their dependents cannot run.
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let mut stop = false;
     let cancel = Cancel::default();
 
     loop {
-        // Settle nodes whose dependencies failed, then start what is ready, in order.
-        if !stop {
-            for &n in order {
-                if outcomes.contains_key(&n) || running_set.contains(&n) {
-                    continue;
-                }
-                if let Some(bad) = waits[&n].iter().find(|d| failed.contains(d)) {
-                    outcomes.insert(n, Outcome::Blocked { by: *bad });
-                    failed.insert(n);
-                    continue;
-                }
-                if running.len() >= jobs {
-                    continue;
-                }
-                if waits[&n].iter().all(|d| done.contains_key(d)) {
-                    let fut = start(n, &done, cancel.clone());
-                    running_set.insert(n);
-                    running.push(Box::pin(async move { (n, fut.await) }));
-                }
-            }
+        // Start what is ready, in order.
+        while !stop && running.len() < jobs {
+            let Some((_, n)) = ready.pop_first() else {
+                break;
+            };
+            let fut = start(n, &done, cancel.clone());
+            running.push(Box::pin(async move { (n, fut.await) }));
         }
         let Some((n, result)) = running.next().await else {
             break;
         };
-        running_set.remove(&n);
         match result {
             // A job that stopped because of the flag is cancelled, not failed.
             Err(Error::Cancelled) => {
@@ -163,6 +163,14 @@ where
             Ok(v) if succeeded(&v) => {
                 done.insert(n, v.clone());
                 outcomes.insert(n, Outcome::Done(v));
+                for &d in dependents.get(&n).into_iter().flatten() {
+                    let left = remaining.get_mut(&d).expect("a selected node");
+                    *left -= 1;
+                    if *left == 0 && !outcomes.contains_key(&d) {
+                        ready.insert((position[&d], d));
+                    }
+                }
+                continue;
             }
             result => {
                 outcomes.insert(
@@ -178,6 +186,20 @@ where
                     // finish (they are awaited below, never dropped).
                     stop = true;
                     cancel.raise();
+                }
+            }
+        }
+        // What waits on a node that did not succeed is blocked by it, and so on down
+        // (under fail_fast it is cancelled instead, below).
+        if !stop {
+            let mut stack = vec![n];
+            while let Some(b) = stack.pop() {
+                for &d in dependents.get(&b).into_iter().flatten() {
+                    if let std::collections::hash_map::Entry::Vacant(e) = outcomes.entry(d) {
+                        e.insert(Outcome::Blocked { by: b });
+                        failed.insert(d);
+                        stack.push(d);
+                    }
                 }
             }
         }
