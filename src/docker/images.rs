@@ -149,17 +149,9 @@ impl Lookup {
     pub async fn lookup_tags(&self, refs: &[String]) -> Result<ImageSet> {
         if refs.len() > LOOKUPS_BEFORE_LISTING {
             let patterns: BTreeSet<String> = refs.iter().map(|r| listing_pattern(r)).collect();
-            let mut filters = HashMap::new();
-            filters.insert("reference".to_string(), patterns.into_iter().collect());
             let list = self
-                .api
-                .list_images(Some(ListImagesOptions {
-                    all: false,
-                    filters: Some(filters),
-                    ..Default::default()
-                }))
-                .await
-                .map_err(|e| self.err("listing images", e))?;
+                .images_filtered("reference", patterns.into_iter().collect())
+                .await?;
             let mut tags: HashMap<&str, ImageId> = HashMap::new();
             for img in &list {
                 for t in &img.repo_tags {
@@ -232,19 +224,30 @@ pub struct Removal {
 }
 
 impl Lookup {
-    /// Every image (dangling ones too) carrying `label=value`.
-    pub async fn images_labelled(&self, label: &str, value: &str) -> Result<Vec<ImageEntry>> {
+    /// The daemon's listing of the images matching one filter (`label`, `reference`) with
+    /// any of `values`.
+    async fn images_filtered(
+        &self,
+        filter: &str,
+        values: Vec<String>,
+    ) -> Result<Vec<bollard::models::ImageSummary>> {
         let mut filters = HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
-        let list = self
-            .api
+        filters.insert(filter.to_string(), values);
+        self.api
             .list_images(Some(ListImagesOptions {
                 all: false,
                 filters: Some(filters),
                 ..Default::default()
             }))
             .await
-            .map_err(|e| self.err("listing images", e))?;
+            .map_err(|e| self.err("listing images", e))
+    }
+
+    /// Every image (dangling ones too) carrying `label=value`.
+    pub async fn images_labelled(&self, label: &str, value: &str) -> Result<Vec<ImageEntry>> {
+        let list = self
+            .images_filtered("label", vec![format!("{label}={value}")])
+            .await?;
         Ok(list
             .into_iter()
             .map(|img| ImageEntry {

@@ -8,8 +8,8 @@
 //! `cargo xtask test` starts one rig for the whole suite and names it in
 //! `DK_TEST_CLUSTER` (a JSON file); a test run alone starts its own. Whoever started it
 //! removes it ([`Rig`]'s drop): daemons, what a SIGKILLed daemon leaves (containerd,
-//! shims, mounts), the registry, the namespaces. Std and serde_json only, so that both the
-//! test binary and xtask include this file.
+//! shims, mounts), the registry, the namespaces. Std, serde_json and `crate::parts` only,
+//! so that both the test binary and xtask include this file.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -284,22 +284,17 @@ pub struct Rig {
 impl Rig {
     /// `n` nodes (at least 2), a registry, a swarm: about 15 s.
     pub fn start(n: usize) -> Rig {
-        for (tool, package) in [
-            ("ip", "iproute2"),
-            ("nsenter", "util-linux"),
-            ("dockerd", "docker.io"),
-            ("docker-registry", "docker-registry"),
-            ("pkill", "procps"),
-        ] {
-            assert!(
-                Command::new("sh")
-                    .arg("-c")
-                    .arg(format!("command -v {tool}"))
-                    .output()
-                    .is_ok_and(|o| o.status.success()),
-                "the multi-node Swarm rig needs `{tool}`: apt-get install -y {package}"
-            );
-        }
+        crate::parts::require_tools(
+            &[
+                ("ip", "iproute2"),
+                ("nsenter", "util-linux"),
+                ("dockerd", "docker.io"),
+                ("docker-registry", "docker-registry"),
+                ("pkill", "procps"),
+                ("curl", "curl"),
+            ],
+            "the multi-node Swarm rig",
+        );
         let root = std::env::temp_dir().join(unique("dkrig-"));
         std::fs::create_dir_all(&root).unwrap();
         let hub = unique("dkhub");

@@ -58,18 +58,30 @@ pub struct SecondDaemon {
     child: Option<std::process::Child>,
 }
 
+/// Fail, saying how to install it, when a (command, Debian package) of `tools` is missing.
+pub fn require_tools(tools: &[(&str, &str)], what: &str) {
+    for (tool, package) in tools {
+        assert!(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {tool}"))
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "{what} needs `{tool}`: apt-get install -y {package}"
+        );
+    }
+}
+
 impl SecondDaemon {
     pub fn start() -> SecondDaemon {
-        for tool in ["ip", "nsenter", "dockerd"] {
-            assert!(
-                Command::new("sh")
-                    .arg("-c")
-                    .arg(format!("command -v {tool}"))
-                    .output()
-                    .is_ok_and(|o| o.status.success()),
-                "the boot test runs a second Docker daemon and needs `{tool}`: apt-get install -y iproute2 util-linux docker.io"
-            );
-        }
+        require_tools(
+            &[
+                ("ip", "iproute2"),
+                ("nsenter", "util-linux"),
+                ("dockerd", "docker.io"),
+            ],
+            "a second Docker daemon",
+        );
         let dir = TempDir::new("dkd");
         let netns = unique("dkns");
         let out = Command::new("ip")

@@ -3,7 +3,6 @@
 
 mod bench;
 // What a build sees of its context, dk against the Docker CLI (shared with tests/dk/ignore_diff.rs).
-#[allow(dead_code)]
 #[path = "../../tests/support/buildsees.rs"]
 mod buildsees;
 mod chaos;
@@ -17,7 +16,6 @@ mod rig;
 #[path = "../../tests/support/conformance.rs"]
 mod conformance_support;
 // The replacement cases the suite samples (tests/dk/deploy.rs) and `chaos` runs at length.
-#[allow(dead_code)]
 #[path = "../../tests/support/deploy_chaos.rs"]
 mod deploy_chaos;
 mod fuzz;
