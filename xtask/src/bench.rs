@@ -10,6 +10,8 @@
 //! 5. `dk up`: no-op on the example workspace; time to a replaced live container, downtime.
 //! 6. Registries and 7. Swarm: see `cluster.rs`.
 //! 9. `dk outdated` on 100 image pins against a loopback registry.
+//! 10. A thousand nodes: no-op `dk build`, `dk plan` and a no-op `dk up` (20 services
+//!     among the 1000) against make's stamp check of the same graph; peak memory.
 //! 8. Pictures: a 1000-node workspace's `dk graph --format svg` and the report of its
 //!    `dk build`, rendered by headless Chromium.
 
@@ -400,6 +402,18 @@ pub fn main(args: &[String]) {
         let mut report = Report::default();
         let mut namespaces = Vec::new();
         picture_rows(&mut report, std::process::id(), &mut namespaces);
+        for ns in &namespaces {
+            remove_images(ns);
+        }
+        before.remove_new();
+        return;
+    }
+    if args.first().map(String::as_str) == Some("thousand") {
+        // Only the 1000-node rows, printed (BENCHMARKS.md is left as it is).
+        let before = DaemonSnapshot::take();
+        let mut report = Report::default();
+        let mut namespaces = Vec::new();
+        thousand_rows(&mut report, std::process::id(), &mut namespaces);
         for ns in &namespaces {
             remove_images(ns);
         }
@@ -877,6 +891,7 @@ pub fn main(args: &[String]) {
     // 5. dk up on the example workspace.
     up_rows(&mut report, pid, &mut namespaces);
     picture_rows(&mut report, pid, &mut namespaces);
+    thousand_rows(&mut report, pid, &mut namespaces);
     outdated_rows(&mut report, pid);
 
     // 6, 7. Registries and Swarm (cluster.rs).
@@ -1065,6 +1080,119 @@ fn up_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
             &format!("{ns}-test"),
         ])
         .output();
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+/// Section 10: the generated workspace at 1000 nodes (a busybox baseline, 5 layers of 200),
+/// 20 of its leaves services that `dk up` starts. Its no-op `dk build` and `dk plan` beside
+/// make's stamp check of the same graph (the Makefile of section 1 in the workspace, its
+/// stamps made current: make builds nothing), a no-op `dk up` beside the no-op build, dk's
+/// peak memory, and what the first build spent outside node builds. Medians of 7.
+fn thousand_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
+    report.section("A thousand nodes: no-op cost against make's stamp check");
+    let ns = format!("dkbencht{pid}");
+    namespaces.push(ns.clone());
+    let ws = tmp("dk-bench-thousand");
+    let nodes = generate(&ws, 1000, &ns, 4);
+    // The last 20 nodes run: a process that stays up, started by a bare `dk up`.
+    for (name, parent) in nodes.iter().rev().take(20) {
+        write(
+            &ws,
+            &format!("containers/{name}/Dockerfile"),
+            &format!(
+                "FROM {parent}\nCOPY files/ /srv/{name}/\nUSER 1000\nCMD [\"sleep\", \"86400\"]\n"
+            ),
+        );
+        write(
+            &ws,
+            &format!("containers/{name}/container.toml"),
+            "autostart = true\n",
+        );
+    }
+    println!("1000 nodes: first build...");
+    let jobs = 4;
+    let t = Instant::now();
+    let out = run(&mut dk(&ws, &["build", "-j", &jobs.to_string(), "--json"]));
+    let first = t.elapsed();
+    let summary: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or("{}"),
+    )
+    .unwrap_or_default();
+    let busy: u64 = summary["summary"]["nodes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|n| n["duration_ms"].as_u64()).sum())
+        .unwrap_or(0);
+    let idle_per_node =
+        (first.as_millis() as u64 * jobs as u64).saturating_sub(busy) as f64 / nodes.len() as f64;
+    let noop = median_of(7, || dk(&ws, &["build"]));
+    let plan = median_of(7, || dk(&ws, &["plan"]));
+    let (_, peak) = run_peak(dk(&ws, &["build"]));
+    // make's stamp check of the same graph, every stamp current (parents older than
+    // children), so that it decides "nothing to do" as after a complete build.
+    let dirs = node_dirs(&ws, &nodes);
+    write_makefile(&ws, &dirs, &ns);
+    std::fs::create_dir_all(ws.join(".stamps")).unwrap();
+    let base = std::time::SystemTime::now();
+    for (k, (name, _)) in nodes.iter().enumerate() {
+        let stamp = std::fs::File::create(ws.join(".stamps").join(name)).unwrap();
+        stamp
+            .set_modified(base + Duration::from_millis(k as u64))
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    let make_noop = median_of(7, || make(&ws));
+    println!("1000 nodes: dk up of the 20 services...");
+    let first_up = time(&mut dk(&ws, &["up"]));
+    let noop_up = median_of(7, || dk(&ws, &["up"]));
+    run(&mut dk(&ws, &["down", "--all"]));
+
+    report.row(
+        "first `dk build -j 4` of 1000 nodes",
+        format!("{:.0} s", first.as_secs_f64()),
+        format!(
+            "{idle_per_node:.0} ms per node with a job slot and no node build in it (scheduling, waiting for parents)"
+        ),
+    );
+    report.row("no-op `dk build`", ms(noop), "");
+    report.row(
+        "`make` (stamp files, all current)",
+        ms(make_noop),
+        format!("dk = {:.2}× make", ratio(noop, make_noop)),
+    );
+    report.row(
+        "`dk plan`",
+        ms(plan),
+        format!("{:.2}× make", ratio(plan, make_noop)),
+    );
+    report.row(
+        "first `dk up` (20 services among the 1000)",
+        format!("{:.1} s", first_up.as_secs_f64()),
+        "",
+    );
+    report.row(
+        "no-op `dk up` (20 running)",
+        ms(noop_up),
+        format!("{:.2}× the no-op build", ratio(noop_up, noop)),
+    );
+    report.row(
+        "dk's peak memory (no-op build)",
+        format!("{} MiB", peak / 1024),
+        "",
+    );
+    report.verdict(format!(
+        "1000 nodes: no-op build ≤ 0.5× make: {:.2}× ({}); plan ≤ make: {:.2}× ({}); no-op up ≤ 1.5× no-op build: {:.2}× ({}); peak memory ≤ 100 MiB: {} MiB ({})",
+        ratio(noop, make_noop),
+        verdict(noop * 2 <= make_noop),
+        ratio(plan, make_noop),
+        verdict(plan <= make_noop),
+        ratio(noop_up, noop),
+        verdict(noop_up * 2 <= noop * 3),
+        peak / 1024,
+        verdict(peak <= 100 * 1024)
+    ));
     let _ = std::fs::remove_dir_all(&ws);
 }
 
