@@ -833,6 +833,13 @@ impl Engine {
             builder: node.builder,
             platform: node.platform.as_ref().map(|p| p.to_string()),
             secrets,
+            // `[build] registry_cache`: the first registry's `:live` of the node.
+            cache_from: match ws.registries.first() {
+                Some(r) if ws.registry_cache && node.builder == Builder::BuildKit => {
+                    vec![format!("{}:live", ws.registry_repo(r, &name))]
+                }
+                _ => Vec::new(),
+            },
         };
         let on_event = |event: BuildEvent<'_>| match event {
             BuildEvent::Step(step) => reporter.step(&name, step),

@@ -124,6 +124,11 @@ pub struct BuildDefaults {
     pub jobs: Option<usize>,
     /// `buildkit` (default) or `classic`; a manifest's `[build] builder` overrides.
     pub builder: Option<crate::docker::Builder>,
+    /// Share BuildKit's cache through the first `[[registry]]`: builds export their cache
+    /// inline with the image and start from the registry's `:live` of each node (default
+    /// false: a build never asks a registry).
+    #[serde(default)]
+    pub registry_cache: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -99,13 +99,7 @@ impl Engine {
                 .find(|p| &p.image_id == id)
                 .and_then(|p| p.revision);
             let rev = revision_tag(revision.as_deref(), id);
-            let repo = |r: &RegistryFile| {
-                format!(
-                    "{}/{}/{name}",
-                    r.url.trim_end_matches('/'),
-                    self.ws.namespace
-                )
-            };
+            let repo = |r: &RegistryFile| self.ws.registry_repo(r, &name);
             // Phase 1: the revision, everywhere.
             for (r, auth) in registries.iter().zip(&auths) {
                 self.reporter.step(&name, format!("pushing to {}", r.url));

@@ -62,6 +62,9 @@ pub struct Workspace {
     pub test_network: NetworkConfig,
     pub defaults: RunDefaults,
     pub jobs: Option<usize>,
+    /// `[build] registry_cache`: BuildKit builds export their cache inline and start from
+    /// the first registry's `:live` of the node.
+    pub registry_cache: bool,
     /// dk.toml's `[deploy]`: what is kept of releases, by default.
     pub deploy: crate::manifest::DeploySection,
     /// `[[registry]]` entries of dk.toml, in order.
@@ -345,6 +348,7 @@ impl Workspace {
             test_network,
             defaults: ws_file.defaults,
             jobs: ws_file.build.jobs,
+            registry_cache: ws_file.build.registry_cache,
             deploy: ws_file.deploy,
             update_hooks: ws_file.hooks.clone(),
             registries: ws_file
@@ -380,6 +384,11 @@ impl Workspace {
 
     pub fn image(&self, node: &str, tag: &str) -> String {
         format!("{}/{}:{}", self.namespace, node, tag)
+    }
+
+    /// Node `node`'s repository in registry `r`: `<url>/<namespace>/<node>`.
+    pub fn registry_repo(&self, r: &crate::config::RegistryFile, node: &str) -> String {
+        format!("{}/{}/{node}", r.url.trim_end_matches('/'), self.namespace)
     }
 
     /// A workspace-relative rendering of a path, for messages.

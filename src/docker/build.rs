@@ -53,6 +53,9 @@ pub struct BuildRequest {
     pub platform: Option<String>,
     /// `RUN --mount=type=secret,id=…` sources, by id (BuildKit only).
     pub secrets: Vec<(String, SecretFrom)>,
+    /// Registry references whose inline cache BuildKit may start from; when any, the
+    /// result carries its own cache inline too (BuildKit only).
+    pub cache_from: Vec<String>,
 }
 
 /// Progress of a build.
@@ -175,6 +178,13 @@ impl Daemon {
 
     fn build_options(&self, req: &BuildRequest, session: Option<String>) -> BuildImageOptions {
         let buildkit = req.builder == Builder::BuildKit;
+        let shared_cache = buildkit && !req.cache_from.is_empty();
+        let mut buildargs = req.build_args.clone();
+        if shared_cache {
+            // The image carries its cache (BuildKit's inline cache), so that a builder that
+            // later starts from it in the registry can reuse its steps.
+            buildargs.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
+        }
         BuildImageOptions {
             dockerfile: "Dockerfile".to_string(),
             t: Some(req.tag.clone()),
@@ -182,7 +192,8 @@ impl Daemon {
             forcerm: true,
             pull: None,
             labels: Some(req.labels.clone()),
-            buildargs: Some(req.build_args.clone()),
+            buildargs: Some(buildargs),
+            cachefrom: shared_cache.then(|| req.cache_from.clone()),
             target: req.target.clone().unwrap_or_default(),
             nocache: req.no_cache,
             platform: req.platform.clone().unwrap_or_default(),

@@ -1,8 +1,9 @@
 //! Registries: `dk push` to two of them (one with htpasswd auth), verified by digest and
 //! pulled back; credentials never shown; a refused push moves `live` nowhere;
-//! `push = "on-promote"` pushes what `dk up` promotes.
+//! `push = "on-promote"` pushes what `dk up` promotes; `[build] registry_cache` lets a
+//! builder with an empty cache take from the registry the steps it has.
 
-use crate::common::{TestRegistry, TestWs, docker, stderr, stdout};
+use crate::common::{SecondDaemon, TestRegistry, TestWs, docker, stderr, stdout};
 
 const USER: &str = "dkuser";
 const PASS: &str = "pa55-never-printed";
@@ -146,4 +147,87 @@ fn on_promote_pushes_what_up_promotes() {
     // Nothing promoted, nothing pushed.
     let out = dk(&ws, &["up", "svc"]);
     assert!(!stdout(&out).contains("pushed"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_builder_with_an_empty_cache_takes_from_the_registry_the_steps_it_has() {
+    // A daemon of the test's own, whose build cache the test may empty, and a registry on
+    // its namespace's loopback (BuildKit reads a loopback registry over plain HTTP).
+    let daemon = SecondDaemon::start();
+    let registry = TestRegistry::start_in(Some(daemon.netns()), None);
+    let ws = TestWs::for_services();
+    ws.write(
+        "dk.toml",
+        &format!(
+            "{}\n[build]\nregistry_cache = true\n\n[[registry]]\nurl = \"{}\"\n",
+            std::fs::read_to_string(ws.path("dk.toml")).unwrap(),
+            registry.url()
+        ),
+    );
+    ws.write("docker-config/config.json", "{}\n");
+    // A step whose output differs each time it really runs.
+    ws.container(
+        "svc",
+        "FROM baseline\nUSER 0:0\nRUN head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \\n' > /marker\nUSER 1000:1000\n",
+    );
+    ws.write("containers/svc/.dockerignore", "container.toml\n");
+    let dk = |args: &[&str]| {
+        let out = ws
+            .dk()
+            .env("DOCKER_HOST", daemon.host())
+            .env("DOCKER_CONFIG", ws.path("docker-config"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dk {args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    };
+    dk(&["up", "svc"]);
+    // Every node's :live (the baseline's too) goes to the registry with its cache inline.
+    dk(&["push"]);
+    let marker = |tag: &str| {
+        let out = daemon.docker(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "cat",
+            &format!("{}/svc:{tag}", ws.ns),
+            "/marker",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).trim().to_string()
+    };
+    let built = marker("live");
+    assert_eq!(built.len(), 16, "{built}");
+    // The builder forgets everything: its cache and the workspace's images.
+    let forget = || {
+        let out = daemon.docker(&["builder", "prune", "-af"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let images = daemon.docker(&[
+            "images",
+            "-q",
+            "--filter",
+            &format!("reference={}/*", ws.ns),
+        ]);
+        for id in stdout(&images).split_whitespace() {
+            let _ = daemon.docker(&["rmi", "-f", id]);
+        }
+    };
+    forget();
+    dk(&["build", "svc"]);
+    assert_eq!(marker("latest"), built, "the step came from the registry");
+    // Without the registry's cache, the step runs again (the check above can fail).
+    forget();
+    ws.write(
+        "dk.toml",
+        &std::fs::read_to_string(ws.path("dk.toml"))
+            .unwrap()
+            .replace("registry_cache = true", "registry_cache = false"),
+    );
+    dk(&["build", "svc"]);
+    assert_ne!(marker("latest"), built, "a cold builder runs the step");
 }
