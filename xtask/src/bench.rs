@@ -1094,10 +1094,14 @@ fn thousand_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
     namespaces.push(ns.clone());
     let ws = tmp("dk-bench-thousand");
     let nodes = generate(&ws, 1000, &ns, 4);
-    // Services run as a user (dk refuses root without a reason).
+    // Services run as a user (dk refuses root without a reason) and stay up.
     let baseline = ws.join("baseline/Dockerfile");
     let text = std::fs::read_to_string(&baseline).unwrap();
-    std::fs::write(&baseline, format!("{text}\nUSER 1000:1000\n")).unwrap();
+    std::fs::write(
+        &baseline,
+        format!("{text}\nUSER 1000:1000\nCMD [\"sleep\", \"86400\"]\n"),
+    )
+    .unwrap();
     // The last 20 nodes run: a process that stays up, started by a bare `dk up`.
     for (name, parent) in nodes.iter().rev().take(20) {
         write(
