@@ -1071,7 +1071,13 @@ fn up_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
         ms(sf_down),
         verdict(sf_down <= Duration::from_millis(600))
     ));
-    run(&mut dk(&ws, &["down", "--all"]));
+    tear_down(&ws, &ns);
+}
+
+/// What a bench workspace left running: its containers (`dk down --all`), its networks,
+/// its directory.
+fn tear_down(ws: &Path, ns: &str) {
+    run(&mut dk(ws, &["down", "--all"]));
     let _ = Command::new("docker")
         .args([
             "network",
@@ -1080,7 +1086,7 @@ fn up_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
             &format!("{ns}-test"),
         ])
         .output();
-    let _ = std::fs::remove_dir_all(&ws);
+    let _ = std::fs::remove_dir_all(ws);
 }
 
 /// Section 10: the generated workspace at 1000 nodes (a busybox baseline, 5 layers of 200),
@@ -1155,7 +1161,7 @@ fn thousand_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
     println!("1000 nodes: dk up of the 20 services...");
     let first_up = time(&mut dk(&ws, &["up"]));
     let noop_up = median_of(7, || dk(&ws, &["up"]));
-    run(&mut dk(&ws, &["down", "--all"]));
+    tear_down(&ws, &ns);
 
     report.row(
         "first `dk build -j 4` of 1000 nodes",
@@ -1201,7 +1207,6 @@ fn thousand_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
         peak / 1024,
         verdict(peak <= 100 * 1024)
     ));
-    let _ = std::fs::remove_dir_all(&ws);
 }
 
 /// Section 8: pictures of a 1000-node workspace, rendered as a person would look at them:
