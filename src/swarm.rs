@@ -557,10 +557,6 @@ impl Engine {
         let tasks = reads.service_tasks(name).await.unwrap_or_default();
         let mut nodes = reads.swarm_nodes().await.unwrap_or_default();
         nodes.sort_by(|a, b| a.addr.cmp(&b.addr));
-        let shown = |t: &TaskInfo| match &t.error {
-            Some(e) => format!("{}: {e}", t.state),
-            None => t.state.clone(),
-        };
         // Wanted tasks first, then at most 3 failed ones per node.
         let of = |node: Option<&str>| -> Vec<String> {
             let here = |t: &&TaskInfo| t.node.as_deref() == node;
@@ -568,14 +564,14 @@ impl Engine {
                 .iter()
                 .filter(here)
                 .filter(|t| t.desired == "running")
-                .map(shown)
+                .map(task_state)
                 .chain(
                     tasks
                         .iter()
                         .filter(here)
                         .filter(|t| t.desired != "running" && t.error.is_some())
                         .take(3)
-                        .map(shown),
+                        .map(task_state),
                 )
                 .collect()
         };
@@ -637,8 +633,13 @@ fn task_line(t: &TaskInfo, nodes: &[NodeInfo]) -> String {
         Some(n) => format!("on node {}", n.shown()),
         None => "not placed".to_string(),
     };
+    format!("{at}: {}", task_state(t))
+}
+
+/// `running`, or `failed: <error>`.
+fn task_state(t: &TaskInfo) -> String {
     match &t.error {
-        Some(e) => format!("{at}: {}: {e}", t.state),
-        None => format!("{at}: {}", t.state),
+        Some(e) => format!("{}: {e}", t.state),
+        None => t.state.clone(),
     }
 }

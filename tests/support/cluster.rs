@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::parts::Dockerd;
+
 /// The rig's private network (inside its namespaces only).
 const NET: &str = "192.168.213";
 const REGISTRY_PORT: u16 = 5000;
@@ -54,125 +56,27 @@ fn unique(prefix: &str) -> String {
     )
 }
 
-/// One node: its namespace, its daemon's directory, its address on the rig's network.
+/// One node: its daemon (namespace and directory) and its address on the rig's network.
 #[derive(Debug, Clone)]
 pub struct RigNode {
-    pub netns: String,
-    pub dir: PathBuf,
+    pub daemon: Dockerd,
     pub addr: String,
 }
 
+impl std::ops::Deref for RigNode {
+    type Target = Dockerd;
+
+    fn deref(&self) -> &Dockerd {
+        &self.daemon
+    }
+}
+
 impl RigNode {
-    /// `unix://…/docker.sock`, for DOCKER_HOST.
-    pub fn host(&self) -> String {
-        format!("unix://{}/docker.sock", self.dir.display())
-    }
-
-    /// The docker CLI against this node's daemon.
-    pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new("docker")
-            .arg("-H")
-            .arg(self.host())
-            .args(args)
-            .output()
-            .expect("docker CLI")
-    }
-
-    fn answers(&self) -> bool {
-        self.docker(&["info", "--format", "{{.ServerVersion}}"])
-            .status
-            .success()
-    }
-
-    fn pid(&self) -> Option<u32> {
-        std::fs::read_to_string(self.dir.join("pid"))
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-    }
-
-    /// Start its daemon (detached: it outlives this process until [`RigNode::stop`]) and
-    /// wait until it answers.
-    pub fn launch(&self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("dockerd.log"))
-            .unwrap();
-        let mut child = in_netns(&self.netns, "dockerd")
-            .arg("--config-file")
-            .arg(self.dir.join("daemon.json"))
-            .arg("-H")
-            .arg(self.host())
-            .arg("--data-root")
-            .arg(self.dir.join("data"))
-            .arg("--exec-root")
-            .arg(self.dir.join("exec"))
-            .arg("--pidfile")
-            .arg(self.dir.join("pid"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start dockerd");
-        // It outlives this call (stopped through its pid file); a thread reaps it when it ends.
-        std::thread::spawn(move || {
-            let _ = child.wait();
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.answers() {
-            assert!(
-                Instant::now() < deadline,
-                "the daemon of {} did not answer within 60 s; its log:\n{}",
-                self.addr,
-                std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(200));
+    fn new(netns: String, dir: PathBuf, addr: String) -> RigNode {
+        RigNode {
+            daemon: Dockerd { netns, dir },
+            addr,
         }
-    }
-
-    /// SIGKILL its daemon, as a crash of the machine's Docker would (its containers' shims
-    /// keep running until [`RigNode::reap`]).
-    pub fn kill(&self) {
-        if let Some(pid) = self.pid() {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .output();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = std::fs::remove_file(self.dir.join("pid"));
-        }
-    }
-
-    /// Stop its daemon (SIGTERM, then SIGKILL after 30 s) and everything it left.
-    pub fn stop(&self) {
-        if let Some(pid) = self.pid() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .output();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        self.kill();
-        self.reap();
-    }
-
-    /// What a killed daemon leaves: its containerd and shims (every process whose command
-    /// line names this node's directory) and mounts under the directory.
-    pub fn reap(&self) {
-        let _ = Command::new("pkill")
-            .args(["-KILL", "-f", &self.dir.display().to_string()])
-            .output();
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
-                self.dir.display()
-            ))
-            .output();
     }
 
     /// Its swarm node id.
@@ -220,11 +124,7 @@ impl RigInfo {
                 .as_array()
                 .expect("nodes")
                 .iter()
-                .map(|n| RigNode {
-                    netns: s(&n["netns"]),
-                    dir: PathBuf::from(s(&n["dir"])),
-                    addr: s(&n["addr"]),
-                })
+                .map(|n| RigNode::new(s(&n["netns"]), PathBuf::from(s(&n["dir"])), s(&n["addr"])))
                 .collect(),
         }
     }
@@ -333,11 +233,11 @@ impl Rig {
             );
             let dir = root.join(format!("node{k}"));
             std::fs::create_dir_all(&dir).unwrap();
-            rig.info.nodes.push(RigNode {
-                netns: netns.clone(),
-                dir: dir.clone(),
-                addr: format!("{NET}.{k}"),
-            });
+            rig.info.nodes.push(RigNode::new(
+                netns.clone(),
+                dir.clone(),
+                format!("{NET}.{k}"),
+            ));
             ip(
                 &hub,
                 &format!("link add vh{k} type veth peer name eth0 netns {netns}"),
@@ -478,7 +378,7 @@ impl Drop for Rig {
     fn drop(&mut self) {
         for node in &self.info.nodes {
             // Services go with the manager's data; containers with their daemon.
-            node.stop();
+            node.stop(Duration::from_secs(30));
         }
         if let Some(mut r) = self.registry.take() {
             let _ = r.kill();

@@ -48,14 +48,139 @@ impl Drop for TempDir {
     }
 }
 
+/// One dockerd of a test's own: its network namespace, and the directory holding its
+/// config (`daemon.json`), data and exec roots, pid file, socket and log. Started detached
+/// (stopped through its pid file), so that whoever knows the directory can stop it: the
+/// [`SecondDaemon`] guard, or the owner of a multi-node rig (`cluster.rs`).
+#[derive(Debug, Clone)]
+pub struct Dockerd {
+    pub netns: String,
+    pub dir: PathBuf,
+}
+
+impl Dockerd {
+    /// `unix://…/docker.sock`, for DOCKER_HOST.
+    pub fn host(&self) -> String {
+        format!("unix://{}/docker.sock", self.dir.display())
+    }
+
+    /// The docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .output()
+            .expect("docker CLI")
+    }
+
+    fn answers(&self) -> bool {
+        self.docker(&["info", "--format", "{{.ServerVersion}}"])
+            .status
+            .success()
+    }
+
+    fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+    }
+
+    /// Start it (nsenter, not `ip netns exec`, which remounts /sys) and wait until it
+    /// answers.
+    pub fn launch(&self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("dockerd.log"))
+            .unwrap();
+        let mut child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.netns))
+            .arg("dockerd")
+            .arg("--config-file")
+            .arg(self.dir.join("daemon.json"))
+            .arg("-H")
+            .arg(self.host())
+            .arg("--data-root")
+            .arg(self.dir.join("data"))
+            .arg("--exec-root")
+            .arg(self.dir.join("exec"))
+            .arg("--pidfile")
+            .arg(self.dir.join("pid"))
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start dockerd");
+        // It outlives this call (stopped through its pid file); a thread reaps it when it ends.
+        std::thread::spawn(move || {
+            let _ = child.wait();
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.answers() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the daemon in {} did not answer within 60 s; its log:\n{}",
+                self.netns,
+                std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Send `signal` and wait (at most `within`) until the process is gone.
+    fn signal(&self, signal: &str, within: std::time::Duration) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .output();
+            let deadline = std::time::Instant::now() + within;
+            while Path::new(&format!("/proc/{pid}")).exists()
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// SIGKILL it, as a crash of the machine's Docker would (its containers' shims keep
+    /// running until [`Dockerd::reap`]).
+    pub fn kill(&self) {
+        self.signal("-KILL", std::time::Duration::from_secs(20));
+        let _ = std::fs::remove_file(self.dir.join("pid"));
+    }
+
+    /// Stop it (SIGTERM: it stops its containers, as at a shutdown; SIGKILL after
+    /// `within`) and everything it left.
+    pub fn stop(&self, within: std::time::Duration) {
+        self.signal("-TERM", within);
+        self.kill();
+        self.reap();
+    }
+
+    /// What a killed daemon leaves: its containerd and shims (every process whose command
+    /// line names its directory) and mounts under the directory.
+    pub fn reap(&self) {
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", &format!("{}/", self.dir.display())])
+            .output();
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
+                self.dir.display()
+            ))
+            .output();
+    }
+}
+
 /// A Docker daemon of the test's own, in a network namespace of its own (never the host's:
 /// a second daemon there takes the main daemon's bridge away), with its own data and exec
 /// roots. `restart` stops and starts it like a reboot would; the guard kills it and removes
 /// the namespace and its files, even when the test fails.
 pub struct SecondDaemon {
     pub dir: TempDir,
-    netns: String,
-    child: Option<std::process::Child>,
+    daemon: Dockerd,
 }
 
 /// Fail, saying how to install it, when a (command, Debian package) of `tools` is missing.
@@ -79,6 +204,7 @@ impl SecondDaemon {
                 ("ip", "iproute2"),
                 ("nsenter", "util-linux"),
                 ("dockerd", "docker.io"),
+                ("pkill", "procps"),
             ],
             "a second Docker daemon",
         );
@@ -105,91 +231,29 @@ impl SecondDaemon {
             "{\"storage-driver\": \"fuse-overlayfs\", \"log-driver\": \"json-file\"}\n",
         )
         .unwrap();
-        let mut d = SecondDaemon {
-            dir,
+        let daemon = Dockerd {
             netns,
-            child: None,
+            dir: dir.path().to_path_buf(),
         };
-        d.launch();
+        let d = SecondDaemon { dir, daemon };
+        d.daemon.launch();
         d
     }
 
     /// `unix://…/docker.sock`, for DOCKER_HOST.
     pub fn host(&self) -> String {
-        format!("unix://{}/docker.sock", self.dir.path().display())
-    }
-
-    fn launch(&mut self) {
-        let p = self.dir.path();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p.join("dockerd.log"))
-            .unwrap();
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", self.netns))
-            .arg("dockerd")
-            .arg("--config-file")
-            .arg(p.join("daemon.json"))
-            .arg("-H")
-            .arg(self.host())
-            .arg("--data-root")
-            .arg(p.join("data"))
-            .arg("--exec-root")
-            .arg(p.join("exec"))
-            .arg("--pidfile")
-            .arg(p.join("pid"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start a second dockerd");
-        self.child = Some(child);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let out = Command::new("docker")
-                .args(["-H", &self.host(), "info", "--format", "{{.ServerVersion}}"])
-                .output()
-                .unwrap();
-            if out.status.success() {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the second daemon did not answer within 60 s; its log:\n{}",
-                std::fs::read_to_string(p.join("dockerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-    }
-
-    /// Stop the daemon (SIGTERM: it stops its containers, as at a shutdown) and wait.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // nsenter execs dockerd: the child is the daemon.
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .output();
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while child.try_wait().ok().flatten().is_none() {
-                if std::time::Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-        }
+        self.daemon.host()
     }
 
     /// Stop and start again, like a reboot of the machine would.
     pub fn restart(&mut self) {
-        self.stop();
-        self.launch();
+        self.daemon.stop(std::time::Duration::from_secs(60));
+        self.daemon.launch();
     }
 
     /// Its network namespace (`/run/netns/<name>`).
     pub fn netns(&self) -> &str {
-        &self.netns
+        &self.daemon.netns
     }
 
     /// Make it a single-node swarm manager (in its own namespace only: never the main
@@ -208,12 +272,7 @@ impl SecondDaemon {
 
     /// The docker CLI against this daemon.
     pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new("docker")
-            .arg("-H")
-            .arg(self.host())
-            .args(args)
-            .output()
-            .unwrap()
+        self.daemon.docker(args)
     }
 }
 
@@ -224,17 +283,9 @@ impl Drop for SecondDaemon {
         for id in stdout(&out).split_whitespace() {
             let _ = self.docker(&["rm", "-f", "-v", id]);
         }
-        self.stop();
+        self.daemon.stop(std::time::Duration::from_secs(60));
         let _ = Command::new("ip")
-            .args(["netns", "del", &self.netns])
-            .output();
-        // Whatever the daemon left mounted under its roots.
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
-                self.dir.path().display()
-            ))
+            .args(["netns", "del", &self.daemon.netns])
             .output();
     }
 }

@@ -375,45 +375,20 @@ pub fn main(args: &[String]) {
     run(Command::new("cargo")
         .args(["build", "--release", "-p", "dk"])
         .current_dir(root()));
-    if args.first().map(String::as_str) == Some("up") {
-        // Only the `dk up` rows, printed as they come (BENCHMARKS.md is left as it is).
-        let before = DaemonSnapshot::take();
-        let pid = std::process::id();
-        let mut report = Report::default();
-        let mut namespaces = Vec::new();
-        up_rows(&mut report, pid, &mut namespaces);
-        for ns in &namespaces {
-            remove_images(ns);
-        }
-        before.remove_new();
-        return;
-    }
-    if args.first().map(String::as_str) == Some("outdated") {
-        // Only the `dk outdated` rows, printed (BENCHMARKS.md is left as it is).
-        let before = DaemonSnapshot::take();
-        let mut report = Report::default();
-        outdated_rows(&mut report, std::process::id());
-        before.remove_new();
-        return;
-    }
-    if args.first().map(String::as_str) == Some("pictures") {
-        // Only the picture rows, printed (BENCHMARKS.md is left as it is).
+    // One section alone, its rows printed (BENCHMARKS.md is left as it is).
+    type Rows = fn(&mut Report, u32, &mut Vec<String>);
+    let only: Option<Rows> = match args.first().map(String::as_str) {
+        Some("up") => Some(up_rows),
+        Some("pictures") => Some(picture_rows),
+        Some("thousand") => Some(thousand_rows),
+        Some("outdated") => Some(|report, pid, _| outdated_rows(report, pid)),
+        _ => None,
+    };
+    if let Some(rows) = only {
         let before = DaemonSnapshot::take();
         let mut report = Report::default();
         let mut namespaces = Vec::new();
-        picture_rows(&mut report, std::process::id(), &mut namespaces);
-        for ns in &namespaces {
-            remove_images(ns);
-        }
-        before.remove_new();
-        return;
-    }
-    if args.first().map(String::as_str) == Some("thousand") {
-        // Only the 1000-node rows, printed (BENCHMARKS.md is left as it is).
-        let before = DaemonSnapshot::take();
-        let mut report = Report::default();
-        let mut namespaces = Vec::new();
-        thousand_rows(&mut report, std::process::id(), &mut namespaces);
+        rows(&mut report, std::process::id(), &mut namespaces);
         for ns in &namespaces {
             remove_images(ns);
         }
