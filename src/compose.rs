@@ -488,6 +488,8 @@ pub fn parse_env_file(
     environment: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
+    // What a value may name: the environment, then the lines above (the environment wins).
+    let mut known = environment.clone();
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
@@ -519,8 +521,6 @@ pub fn parse_env_file(
             } else {
                 v.split(" #").next().unwrap_or(v).trim_end()
             };
-            let mut known = out.clone();
-            known.extend(environment.iter().map(|(k, v)| (k.clone(), v.clone())));
             interpolate(raw, &known)
                 .map_err(|e| {
                     Error::definition(
@@ -530,7 +530,11 @@ pub fn parse_env_file(
                 })?
                 .0
         };
-        out.insert(k.trim().to_string(), v);
+        let k = k.trim().to_string();
+        if !environment.contains_key(&k) {
+            known.insert(k.clone(), v.clone());
+        }
+        out.insert(k, v);
     }
     Ok(out)
 }
