@@ -16,6 +16,10 @@ pub const DEFAULT_NAMESPACE: &str = "dk";
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceFile {
+    /// The workspace's identity on every Docker object it makes (`dk.workspace`), the same
+    /// from every checkout. Absent in workspaces made before it existed: dk then uses the
+    /// hash of the checkout's path and writes it here on the first writing command.
+    pub id: Option<Spanned<String>>,
     /// Image namespace: images are `<namespace>/<node>:<tag>`. `DK_NAMESPACE` overrides it.
     pub namespace: Option<Spanned<String>>,
     /// Host directory holding each container's data (`<data_root>/<name>/…`).

@@ -180,11 +180,17 @@ impl Engine {
     }
 
     /// Take the workspace lock for a writing command, telling the user when it waits.
+    /// A workspace made before dk.toml had an `id` is given its id here, on its first
+    /// writing command.
     pub fn lock(&self, command: &str, wait: bool) -> Result<WorkspaceLock> {
         let reporter = self.reporter.clone();
-        lock::acquire(&self.ws.state, command, wait, |who| {
+        let lock = lock::acquire(&self.ws.state, command, wait, |who| {
             reporter.note(format!("waiting for the workspace lock held by {who}..."));
-        })
+        })?;
+        if let Some(note) = self.ws.record_id() {
+            self.reporter.note(note);
+        }
+        Ok(lock)
     }
 
     /// Resolve `-j`: dk.toml's `build.jobs`, else the number of cores; 0 is a usage error.

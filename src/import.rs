@@ -1123,8 +1123,9 @@ pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> 
     if fresh {
         let ns = node_name(&project.name);
         let mut text = format!(
-            "# Imported by `dk import compose` from {}.\nnamespace = {}\n",
+            "# Imported by `dk import compose` from {}.\n# id: this workspace's identity on Docker objects, the same from every checkout.\nid = {}\nnamespace = {}\n",
             project.files_shown(),
+            tv(crate::workspace::new_workspace_id()?),
             tv(if ns.is_empty() {
                 "compose".to_string()
             } else {

@@ -1,8 +1,10 @@
 //! Run-time secrets (`[[secret]]` in container.toml): the files a container gets read-only,
 //! never built into an image. Each is fingerprinted with a key of the workspace's own
-//! (`<state_dir>/secret.key`, random, mode 0600): a changed secret changes the settings
-//! hash (so the container is replaced, the Swarm secret rotated), while the fingerprint in
-//! a label or a Swarm secret's name cannot be checked against guesses without the key.
+//! (`dk.secret.key` beside dk.toml, random, mode 0600, git-ignored): a changed secret
+//! changes the settings hash (so the container is replaced, the Swarm secret rotated), while
+//! the fingerprint in a label or a Swarm secret's name cannot be checked against guesses
+//! without the key. The key travels with the secret files: a checkout that has both
+//! computes the same fingerprints, so it replaces nothing another checkout deployed.
 //! The content itself only ever goes to the daemon (Swarm) or stays in its file (a bind).
 
 use std::io::Read;
@@ -60,20 +62,31 @@ pub fn content(m: &SecretMount) -> Result<Secret> {
         .map_err(|e| Error::io("reading a secret", &m.source, e))
 }
 
-/// The workspace's fingerprint key, made on first use.
+/// The fingerprint key's file, beside dk.toml.
+pub const KEY_FILE: &str = "dk.secret.key";
+
+/// The workspace's fingerprint key, made on first use. One kept where earlier versions
+/// kept it (`<state_dir>/secret.key`) moves beside dk.toml, so fingerprints stay.
 fn key(ws: &Workspace) -> Result<[u8; 32]> {
-    let path: PathBuf = ws.state.root().join("secret.key");
-    if let Ok(bytes) = std::fs::read(&path)
-        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
-    {
+    let path: PathBuf = ws.root.join(KEY_FILE);
+    let read = |p: &std::path::Path| {
+        std::fs::read(p)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+    };
+    if let Some(key) = read(&path) {
         return Ok(key);
     }
-    let mut key = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut key))
-        .map_err(|e| Error::io("reading /dev/urandom", "/dev/urandom", e))?;
-    std::fs::create_dir_all(ws.state.root())
-        .map_err(|e| Error::io("creating the state directory", ws.state.root(), e))?;
+    let key = match read(&ws.state.root().join("secret.key")) {
+        Some(old) => old,
+        None => {
+            let mut key = [0u8; 32];
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut f| f.read_exact(&mut key))
+                .map_err(|e| Error::io("reading /dev/urandom", "/dev/urandom", e))?;
+            key
+        }
+    };
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write;
@@ -90,5 +103,27 @@ fn key(ws: &Workspace) -> Result<[u8; 32]> {
             .map_err(|e| Error::io("writing the secret key", &tmp, e))?;
     }
     std::fs::rename(&tmp, &path).map_err(|e| Error::io("writing the secret key", &path, e))?;
+    let _ = std::fs::remove_file(ws.state.root().join("secret.key"));
+    git_ignore(&ws.root, KEY_FILE)?;
     Ok(key)
+}
+
+/// Add `name` to the workspace's .gitignore when the workspace is a git checkout (or has a
+/// .gitignore) and the file does not name it yet.
+fn git_ignore(root: &std::path::Path, name: &str) -> Result<()> {
+    let gi = root.join(".gitignore");
+    let current = std::fs::read_to_string(&gi).ok();
+    if current.is_none() && !root.join(".git").exists() {
+        return Ok(());
+    }
+    let mut text = current.unwrap_or_default();
+    if text.lines().any(|l| l.trim() == name || l.trim() == format!("/{name}")) {
+        return Ok(());
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(name);
+    text.push('\n');
+    crate::records::write_atomic(&gi, text.as_bytes())
 }

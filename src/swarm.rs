@@ -82,15 +82,38 @@ impl Engine {
             .and_then(|s| s.labels.get(labels::IMAGE))
             .map(|id| ImageId::new(id.clone()));
         let live = ImageId::new(spec.image.clone());
-        let settings = self.service_settings(i, &spec, &registry).await?;
-        let mut labels: HashMap<String, String> = spec.labels.to_map().into_iter().collect();
+        // "Unchanged" is decided by what the image was built from (its input hash) and the
+        // settings without the image, so another checkout that built the same inputs into
+        // other bytes, or took them from the registry, replaces nothing.
+        let mut settings = self.service_settings(i, &spec).await?;
+        let input_hash = self
+            .reads()?
+            .inspect_image(&spec.image)
+            .await?
+            .and_then(|f| f.labels.get(labels::INPUT_HASH).cloned());
         let hash = service_hash(&spec, &settings);
-        labels.insert(labels::SETTINGS_HASH.to_string(), hash.clone());
-        if existing
-            .as_ref()
-            .is_some_and(|s| s.labels.get(labels::SETTINGS_HASH) == Some(&hash))
-        {
+        let carried = |key: &str| existing.as_ref().and_then(|s| s.labels.get(key));
+        let unchanged = match (&input_hash, carried(labels::INPUT_HASH)) {
+            (Some(ours), Some(theirs)) => {
+                ours == theirs && carried(labels::SETTINGS_HASH) == Some(&hash)
+            }
+            _ => false,
+        };
+        if unchanged {
             return Ok((RunAction::Unchanged, old_image));
+        }
+        settings.image = self.service_image(i, &live, &registry).await?;
+        if existing.is_some() && carried(labels::INPUT_HASH).is_none() {
+            // A service made before the input hash was carried: its hash covered the image.
+            let before = legacy_service_hash(&spec, &settings);
+            if carried(labels::SETTINGS_HASH) == Some(&before) {
+                return Ok((RunAction::Unchanged, old_image));
+            }
+        }
+        let mut labels: HashMap<String, String> = spec.labels.to_map().into_iter().collect();
+        labels.insert(labels::SETTINGS_HASH.to_string(), hash.clone());
+        if let Some(h) = &input_hash {
+            labels.insert(labels::INPUT_HASH.to_string(), h.clone());
         }
         if !retry && let Some(action) = self.not_retried(&name, &live, &hash) {
             return Ok((action, old_image));
@@ -288,33 +311,34 @@ impl Engine {
         })
     }
 
-    /// What the service of `spec` needs besides it: the image by registry digest (pushed
-    /// now when this live image was not pushed there yet), replicas, placement, order.
-    async fn service_settings(
+    /// The live image `live` of node `i` by registry digest: pushed now when it was not
+    /// pushed there yet.
+    async fn service_image(
         &self,
         i: usize,
-        spec: &ContainerSpec,
+        live: &ImageId,
         registry: &RegistryFile,
-    ) -> Result<ServiceSettings> {
-        let name = self.name(i).to_string();
-        let live = ImageId::new(spec.image.clone());
+    ) -> Result<String> {
         let recorded = self
             .records
-            .pushes(&name)
+            .pushes(self.name(i))
             .into_iter()
-            .find(|p| p.registry == registry.url && p.image_id == live);
-        let image = match recorded {
-            Some(p) => p.reference,
-            None => {
-                let mut outcome = self.push_to(&[i], std::slice::from_ref(registry)).await?;
-                let o = outcome.pop().expect("one outcome per node");
-                match (o.pushed.into_iter().next(), o.failed.into_iter().next()) {
-                    (Some(p), _) => p.reference,
-                    (None, Some((_, e))) => return Err(e),
-                    (None, None) => unreachable!("a push either went through or failed"),
-                }
-            }
-        };
+            .find(|p| p.registry == registry.url && &p.image_id == live);
+        if let Some(p) = recorded {
+            return Ok(p.reference);
+        }
+        let mut outcome = self.push_to(&[i], std::slice::from_ref(registry)).await?;
+        let o = outcome.pop().expect("one outcome per node");
+        match (o.pushed.into_iter().next(), o.failed.into_iter().next()) {
+            (Some(p), _) => Ok(p.reference),
+            (None, Some((_, e))) => Err(e),
+            (None, None) => unreachable!("a push either went through or failed"),
+        }
+    }
+
+    /// What the service of `spec` needs besides it: replicas, placement, order, secrets
+    /// (the image by digest is `service_image`'s, filled in once a change is decided).
+    async fn service_settings(&self, i: usize, spec: &ContainerSpec) -> Result<ServiceSettings> {
         let node = &self.ws.nodes[i].manifest;
         let deploy = &node.deploy;
         let ws = &self.ws.deploy;
@@ -326,7 +350,7 @@ impl Engine {
             .map(|g| *g.get())
             .unwrap_or(Duration::from_secs(5));
         Ok(ServiceSettings {
-            image,
+            image: String::new(),
             replicas: deploy.replicas.or(ws.replicas).unwrap_or(1),
             constraints: deploy
                 .constraints
@@ -615,7 +639,18 @@ impl Engine {
 }
 
 /// The settings hash of a service: the container settings and the service's own.
+/// The service's settings hash, without the image (its input hash is compared instead).
 fn service_hash(spec: &ContainerSpec, s: &ServiceSettings) -> String {
+    let mut spec = spec.clone();
+    spec.image.clear();
+    spec.labels.remove(labels::IMAGE);
+    let mut s = s.clone();
+    s.image.clear();
+    legacy_service_hash(&spec, &s)
+}
+
+/// The settings hash services carried before the input hash was: the image included.
+fn legacy_service_hash(spec: &ContainerSpec, s: &ServiceSettings) -> String {
     let mut h = blake3::Hasher::new();
     h.update(crate::launch::settings_hash(spec).as_bytes());
     h.update(&serde_json::to_vec(s).expect("serialize service settings"));

@@ -52,8 +52,11 @@ impl Node {
 #[derive(Debug)]
 pub struct Workspace {
     pub root: PathBuf,
-    /// Short hash of the root path: the `dk.workspace` label on every Docker object.
+    /// dk.toml's `id` (else the legacy hash of the root path): the `dk.workspace` label on
+    /// every Docker object.
     pub id: String,
+    /// Did the id come from dk.toml? (else `record_id` writes it there)
+    pub id_in_file: bool,
     pub namespace: String,
     pub data_root: PathBuf,
     pub state: StateDir,
@@ -127,10 +130,50 @@ pub fn find_root(dir: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
-/// The workspace id: a short hash of the canonical root path. It is the `dk.workspace`
-/// label on every Docker object dk creates for this workspace.
-pub fn workspace_id(root: &Path) -> String {
+/// The id of a workspace whose dk.toml names none (made before `id` existed): a short
+/// hash of the canonical root path, which is what its Docker objects carry.
+pub fn legacy_workspace_id(root: &Path) -> String {
     blake3::hash(root.to_string_lossy().as_bytes()).to_hex()[..16].to_string()
+}
+
+/// A new workspace's id: 16 random hex digits.
+pub fn new_workspace_id() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| Error::io("reading /dev/urandom", "/dev/urandom", e))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What an `id` may be: it goes into labels and filters.
+fn valid_id(id: &str) -> bool {
+    (4..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// `id = "…"` as dk.toml's first key: after the comments and blank lines that open the
+/// file, before any other line (so it is a top-level key whatever tables follow).
+pub fn with_id_line(text: &str, id: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut placed = false;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if !placed && !(t.is_empty() || t.starts_with('#')) {
+            out.push_str(&format!("id = \"{id}\"\n"));
+            placed = true;
+        }
+        out.push_str(line);
+    }
+    if !placed {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("id = \"{id}\"\n"));
+    }
+    out
 }
 
 /// Docker's rule for a repository path component.
@@ -143,6 +186,38 @@ pub fn valid_image_component(name: &str) -> bool {
 }
 
 impl Workspace {
+    /// Write the id into dk.toml when it is not there (a workspace made before `id`
+    /// existed keeps the id its objects carry, and from now on every checkout shares it).
+    /// Returns the note to show, or None when there was nothing to do. A dk.toml that
+    /// cannot be written is said, not an error: this checkout goes on with the same id.
+    pub fn record_id(&self) -> Option<String> {
+        if self.id_in_file {
+            return None;
+        }
+        let path = self.root.join(WORKSPACE_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e));
+        if let Ok(t) = &text
+            && t.parse::<toml::Table>().is_ok_and(|t| t.contains_key("id"))
+        {
+            // Written earlier in this run.
+            return None;
+        }
+        let written = text.and_then(|text| {
+            crate::records::write_atomic(&path, with_id_line(&text, &self.id).as_bytes())
+        });
+        Some(match written {
+            Ok(()) => format!(
+                "dk.toml: wrote `id = \"{}\"`, the identity this workspace's images, containers and services carry (it was the hash of this checkout's path); commit it, and every checkout of the workspace is the same workspace",
+                self.id
+            ),
+            Err(e) => format!(
+                "dk.toml has no `id` and could not be given one ({}); add `id = \"{}\"` at its top so that other checkouts share this workspace's Docker objects",
+                e.render(),
+                self.id
+            ),
+        })
+    }
+
     pub fn load(root: &Path, opts: &LoadOptions) -> Result<Workspace> {
         let root = root
             .canonicalize()
@@ -180,6 +255,19 @@ impl Workspace {
                 d = d.at_offset(&ws_text, s.span().start);
             }
             diags.push(d);
+        }
+
+        if let Some(id) = &ws_file.id
+            && !valid_id(id.get_ref())
+        {
+            diags.push(
+                Diagnostic::new(
+                    WORKSPACE_FILE,
+                    format!("id `{}` is not a workspace id", id.get_ref()),
+                )
+                .at_offset(&ws_text, id.span().start)
+                .help("use 4 to 64 lowercase letters, digits, `-` or `_`; keep the id every checkout already shares, since Docker objects carry it"),
+            );
         }
 
         let (live_network, test_network) =
@@ -337,8 +425,13 @@ impl Workspace {
         nodes.sort_by(|a, b| {
             (!a.is_baseline(), a.name.as_str()).cmp(&(!b.is_baseline(), b.name.as_str()))
         });
+        let (id, id_in_file) = match &ws_file.id {
+            Some(id) => (id.get_ref().clone(), true),
+            None => (legacy_workspace_id(&root), false),
+        };
         Ok(Workspace {
-            id: workspace_id(&root),
+            id,
+            id_in_file,
             root,
             namespace,
             data_root,
@@ -594,4 +687,37 @@ fn load_node(
         checks: crate::manifest::CheckSpec::all(&manifest),
         manifest,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_line_goes_before_the_first_key_after_the_opening_comments() {
+        assert_eq!(
+            with_id_line("# ws\n\nnamespace = \"a\"\n[build]\n", "abcd"),
+            "# ws\n\nid = \"abcd\"\nnamespace = \"a\"\n[build]\n"
+        );
+        assert_eq!(
+            with_id_line("[build]\njobs = 2", "abcd"),
+            "id = \"abcd\"\n[build]\njobs = 2"
+        );
+        assert_eq!(with_id_line("# only\n", "abcd"), "# only\nid = \"abcd\"\n");
+        assert_eq!(with_id_line("", "abcd"), "id = \"abcd\"\n");
+        let t: toml::Table = with_id_line("# c\n[network.live]\nsubnet = \"x\"\n", "abcd")
+            .parse()
+            .unwrap();
+        assert_eq!(t["id"].as_str(), Some("abcd"));
+    }
+
+    #[test]
+    fn ids_are_label_safe() {
+        assert!(valid_id("0123456789abcdef"));
+        assert!(valid_id("shop-prod"));
+        assert!(!valid_id("Shop"));
+        assert!(!valid_id("a b"));
+        assert!(!valid_id("abc"));
+        assert_eq!(new_workspace_id().unwrap().len(), 16);
+    }
 }

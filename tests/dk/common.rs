@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use dk::engine::Engine;
 use dk::report::Silent;
-use dk::workspace::{LoadOptions, workspace_id};
+use dk::workspace::{LoadOptions, legacy_workspace_id};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -295,7 +295,12 @@ impl Drop for TestWs {
             Ok(r) => r,
             Err(_) => return,
         };
-        let id = workspace_id(&root);
+        // dk.toml's id (a test may set one), else the hash of the path dk writes there.
+        let id = std::fs::read_to_string(root.join("dk.toml"))
+            .ok()
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .and_then(|t| t.get("id").and_then(|v| v.as_str()).map(String::from))
+            .unwrap_or_else(|| legacy_workspace_id(&root));
         let label = format!("label=dk.workspace={id}");
         for (what, list) in [("container", vec!["ps", "-aq", "--filter", &label])] {
             let out = docker(&list);
