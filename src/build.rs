@@ -23,7 +23,7 @@ use crate::docker::{
 };
 use crate::engine::{Engine, RunOptions, Selection};
 use crate::error::{Diagnostic, Error, Result};
-use crate::freshness::Freshness;
+use crate::freshness::{Freshness, Stale};
 use crate::graph::EdgeKind;
 use crate::ids::ImageId;
 use crate::labels;
@@ -44,6 +44,11 @@ pub enum NodeStatus {
     },
     Built {
         image_id: ImageId,
+    },
+    /// Built elsewhere from the same inputs, taken instead of built (`adopt.rs`).
+    Taken {
+        image_id: ImageId,
+        from: String,
     },
     Failed {
         message: String,
@@ -78,7 +83,7 @@ impl BuildSummary {
         self.nodes.iter().all(|n| {
             matches!(
                 n.status,
-                NodeStatus::Fresh { .. } | NodeStatus::Built { .. }
+                NodeStatus::Fresh { .. } | NodeStatus::Built { .. } | NodeStatus::Taken { .. }
             )
         })
     }
@@ -94,7 +99,9 @@ impl BuildSummary {
     /// The image node `node` has now (built or fresh).
     pub fn image(&self, node: usize) -> Option<&ImageId> {
         self.get(node).and_then(|n| match &n.status {
-            NodeStatus::Fresh { image_id } | NodeStatus::Built { image_id } => Some(image_id),
+            NodeStatus::Fresh { image_id }
+            | NodeStatus::Built { image_id }
+            | NodeStatus::Taken { image_id, .. } => Some(image_id),
             _ => None,
         })
     }
@@ -105,6 +112,10 @@ impl BuildSummary {
             (
                 "built",
                 self.count(|s| matches!(s, NodeStatus::Built { .. })),
+            ),
+            (
+                "taken",
+                self.count(|s| matches!(s, NodeStatus::Taken { .. })),
             ),
             (
                 "fresh",
@@ -125,6 +136,15 @@ impl BuildSummary {
         ];
         crate::units::summary_line(&counts, Duration::from_millis(self.elapsed_ms))
     }
+}
+
+/// How a node came to have its image in a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Made {
+    Fresh,
+    Built,
+    /// Taken from where it was built (`the daemon`, a registry's url).
+    Taken(String),
 }
 
 /// Everything a build of one node consumes, ready to hash or send.
@@ -411,7 +431,7 @@ impl Engine {
             |n, done, cancel| {
                 let parents: HashMap<usize, ImageId> = graph.parents[n]
                     .iter()
-                    .filter_map(|p| done.get(p).map(|v: &(ImageId, bool)| (*p, v.0.clone())))
+                    .filter_map(|p| done.get(p).map(|v: &(ImageId, Made)| (*p, v.0.clone())))
                     .collect();
                 let images = images.clone();
                 let revision = revision.clone();
@@ -455,10 +475,14 @@ impl Engine {
                 definition.extend(d.iter().cloned());
             }
             let status = match outcomes.get(&n) {
-                Some(Outcome::Done((id, true))) => NodeStatus::Built {
+                Some(Outcome::Done((id, Made::Built))) => NodeStatus::Built {
                     image_id: id.clone(),
                 },
-                Some(Outcome::Done((id, false))) => NodeStatus::Fresh {
+                Some(Outcome::Done((id, Made::Taken(from)))) => NodeStatus::Taken {
+                    image_id: id.clone(),
+                    from: from.clone(),
+                },
+                Some(Outcome::Done((id, Made::Fresh))) => NodeStatus::Fresh {
                     image_id: id.clone(),
                 },
                 Some(Outcome::Failed(e)) => {
@@ -741,7 +765,7 @@ impl Engine {
         revision: Option<String>,
         force: bool,
         cancel: &Cancel,
-    ) -> Result<(ImageId, bool)> {
+    ) -> Result<(ImageId, Made)> {
         let ws = self.ws.clone();
         let graph = self.graph.clone();
         let name = self.name(i).to_string();
@@ -766,13 +790,14 @@ impl Engine {
                 .expect("prepare task")?
         };
 
+        let mut announced = false;
         match self
             .freshness(i, &prepared.input_hash, Some(images), force)
             .await?
         {
             Freshness::Fresh(id) => {
                 reporter.finish(&name, "build", "fresh", true, Duration::ZERO, None);
-                return Ok((id, false));
+                return Ok((id, Made::Fresh));
             }
             Freshness::Retag(id) => {
                 // Same inputs, image still there, tag moved away: put it back, no build.
@@ -785,7 +810,16 @@ impl Engine {
                     id.short()
                 ));
                 reporter.finish(&name, "build", "fresh", true, Duration::ZERO, None);
-                return Ok((id, false));
+                return Ok((id, Made::Fresh));
+            }
+            Freshness::Stale(Stale::NoRecord | Stale::ImageGone(_)) => {
+                // Built from these inputs by another checkout (or before `.dk/` was emptied)?
+                reporter.start(&name, "build");
+                announced = true;
+                if let Some(adopted) = self.adopt(i, &prepared, revision.clone()).await? {
+                    reporter.finish(&name, "build", &adopted.said(), true, Duration::ZERO, None);
+                    return Ok((adopted.id().clone(), Made::Taken(adopted.source())));
+                }
             }
             Freshness::Unverified(_) | Freshness::Stale(_) => {}
         }
@@ -794,7 +828,9 @@ impl Engine {
         }
 
         let started = Instant::now();
-        reporter.start(&name, "build");
+        if !announced {
+            reporter.start(&name, "build");
+        }
         let log_path = ws.state.new_log(&name, "build")?;
         let mut log = io::BufWriter::new(
             std::fs::File::create(&log_path).map_err(|e| Error::io("create", &log_path, e))?,
@@ -902,7 +938,7 @@ impl Engine {
                     duration,
                     None,
                 );
-                Ok((id, true))
+                Ok((id, Made::Built))
             }
             Err(err) => {
                 // Losing the daemon is what happened even when the context upload broke too.

@@ -22,6 +22,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("cli", &["app"]),
 ];
 
+mod adopt;
 pub mod app;
 pub mod audit;
 mod boot;

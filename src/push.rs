@@ -100,6 +100,7 @@ impl Engine {
                 .and_then(|p| p.revision);
             let rev = revision_tag(revision.as_deref(), id);
             let repo = |r: &RegistryFile| self.ws.registry_repo(r, &name);
+            let mut shared: Vec<String> = Vec::new();
             // Phase 1: the revision, everywhere.
             for (r, auth) in registries.iter().zip(&auths) {
                 self.reporter.step(&name, format!("pushing to {}", r.url));
@@ -108,6 +109,14 @@ impl Engine {
                     .await
                 {
                     outcome.failed.push((r.url.clone(), e));
+                    continue;
+                }
+                // `registry_cache`: the test record and the inputs' tag, for other checkouts.
+                if self.ws.registry_cache {
+                    match self.push_shared(i, id, r, auth.as_ref()).await {
+                        Ok(tags) => shared.extend(tags),
+                        Err(e) => outcome.failed.push((r.url.clone(), e)),
+                    }
                 }
             }
             // Phase 2: `live`, only when every registry took the revision.
@@ -129,7 +138,10 @@ impl Engine {
                                 image_id: id.clone(),
                                 reference: format!("{repo}@{digest}"),
                                 digest,
-                                tags: vec![rev.clone(), "live".into()],
+                                tags: [rev.clone(), "live".into()]
+                                    .into_iter()
+                                    .chain(shared.iter().cloned())
+                                    .collect(),
                                 pushed_at: crate::units::now_unix(),
                             };
                             self.records.put_push(&rec)?;
@@ -160,8 +172,19 @@ impl Engine {
         url: &str,
         auth: Option<&RegistryAuth>,
     ) -> Result<()> {
+        self.daemon().await?.tag(id.as_str(), repo, tag).await?;
+        self.push_image_tag(repo, tag, url, auth).await
+    }
+
+    /// Push `repo:tag` (a tag the daemon has), retrying what may pass on another try.
+    pub(crate) async fn push_image_tag(
+        &self,
+        repo: &str,
+        tag: &str,
+        url: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<()> {
         let daemon = self.daemon().await?;
-        daemon.tag(id.as_str(), repo, tag).await?;
         let host = crate::credentials::host_of(url);
         let mut last = String::new();
         for attempt in 1..=TRIES {

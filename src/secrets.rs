@@ -117,7 +117,10 @@ fn git_ignore(root: &std::path::Path, name: &str) -> Result<()> {
         return Ok(());
     }
     let mut text = current.unwrap_or_default();
-    if text.lines().any(|l| l.trim() == name || l.trim() == format!("/{name}")) {
+    if text
+        .lines()
+        .any(|l| l.trim() == name || l.trim() == format!("/{name}"))
+    {
         return Ok(());
     }
     if !text.is_empty() && !text.ends_with('\n') {

@@ -639,11 +639,16 @@ impl Engine {
 }
 
 /// The settings hash of a service: the container settings and the service's own.
-/// The service's settings hash, without the image (its input hash is compared instead).
+/// The service's settings hash, without the image (its input hash is compared instead)
+/// and without where this checkout keeps the secret files (a Swarm secret is its content,
+/// which the keyed fingerprint stands for): the same from every checkout.
 fn service_hash(spec: &ContainerSpec, s: &ServiceSettings) -> String {
     let mut spec = spec.clone();
     spec.image.clear();
     spec.labels.remove(labels::IMAGE);
+    for m in &mut spec.secrets {
+        m.source.clear();
+    }
     let mut s = s.clone();
     s.image.clear();
     legacy_service_hash(&spec, &s)

@@ -95,6 +95,71 @@ impl Daemon {
         Ok(Ok(()))
     }
 
+    /// Pull `reference` when the registry has it: Ok(false) when it has no such tag (or
+    /// repository); an error for anything else (no answer, credentials, TLS).
+    pub async fn pull_present(&self, reference: &str, auth: Option<&RegistryAuth>) -> Result<bool> {
+        let mut stream = self.long.create_image(
+            Some(bollard::query_parameters::CreateImageOptions {
+                from_image: Some(reference.to_string()),
+                ..Default::default()
+            }),
+            None,
+            auth.map(RegistryAuth::docker),
+        );
+        let absent = |m: &str| {
+            let m = m.to_ascii_lowercase();
+            m.contains("manifest unknown") || m.contains("not found")
+        };
+        while let Some(item) = stream.next().await {
+            let message = match item {
+                Ok(_) => continue,
+                Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => message,
+                Err(bollard::errors::Error::DockerStreamError { error }) => error,
+                Err(e) => return Err(self.err(format!("pulling {reference}"), e)),
+            };
+            if absent(&message) {
+                return Ok(false);
+            }
+            return Err(Error::Registry {
+                registry: reference.to_string(),
+                message: format!("pulling {reference}: {message}"),
+                help: "check that the registry answers from the daemon's machine (`docker login` when it needs credentials)".into(),
+            });
+        }
+        Ok(true)
+    }
+
+    /// Make `repo:tag` an image of one empty layer whose only content is `labels` (how a
+    /// record travels through a registry beside the image it is about).
+    pub async fn import_labelled(
+        &self,
+        repo: &str,
+        tag: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        // An empty tar archive: two zero blocks.
+        let empty = bytes::Bytes::from(vec![0u8; 1024]);
+        let changes = labels
+            .iter()
+            .map(|(k, v)| format!("LABEL {k}={v}"))
+            .collect();
+        let mut stream = self.long.create_image(
+            Some(bollard::query_parameters::CreateImageOptions {
+                from_src: Some("-".into()),
+                repo: Some(repo.to_string()),
+                tag: Some(tag.to_string()),
+                changes,
+                ..Default::default()
+            }),
+            Some(bollard::body_full(empty)),
+            None,
+        );
+        while let Some(item) = stream.next().await {
+            item.map_err(|e| self.err(format!("making {repo}:{tag}"), e))?;
+        }
+        Ok(())
+    }
+
     /// The manifest digest the registry has for `reference` (asked through the daemon).
     pub async fn registry_digest(
         &self,

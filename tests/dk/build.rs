@@ -46,6 +46,7 @@ fn statuses(s: &BuildSummary) -> BTreeMap<String, &'static str> {
             let st = match n.status {
                 NodeStatus::Fresh { .. } => "fresh",
                 NodeStatus::Built { .. } => "built",
+                NodeStatus::Taken { .. } => "taken",
                 NodeStatus::Failed { .. } => "failed",
                 NodeStatus::Blocked { .. } => "blocked",
                 NodeStatus::Cancelled => "cancelled",
@@ -189,6 +190,58 @@ fn a_deleted_image_is_rebuilt() {
             ("a", "fresh"),
             ("b", "fresh"),
             ("c", "built"),
+        ],
+    );
+}
+
+#[test]
+fn a_checkout_without_records_takes_the_images_built_from_its_inputs_and_builds_the_rest() {
+    let ws = chain();
+    let first = build(&ws, &[]);
+    // Another checkout of this workspace: the same files elsewhere (dk.toml with the id the
+    // first build wrote), nothing in `.dk/`; one file differs. The images built from
+    // identical inputs are taken, not built.
+    let toml = std::fs::read_to_string(ws.path("dk.toml")).unwrap();
+    assert!(
+        toml.starts_with(&format!("id = \"{}\"\n", ws.id())),
+        "{toml}"
+    );
+    let other = TestWs::empty();
+    for dir in ["dk.toml", "baseline", "containers"] {
+        let out = std::process::Command::new("cp")
+            .args(["-a", "--"])
+            .arg(ws.path(dir))
+            .arg(other.root())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    other.write("containers/c/c.txt", "c, changed\n");
+    let second = build(&other, &[]);
+    expect(
+        &second,
+        &[
+            ("baseline", "taken"),
+            ("a", "taken"),
+            ("b", "taken"),
+            ("c", "built"),
+        ],
+    );
+    for n in ["baseline", "a", "b"] {
+        let i = first.nodes.iter().position(|r| r.name == n).unwrap();
+        assert_eq!(
+            first.image(first.nodes[i].node),
+            second.image(second.nodes[i].node)
+        );
+    }
+    // Taken images are recorded: the next build is a no-op.
+    expect(
+        &build(&other, &[]),
+        &[
+            ("baseline", "fresh"),
+            ("a", "fresh"),
+            ("b", "fresh"),
+            ("c", "fresh"),
         ],
     );
 }

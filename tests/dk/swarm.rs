@@ -661,3 +661,88 @@ fn a_node_that_cannot_pull_is_named_with_its_pull_error_and_the_old_tasks_keep_s
     );
     assert_eq!(s.fetch(), "v1\n");
 }
+
+#[test]
+fn a_second_checkout_takes_the_tested_image_from_the_registry_and_replaces_nothing() {
+    let s = Swarm::start();
+    service(&s.ws, "one");
+    // Another checkout shares what runs only with the same data: an absolute data_root.
+    let toml = std::fs::read_to_string(s.ws.path("dk.toml")).unwrap();
+    s.ws.write(
+        "dk.toml",
+        &format!(
+            "data_root = \"{}\"\n{toml}\n[build]\nregistry_cache = true\n",
+            s.ws.path("data").display()
+        ),
+    );
+    let first = s.ok(&["up", "svc"]);
+    assert!(first.contains("wrote `id = "), "{first}");
+    let written = std::fs::read_to_string(s.ws.path("dk.toml")).unwrap();
+    assert!(
+        written.contains(&format!("id = \"{}\"", s.ws.id())),
+        "{written}"
+    );
+    assert!(
+        s.ws.path("dk.secret.key").is_file() && !s.ws.path(".dk/secret.key").exists(),
+        "the fingerprint key is kept beside dk.toml"
+    );
+    let before = s.inspect();
+
+    // A second checkout: the workspace's files (the key with the secrets), no `.dk/`, another
+    // path; the builder has lost the service's image (only the baseline's is left).
+    let other = TestWs::empty();
+    for entry in std::fs::read_dir(s.ws.root()).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == ".dk" || entry.file_name() == "data" {
+            continue;
+        }
+        let out = std::process::Command::new("cp")
+            .args(["-a", "--"])
+            .arg(entry.path())
+            .arg(other.root())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    for tag in ["latest", "live"] {
+        let out = s
+            .manager()
+            .docker(&["rmi", &format!("{}/svc:{tag}", s.ws.ns)]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let dk2 = |args: &[&str]| {
+        let out = other
+            .dk()
+            .env("DOCKER_HOST", s.manager().host())
+            .env("DOCKER_CONFIG", other.path("docker-config"))
+            .args(args)
+            .output()
+            .unwrap();
+        s.shown(&out);
+        out
+    };
+    let out = dk2(&["up", "svc"]);
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("taken from the daemon's :latest"), "{all}");
+    assert!(
+        all.contains(&format!("taken from {} (", s.rig.info.registry))
+            && all.contains("with the test record it passed"),
+        "{all}"
+    );
+    assert!(all.contains("passed earlier"), "not tested again: {all}");
+    assert!(!all.contains("rollout"), "{all}");
+    assert_eq!(s.inspect(), before, "the service was not touched");
+    let status = dk2(&["status", "svc"]);
+    let shown = stdout(&status);
+    assert!(shown.contains("on node"), "{shown}");
+
+    // Without the key that travels with the secrets, the fingerprints differ: replaced once.
+    std::fs::remove_file(other.path("dk.secret.key")).unwrap();
+    let out = dk2(&["up", "svc"]);
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("settings changed"), "{all}");
+    assert_ne!(s.inspect().0, before.0);
+    assert_eq!(s.inspect().1, before.1, "the same image");
+}
