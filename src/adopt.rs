@@ -132,7 +132,7 @@ impl Engine {
             && ws.registry_cache
             && let Some(r) = ws.registries.first()
         {
-            match self.from_registry(i, prepared, r).await {
+            match self.take_from_registry(i, prepared, r).await {
                 Ok(found) => adopted = found,
                 Err(e) => self.reporter.note(format!(
                     "{name}: the registry's copy could not be asked for, so it is built: {}",
@@ -160,7 +160,7 @@ impl Engine {
     }
 
     /// Pull `in-<input hash>` of node `i` from registry `r`, with its test record.
-    async fn from_registry(
+    async fn take_from_registry(
         &self,
         i: usize,
         prepared: &Prepared,

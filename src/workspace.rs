@@ -161,7 +161,7 @@ pub fn with_id_line(text: &str, id: &str) -> String {
     let mut placed = false;
     for line in text.split_inclusive('\n') {
         let t = line.trim();
-        if !placed && !(t.is_empty() || t.starts_with('#')) {
+        if !(placed || t.is_empty() || t.starts_with('#')) {
             out.push_str(&format!("id = \"{id}\"\n"));
             placed = true;
         }
