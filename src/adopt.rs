@@ -114,20 +114,10 @@ impl Engine {
     ) -> Result<Option<Adopted>> {
         let name = self.name(i).to_string();
         let ws = &self.ws;
-        let daemon = self.daemon().await?;
-        let ours = |labels: &std::collections::BTreeMap<String, String>| {
-            labels.get(labels::INPUT_HASH) == Some(&prepared.input_hash)
-                && labels.get(labels::WORKSPACE) == Some(&ws.id)
-        };
-        let mut adopted = None;
-        for tag in ["latest", "live", "prev"] {
-            if let Some(f) = daemon.inspect_image(&ws.image(&name, tag)).await?
-                && ours(&f.labels)
-            {
-                adopted = Some(Adopted::Daemon { id: f.id, tag });
-                break;
-            }
-        }
+        let mut adopted = self
+            .on_daemon(i, &prepared.input_hash)
+            .await?
+            .map(|(id, tag)| Adopted::Daemon { id, tag });
         if adopted.is_none()
             && ws.registry_cache
             && let Some(r) = ws.registries.first()
@@ -144,7 +134,10 @@ impl Engine {
             return Ok(None);
         };
         let id = adopted.id().clone();
-        daemon.tag(id.as_str(), &ws.repo(&name), "latest").await?;
+        self.daemon()
+            .await?
+            .tag(id.as_str(), &ws.repo(&name), "latest")
+            .await?;
         self.records.put_build(&BuildRecord {
             node: name,
             input_hash: prepared.input_hash.clone(),
@@ -157,6 +150,28 @@ impl Engine {
             revision,
         })?;
         Ok(Some(adopted))
+    }
+
+    /// The daemon's image of node `i` built from `input_hash` by this workspace (another
+    /// checkout of it), and which of its tags names it. A read: `dk plan` asks it too.
+    pub(crate) async fn on_daemon(
+        &self,
+        i: usize,
+        input_hash: &str,
+    ) -> Result<Option<(ImageId, &'static str)>> {
+        let name = self.name(i);
+        for tag in ["latest", "live", "prev"] {
+            if let Some(f) = self
+                .reads()?
+                .inspect_image(&self.ws.image(name, tag))
+                .await?
+                && f.labels.get(labels::INPUT_HASH).map(String::as_str) == Some(input_hash)
+                && f.labels.get(labels::WORKSPACE) == Some(&self.ws.id)
+            {
+                return Ok(Some((f.id, tag)));
+            }
+        }
+        Ok(None)
     }
 
     /// Pull `in-<input hash>` of node `i` from registry `r`, with its test record.

@@ -17,7 +17,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("state", &["records", "lock"]),
     ("mechanisms", &["context", "stage", "checks", "ready", "hadolint", "shellcheck", "lint", "lintfix", "import", "pins"]),
     ("engine", &["engine", "freshness", "converge"]),
-    ("verbs", &["build", "plan", "testrun", "junit", "audit", "promote", "switch", "live", "swarm", "jobs", "push", "prune", "prep", "boot", "lintrun", "picture", "outdated", "owners"]),
+    ("verbs", &["build", "adopt", "plan", "testrun", "junit", "audit", "promote", "switch", "live", "swarm", "jobs", "push", "prune", "prep", "boot", "lintrun", "picture", "outdated", "owners"]),
     ("output", &["cli", "render", "results", "completions", "svg", "runreport"]),
     ("cli", &["app"]),
 ];

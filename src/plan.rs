@@ -22,6 +22,8 @@ pub enum PlanAction {
     Fresh,
     /// Inputs unchanged and the image is there, but `:latest` must be re-pointed.
     Retag,
+    /// Another checkout built these inputs: the image on the daemon is taken (`adopt.rs`).
+    Take,
     /// Will be built.
     Build,
 }
@@ -137,12 +139,30 @@ impl Engine {
                             reasons.push("inputs unchanged (image presence not checked)".into());
                             image_id = Some(id);
                         }
-                        Freshness::Stale(Stale::ImageGone(id)) => reasons.push(format!(
-                            "image {} recorded for these inputs is gone from the daemon",
-                            id.short()
-                        )),
-                        Freshness::Stale(Stale::NoRecord | Stale::Forced) => {
-                            reasons.extend(explain(&p.inputs, history.first(), &images))
+                        Freshness::Stale(stale) => {
+                            match &stale {
+                                Stale::ImageGone(id) => reasons.push(format!(
+                                    "image {} recorded for these inputs is gone from the daemon",
+                                    id.short()
+                                )),
+                                _ => reasons.extend(explain(&p.inputs, history.first(), &images)),
+                            }
+                            let taken = match (&stale, &images) {
+                                (Stale::Forced, _) | (_, None) => None,
+                                _ => self.on_daemon(i, &p.input_hash).await?,
+                            };
+                            if let Some((id, tag)) = taken {
+                                action = PlanAction::Take;
+                                reasons.push(format!(
+                                    "the daemon's :{tag} ({}) was built from these inputs: taken, not built",
+                                    id.short()
+                                ));
+                                image_id = Some(id);
+                            } else if self.ws.registry_cache && !self.ws.registries.is_empty() {
+                                reasons.push(
+                                    "the registry's copy of these inputs is asked for first (registry_cache)".into(),
+                                );
+                            }
                         }
                     }
                 }
@@ -166,7 +186,9 @@ impl Engine {
             if !staging.is_empty() {
                 action = PlanAction::Build;
             }
-            if let (PlanAction::Fresh | PlanAction::Retag, Some(id)) = (&action, &image_id) {
+            if let (PlanAction::Fresh | PlanAction::Retag | PlanAction::Take, Some(id)) =
+                (&action, &image_id)
+            {
                 known.insert(i, id.clone());
             }
             out.push(PlanEntry {

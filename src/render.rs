@@ -186,6 +186,7 @@ pub fn plan_text(plan: &[PlanEntry]) -> String {
             let action = match p.action {
                 PlanAction::Fresh => "fresh",
                 PlanAction::Retag => "retag",
+                PlanAction::Take => "take",
                 PlanAction::Build => "build",
             };
             let mut why = p.reasons.join("; ");

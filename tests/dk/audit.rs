@@ -168,7 +168,9 @@ pub(crate) fn example() -> TestWs {
     let moved = |text: String| text.replace("172.30.0.", &live).replace("172.31.0.", &test);
     let toml = std::fs::read_to_string(root.join("dk.toml"))
         .unwrap()
-        .replace("namespace = \"dk\"", &format!("namespace = \"{}\"", ws.ns));
+        .replace("namespace = \"dk\"", &format!("namespace = \"{}\"", ws.ns))
+        // A copy is a workspace of its own (its id: the hash of its path).
+        .replace("id = \"dk-example\"\n", "");
     ws.write("dk.toml", &moved(toml));
     for node in ["filewatch", "site"] {
         let path = format!("containers/{node}/container.toml");

@@ -217,6 +217,24 @@ fn a_checkout_without_records_takes_the_images_built_from_its_inputs_and_builds_
         assert!(out.status.success(), "{}", stderr(&out));
     }
     other.write("containers/c/c.txt", "c, changed\n");
+    // `dk plan` says what `dk build` will do.
+    let plan = rt().block_on(other.engine().plan(&[])).unwrap();
+    let actions: BTreeMap<String, String> = plan
+        .iter()
+        .map(|p| (p.name.clone(), format!("{:?}", p.action)))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("a", "Take"),
+            ("b", "Take"),
+            ("baseline", "Take"),
+            ("c", "Build")
+        ]
+        .map(|(n, a)| (n.to_string(), a.to_string()))
+        .into(),
+        "{plan:?}"
+    );
     let second = build(&other, &[]);
     expect(
         &second,

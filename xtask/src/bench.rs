@@ -67,7 +67,7 @@ pub fn verdict(ok: bool) -> &'static str {
     if ok { "target met" } else { "TARGET MISSED" }
 }
 
-fn tmp(prefix: &str) -> PathBuf {
+pub fn tmp(prefix: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
@@ -259,6 +259,8 @@ pub fn example_copy(ns: &str) -> PathBuf {
     let toml = std::fs::read_to_string(src.join("dk.toml"))
         .unwrap()
         .replace("namespace = \"dk\"", &format!("namespace = \"{ns}\""))
+        // A copy is a workspace of its own (its id: the hash of its path).
+        .replace("id = \"dk-example\"\n", "")
         .replace("172.30.0.0/24", "10.217.0.0/24")
         .replace("172.31.0.0/24", "10.218.0.0/24");
     std::fs::write(dir.join("dk.toml"), toml).unwrap();
