@@ -384,6 +384,7 @@ pub fn main(args: &[String]) {
         Some("pictures") => Some(picture_rows),
         Some("thousand") => Some(thousand_rows),
         Some("outdated") => Some(|report, pid, _| outdated_rows(report, pid)),
+        Some("cache") => Some(|report, pid, _| crate::cluster::cache_rows(report, pid)),
         _ => None,
     };
     if let Some(rows) = only {
@@ -874,6 +875,7 @@ pub fn main(args: &[String]) {
     // 6, 7. Registries and Swarm (cluster.rs).
     crate::cluster::push_rows(&mut report, &format!("dkbenchp{pid}"));
     crate::cluster::swarm_rows(&mut report, &format!("dkbenchs{pid}"));
+    crate::cluster::cache_rows(&mut report, pid);
 
     for ns in &namespaces {
         remove_images(ns);

@@ -351,3 +351,163 @@ pub fn swarm_rows(report: &mut Report, ns: &str) {
     let _ = d.docker(&["stack", "rm", &stack]);
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// Every image and the build cache of `d` removed, and the workspace's records: a cold
+/// builder (the registry is left as it is).
+fn make_cold(d: &SecondDaemon, ws: &Path) {
+    let list = |args: &[&str]| -> Vec<String> {
+        String::from_utf8_lossy(&d.docker(args).stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    for c in list(&["ps", "-aq"]) {
+        d.docker(&["rm", "-f", "-v", &c]);
+    }
+    let images = list(&["images", "-aq", "--no-trunc"]);
+    if !images.is_empty() {
+        let mut args = vec!["rmi", "-f"];
+        args.extend(images.iter().map(String::as_str));
+        d.docker(&args);
+    }
+    let out = d.docker(&["builder", "prune", "-af"]);
+    assert!(out.status.success(), "builder prune: {:?}", out);
+    assert!(
+        list(&["images", "-aq"]).is_empty(),
+        "the cold builder still has images"
+    );
+    let _ = std::fs::remove_dir_all(ws.join(".dk/records"));
+}
+
+/// Set dk.toml's `[build] registry_cache`.
+fn registry_cache(ws: &Path, on: bool) {
+    let path = ws.join("dk.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace(
+        &format!("registry_cache = {}", !on),
+        &format!("registry_cache = {on}"),
+    );
+    std::fs::write(path, text).unwrap();
+}
+
+/// 8. A cold builder (a daemon with no image and an empty build cache) building a workspace
+///    from nothing, and with `[build] registry_cache` after another builder built, tested
+///    and pushed it: what the registry has is taken (`in-<input hash>`, with the test
+///    record), nothing is built. Then one changed node: only it and its dependents build.
+pub fn cache_rows(report: &mut Report, pid: u32) {
+    report.section(
+        "A cold builder with and without the registry cache (a daemon of its own, registry on its loopback)",
+    );
+    for (label, big) in [
+        ("example workspace (5 nodes)", false),
+        ("generated workspace (100 nodes)", true),
+    ] {
+        println!("registry cache, {label}: a daemon of its own and a registry...");
+        let d = SecondDaemon::start();
+        let reg = TestRegistry::start_in(Some(d.netns()), None);
+        let ns = format!("dkbenchr{pid}{}", if big { "g" } else { "x" });
+        let (ws, changed) = if big {
+            let ws = crate::bench::tmp("dk-bench-cache-100");
+            crate::bench::generate(&ws, 100, &ns, 6);
+            // Every node's test launch needs a process that stays up, as a user.
+            let df = ws.join("baseline/Dockerfile");
+            let text = std::fs::read_to_string(&df).unwrap();
+            std::fs::write(&df, format!("{text}USER 1000:1000\nCMD [\"sleep\", \"600\"]\n"))
+                .unwrap();
+            // A layer-2 node with three layers below it.
+            (ws, "containers/c021/files/f0.txt")
+        } else {
+            (example_copy(&ns), "containers/web/files/srv/www/index.html")
+        };
+        let mut toml = std::fs::read_to_string(ws.join("dk.toml")).unwrap();
+        toml.push_str(&format!(
+            "\n[[registry]]\nurl = \"{}\"\n\n[build]\nregistry_cache = true\n",
+            reg.url()
+        ));
+        std::fs::write(ws.join("dk.toml"), toml).unwrap();
+        write(&ws, "docker-config/config.json", "{}\n");
+        let dkc = |args: &[&str]| {
+            let mut c = dk(&ws, args);
+            c.env("DOCKER_CONFIG", ws.join("docker-config"))
+                .env("DOCKER_HOST", d.host());
+            c
+        };
+        // Built, tested, promoted and pushed by one builder.
+        println!("registry cache, {label}: build, test, promote, push...");
+        run(&mut dkc(&["build", "-j", "4"]));
+        run(&mut dkc(&["test", "-j", "4"]));
+        run(&mut dkc(&["promote"]));
+        run(&mut dkc(&["push"]));
+        // A cold builder without the cache: every node built.
+        make_cold(&d, &ws);
+        registry_cache(&ws, false);
+        println!("registry cache, {label}: a cold build...");
+        let (cold, cold_built) = timed_build(&mut dkc(&["build", "-j", "4", "--json"]));
+        // The same cold builder with it: every node taken from the registry.
+        make_cold(&d, &ws);
+        registry_cache(&ws, true);
+        println!("registry cache, {label}: a cold build with the registry cache...");
+        let (cached, cached_statuses) = timed_build(&mut dkc(&["build", "-j", "4", "--json"]));
+        let tested = String::from_utf8_lossy(&run(&mut dkc(&["test", "-j", "4"])).stdout)
+            .matches("passed earlier")
+            .count();
+        // One change: it and its dependents are built, the rest taken.
+        write(&ws, changed, &format!("changed for the cache benchmark {pid}\n"));
+        make_cold(&d, &ws);
+        let (one, one_statuses) = timed_build(&mut dkc(&["build", "-j", "4", "--json"]));
+        let count = |s: &[String], what: &str| s.iter().filter(|x| *x == what).count();
+        let n = cold_built.len();
+        report.row(
+            format!("{label}: cold `dk build`, no registry cache"),
+            ms(cold),
+            format!("{} of {n} built", count(&cold_built, "built")),
+        );
+        report.row(
+            format!("{label}: cold `dk build`, registry cache"),
+            ms(cached),
+            format!(
+                "{} taken, {} built; then `dk test`: {tested} of {n} passed earlier (records taken with the images); {:.2}× the cold build",
+                count(&cached_statuses, "taken"),
+                count(&cached_statuses, "built"),
+                ratio(cached, cold)
+            ),
+        );
+        report.row(
+            format!("{label}: cold `dk build`, registry cache, one node changed"),
+            ms(one),
+            format!(
+                "{} taken, {} built (the changed node and its dependents)",
+                count(&one_statuses, "taken"),
+                count(&one_statuses, "built")
+            ),
+        );
+        report.verdict(format!(
+            "{label}: a cold builder with the registry cache takes every node ({}) in ≤ 0.3× the cold build: {:.2}× ({})",
+            verdict(count(&cached_statuses, "taken") == n),
+            ratio(cached, cold),
+            verdict(cached.as_secs_f64() <= 0.3 * cold.as_secs_f64())
+        ));
+        drop(reg);
+        drop(d);
+        let _ = std::fs::remove_dir_all(&ws);
+    }
+}
+
+/// Run a `dk build --json`; its time and each node's status.
+fn timed_build(cmd: &mut Command) -> (Duration, Vec<String>) {
+    let t = Instant::now();
+    let out = run(cmd);
+    let elapsed = t.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value =
+        serde_json::from_str(text.lines().last().unwrap_or("{}")).unwrap_or_default();
+    let statuses = summary["summary"]["nodes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|n| n["status"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    (elapsed, statuses)
+}
