@@ -202,7 +202,11 @@ pub enum Command {
 each result <namespace>/<name>:latest.\n\nA node is fresh when its inputs (context files after \
 .dockerignore, the Dockerfile as sent, build args, target, parent image ids) match a recorded build \
 whose image still exists; then nothing is sent to the daemon. Touching a file without changing it \
-rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first."
+rebuilds nothing. Staging steps (container.toml [[stage.*]]) run first.\n\nA node with no record for \
+its inputs (another checkout of the workspace, an emptied .dk/) takes the image built from exactly \
+those inputs instead of building it: the daemon's :latest, :live or :prev of the node carrying the \
+same input hash and workspace id, else, with dk.toml's [build] registry_cache, the first registry's \
+`in-<input hash>` that `dk push` sent, with the test record it passed (status `taken`)."
     )]
     Build(BuildArgs),
 
