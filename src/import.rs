@@ -1292,19 +1292,11 @@ pub fn write(project: &Project, into: &Path, here: &Here<'_>) -> Result<Report> 
         ));
         let gi = into.join(".gitignore");
         let current = std::fs::read_to_string(&gi).ok();
-        if !current
-            .as_deref()
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.trim() == crate::local::LOCAL_FILE)
-        {
-            report.restore.push((gi.clone(), current.clone()));
-            let mut t = current.unwrap_or_default();
-            if !t.is_empty() && !t.ends_with('\n') {
-                t.push('\n');
-            }
-            t.push_str(crate::local::LOCAL_FILE);
-            t.push('\n');
+        if let Some(t) = crate::workspace::gitignore_with(
+            current.as_deref().unwrap_or_default(),
+            crate::local::LOCAL_FILE,
+        ) {
+            report.restore.push((gi.clone(), current));
             crate::records::write_atomic(&gi, t.as_bytes())?;
         }
     }

@@ -116,17 +116,8 @@ fn git_ignore(root: &std::path::Path, name: &str) -> Result<()> {
     if current.is_none() && !root.join(".git").exists() {
         return Ok(());
     }
-    let mut text = current.unwrap_or_default();
-    if text
-        .lines()
-        .any(|l| l.trim() == name || l.trim() == format!("/{name}"))
-    {
-        return Ok(());
+    match crate::workspace::gitignore_with(current.as_deref().unwrap_or_default(), name) {
+        Some(text) => crate::records::write_atomic(&gi, text.as_bytes()),
+        None => Ok(()),
     }
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(name);
-    text.push('\n');
-    crate::records::write_atomic(&gi, text.as_bytes())
 }

@@ -176,6 +176,23 @@ pub fn with_id_line(text: &str, id: &str) -> String {
     out
 }
 
+/// `.gitignore`'s text with a line for `name` added, or None when a line names it already.
+pub fn gitignore_with(current: &str, name: &str) -> Option<String> {
+    if current
+        .lines()
+        .any(|l| l.trim() == name || l.trim() == format!("/{name}"))
+    {
+        return None;
+    }
+    let mut text = current.to_string();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(name);
+    text.push('\n');
+    Some(text)
+}
+
 /// Docker's rule for a repository path component.
 pub fn valid_image_component(name: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -709,6 +726,14 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(t["id"].as_str(), Some("abcd"));
+    }
+
+    #[test]
+    fn a_gitignore_line_is_added_once() {
+        assert_eq!(gitignore_with("", "k").as_deref(), Some("k\n"));
+        assert_eq!(gitignore_with("a", "k").as_deref(), Some("a\nk\n"));
+        assert_eq!(gitignore_with("a\n/k\n", "k"), None);
+        assert_eq!(gitignore_with("k\n", "k"), None);
     }
 
     #[test]

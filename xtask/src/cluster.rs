@@ -412,8 +412,11 @@ pub fn cache_rows(report: &mut Report, pid: u32) {
             // Every node's test launch needs a process that stays up, as a user.
             let df = ws.join("baseline/Dockerfile");
             let text = std::fs::read_to_string(&df).unwrap();
-            std::fs::write(&df, format!("{text}USER 1000:1000\nCMD [\"sleep\", \"600\"]\n"))
-                .unwrap();
+            std::fs::write(
+                &df,
+                format!("{text}USER 1000:1000\nCMD [\"sleep\", \"600\"]\n"),
+            )
+            .unwrap();
             // A layer-2 node with three layers below it.
             (ws, "containers/c021/files/f0.txt")
         } else {
@@ -452,7 +455,11 @@ pub fn cache_rows(report: &mut Report, pid: u32) {
             .matches("passed earlier")
             .count();
         // One change: it and its dependents are built, the rest taken.
-        write(&ws, changed, &format!("changed for the cache benchmark {pid}\n"));
+        write(
+            &ws,
+            changed,
+            &format!("changed for the cache benchmark {pid}\n"),
+        );
         make_cold(&d, &ws);
         let (one, one_statuses) = timed_build(&mut dkc(&["build", "-j", "4", "--json"]));
         let count = |s: &[String], what: &str| s.iter().filter(|x| *x == what).count();
