@@ -387,13 +387,13 @@ impl TestRegistry {
     }
 
     fn answers(&self) -> bool {
-        TestRegistry::command(self.netns.as_deref(), "curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                &format!("http://{}/v2/", self.url()),
-            ])
+        TestRegistry::answers_at(self.netns.as_deref(), &self.url())
+    }
+
+    /// Does a registry answer at `url` in `netns` (None: the host's)?
+    fn answers_at(netns: Option<&str>, url: &str) -> bool {
+        TestRegistry::command(netns, "curl")
+            .args(["-s", "-o", "/dev/null", &format!("http://{url}/v2/")])
             .output()
             .is_ok_and(|o| o.status.success())
     }
@@ -428,6 +428,44 @@ impl TestRegistry {
 }
 
 impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A second `docker-registry` serving a [`TestRegistry`]'s storage on the same port in
+/// another network namespace: a daemon in there reaches the same registry at the same
+/// loopback address (`127.0.0.1:PORT`) as the host's daemon does. Drop it before the
+/// registry it mirrors.
+pub struct RegistryMirror {
+    child: std::process::Child,
+}
+
+impl TestRegistry {
+    pub fn mirror_in(&self, netns: &str) -> RegistryMirror {
+        let child = TestRegistry::command(Some(netns), "docker-registry")
+            .arg("serve")
+            .arg(self._dir.path().join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry");
+        let mirror = RegistryMirror { child };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !TestRegistry::answers_at(Some(netns), &self.url()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the registry mirror did not listen on {} in {netns}",
+                self.port
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        mirror
+    }
+}
+
+impl Drop for RegistryMirror {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
