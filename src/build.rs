@@ -603,6 +603,7 @@ impl Engine {
         }
         let df = node.dockerfile_path();
         self.check_platforms(i, daemon).await?;
+        self.check_emulation(i, daemon)?;
         if node.builder == Builder::BuildKit {
             match &node.dockerfile.syntax {
                 Some((image, line)) if daemon.image_id(image).await?.is_none() => {
@@ -704,6 +705,29 @@ impl Engine {
     /// Every stage must find its base for the platform it builds for: BuildKit looks for a
     /// missing platform variant in a registry, which here means a DNS error, or worse, a
     /// pull. Checked against the local images before anything is sent.
+    /// A node built for a platform its machine does not run natively needs QEMU through
+    /// binfmt_misc (its RUN steps, its tests). Checked on a local daemon's machine before
+    /// anything is sent; a remote daemon's refusal (`exec format error`) is said the same way
+    /// when the build meets it.
+    fn check_emulation(&self, i: usize, daemon: &crate::docker::Daemon) -> Result<()> {
+        let node = &self.ws.nodes[i];
+        let Some(p) = &node.platform else {
+            return Ok(());
+        };
+        let local = daemon.endpoint().starts_with("unix://");
+        let host = crate::dockerfile::Platform::host();
+        if !local || crate::emulation::native(&host.arch, &p.arch) {
+            return Ok(());
+        }
+        match crate::emulation::check(&crate::emulation::binfmt_root(), &p.arch) {
+            Ok(()) => Ok(()),
+            Err(m) => Err(cannot_run(
+                node,
+                &format!("this machine ({host}) cannot run {p} programs: {}", m.say()),
+            )),
+        }
+    }
+
     async fn check_platforms(&self, i: usize, daemon: &crate::docker::Daemon) -> Result<()> {
         let node = &self.ws.nodes[i];
         let host = crate::dockerfile::Platform::host();
@@ -945,6 +969,17 @@ impl Engine {
                 let (step, message, tail) = match (err, send_result) {
                     (BuildError::Daemon(e), _) => return Err(e),
                     (_, Err(e)) => (None, format!("{e}"), Vec::new()),
+                    (BuildError::Step { message, .. }, _)
+                        if message.contains("exec format error") && node.platform.is_some() =>
+                    {
+                        return Err(cannot_run(
+                            node,
+                            &format!(
+                                "the daemon's machine refused to run a step's program ({})",
+                                message.trim()
+                            ),
+                        ));
+                    }
                     (
                         BuildError::Step {
                             step,
@@ -952,7 +987,7 @@ impl Engine {
                             tail,
                         },
                         _,
-                    ) => (step, explain_build_failure(&message, node), tail),
+                    ) => (step, message, tail),
                 };
                 Err(Error::Build {
                     node: name,
@@ -991,15 +1026,27 @@ fn builder_name(b: Builder) -> &'static str {
 }
 
 /// The daemon's message, with what it means where dk knows better.
-fn explain_build_failure(message: &str, node: &crate::workspace::Node) -> String {
-    if message.contains("exec format error")
-        && let Some(p) = &node.platform
-    {
-        return format!(
-            "{message}\n  the daemon cannot run {p} programs: install an emulator for it (e.g. Debian's qemu-user-static with binfmt-support), or build for the daemon's own platform"
-        );
-    }
-    message.to_string()
+/// The error for a node whose platform its builder cannot run (exit 2, with the fix).
+fn cannot_run(node: &crate::workspace::Node, why: &str) -> Error {
+    let p = node
+        .platform
+        .as_ref()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let at = node
+        .manifest_path
+        .clone()
+        .unwrap_or_else(|| format!("{}/container.toml", node.rel_dir));
+    Error::definition(
+        Diagnostic::new(
+            at,
+            format!("{}: `[build] platform = \"{p}\"`: {why}", node.name),
+        )
+        .help(format!(
+            "on the daemon's machine, {}; or build for the daemon's own platform",
+            crate::emulation::FIX
+        )),
+    )
 }
 
 /// Append one `LABEL` instruction carrying `labels` to a Dockerfile's text.

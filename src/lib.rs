@@ -10,7 +10,7 @@
 /// this table); every module is in exactly one layer.
 #[rustfmt::skip]
 pub const LAYERS: &[(&str, &[&str])] = &[
-    ("foundation", &["error", "ids", "units", "tomlfile", "names", "state", "labels", "secret", "report", "scheduler", "shell", "vcs", "ignore", "dockerfile", "net", "userns", "layout"]),
+    ("foundation", &["error", "ids", "units", "tomlfile", "names", "state", "labels", "secret", "report", "scheduler", "shell", "vcs", "ignore", "dockerfile", "net", "userns", "layout", "emulation"]),
     ("daemon", &["docker", "credentials", "regclient"]),
     ("definitions", &["manifest", "config", "local", "compose"]),
     ("workspace", &["workspace", "graph", "mounts", "secrets", "launch", "settings"]),
@@ -37,6 +37,7 @@ mod converge;
 mod credentials;
 mod docker;
 pub mod dockerfile;
+mod emulation;
 pub mod engine;
 pub mod error;
 mod freshness;

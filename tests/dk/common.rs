@@ -43,15 +43,38 @@ fn require_daemon() {
 pub fn busybox() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
+        extract_busybox(
+            "3d3fdbe91d4660c873e14b092c213fe81c1da6362daa236eb25d0171eb108744",
+            "test-busybox",
+        )
+    })
+    .clone()
+}
+
+/// The arm64 build of the same busybox (Debian's busybox-static:arm64, in the fetch cache).
+pub fn busybox_arm64() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        extract_busybox(
+            "732c9135564fc71337e0e05fb4da4d11e6c28c1834bce3e405e575afef2a52f5",
+            "test-busybox-arm64",
+        )
+    })
+    .clone()
+}
+
+/// `./bin/busybox` of the busybox-static package `vendor/fetch/<sha256>`, as `name` in
+/// cargo's scratch directory.
+fn extract_busybox(sha256: &str, name: &str) -> PathBuf {
+    {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
         std::fs::create_dir_all(scratch).unwrap();
-        let out = scratch.join("test-busybox");
+        let out = scratch.join(name);
         if out.is_file() {
             return out;
         }
-        let deb = root
-            .join("vendor/fetch/3d3fdbe91d4660c873e14b092c213fe81c1da6362daa236eb25d0171eb108744");
+        let deb = root.join("vendor/fetch").join(sha256);
         let tmp = out.with_extension(format!("tmp{}", std::process::id()));
         let status = Command::new("sh")
             .arg("-c")
@@ -70,8 +93,7 @@ pub fn busybox() -> PathBuf {
         );
         std::fs::rename(&tmp, &out).unwrap();
         out
-    })
-    .clone()
+    }
 }
 
 pub fn unique(prefix: &str) -> String {

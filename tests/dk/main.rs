@@ -23,6 +23,7 @@ mod context;
 mod day_two;
 mod definitions;
 mod deploy;
+mod emulation;
 // Shared with `cargo xtask chaos` (the long run).
 #[path = "../support/deploy_chaos.rs"]
 mod deploy_chaos;

@@ -18,6 +18,10 @@ enum Install {
     Pip(&'static str),
     /// A Debian package.
     Apt(&'static str),
+    /// QEMU user emulation for containers: binfmt_misc mounted (a fresh machine without
+    /// systemd as PID 1 lacks it), then Debian's qemu-user-static and binfmt-support, which
+    /// register the emulators with the F flag containers need.
+    Emulation,
 }
 
 const TOOLS: &[Tool] = &[
@@ -73,6 +77,16 @@ const TOOLS: &[Tool] = &[
         check: &["dpkg-scanpackages", "--version"],
         install: Install::Apt("dpkg-dev"),
     },
+    // Builds and tests for linux/arm64 run under QEMU (tests/dk/emulation.rs).
+    Tool {
+        name: "QEMU for arm64 (binfmt_misc)",
+        check: &[
+            "sh",
+            "-c",
+            "grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 && grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64",
+        ],
+        install: Install::Emulation,
+    },
     // Run reports and `dk graph --format svg` are rendered as a person would see them,
     // in headless Chromium (tests/dk/picture.rs).
     Tool {
@@ -107,6 +121,37 @@ fn install(tool: &Tool) -> Result<(), String> {
             (
                 format!("apt-get install -y {p}"),
                 apt_install() || (works(&["apt-get", "update", "-q"]) && apt_install()),
+            )
+        }
+        Install::Emulation => {
+            let mounted = works(&["test", "-e", "/proc/sys/fs/binfmt_misc/status"])
+                || works(&[
+                    "mount",
+                    "-t",
+                    "binfmt_misc",
+                    "binfmt_misc",
+                    "/proc/sys/fs/binfmt_misc",
+                ]);
+            let packages = ["qemu-user-static", "binfmt-support"];
+            let apt_install = || {
+                let mut cmd = vec![
+                    "env",
+                    "DEBIAN_FRONTEND=noninteractive",
+                    "apt-get",
+                    "install",
+                ];
+                cmd.extend(["-y", "-q"]);
+                cmd.extend(packages);
+                works(&cmd)
+            };
+            let installed = apt_install() || (works(&["apt-get", "update", "-q"]) && apt_install());
+            // Installed before binfmt_misc was mounted: register now.
+            if installed && !works(tool.check) {
+                works(&["update-binfmts", "--enable"]);
+            }
+            (
+                "mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; apt-get install -y qemu-user-static binfmt-support".to_string(),
+                mounted && installed,
             )
         }
         Install::Pip(p) => (
