@@ -60,6 +60,16 @@ impl Reference {
         )
     }
 
+    /// `http(s)://<host>/v2/<repository>/<path>`.
+    fn url(&self, path: &str) -> String {
+        let scheme = if self.loopback() { "http" } else { "https" };
+        format!(
+            "{scheme}://{}/v2/{}/{path}",
+            self.api_host(),
+            self.repository
+        )
+    }
+
     fn api_host(&self) -> &str {
         if self.registry == "docker.io" {
             "registry-1.docker.io"
@@ -114,6 +124,27 @@ pub struct RegistryClient {
     http: Client<Https, Full<Bytes>>,
 }
 
+/// One HTTP request to a registry.
+struct Call<'a> {
+    method: hyper::Method,
+    url: &'a str,
+    headers: Vec<(&'static str, String)>,
+    body: Bytes,
+}
+
+impl<'a> Call<'a> {
+    fn get(url: &'a str, accept: Option<&str>) -> Call<'a> {
+        Call {
+            method: hyper::Method::GET,
+            url,
+            headers: accept
+                .map(|a| vec![("Accept", a.to_string())])
+                .unwrap_or_default(),
+            body: Bytes::new(),
+        }
+    }
+}
+
 struct Response {
     status: u16,
     headers: hyper::HeaderMap,
@@ -154,15 +185,25 @@ impl RegistryClient {
         accept: Option<&str>,
         authorization: Option<&str>,
     ) -> std::result::Result<Response, String> {
-        let mut req = hyper::Request::get(url);
-        if let Some(a) = accept {
-            req = req.header("Accept", a);
+        self.send(&Call::get(url, accept), authorization).await
+    }
+
+    async fn send(
+        &self,
+        call: &Call<'_>,
+        authorization: Option<&str>,
+    ) -> std::result::Result<Response, String> {
+        let mut req = hyper::Request::builder()
+            .method(call.method.clone())
+            .uri(call.url);
+        for (k, v) in &call.headers {
+            req = req.header(*k, v.as_str());
         }
         if let Some(a) = authorization {
             req = req.header("Authorization", a);
         }
         let req = req
-            .body(Full::new(Bytes::new()))
+            .body(Full::new(call.body.clone()))
             .map_err(|e| e.to_string())?;
         let fut = async {
             let res = self.http.request(req).await.map_err(|e| {
@@ -201,12 +242,21 @@ impl RegistryClient {
         accept: Option<&str>,
         auth: Option<&RegistryAuth>,
     ) -> Result<Response> {
-        let scheme = if r.loopback() { "http" } else { "https" };
-        let url = format!("{scheme}://{}/v2/{}/{path}", r.api_host(), r.repository);
-        let first = self
-            .get(&url, accept, None)
+        let url = r.url(path);
+        self.authorized(r, &Call::get(&url, accept), "pull", auth)
             .await
-            .map_err(|e| fail("ask", r, e))?;
+    }
+
+    /// `call` to `r`'s registry, answering its auth challenge once for `scope` (`pull`,
+    /// `pull,push`).
+    async fn authorized(
+        &self,
+        r: &Reference,
+        call: &Call<'_>,
+        scope: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<Response> {
+        let first = self.send(call, None).await.map_err(|e| fail("ask", r, e))?;
         if first.status != 401 {
             return Ok(first);
         }
@@ -233,7 +283,7 @@ impl RegistryClient {
                 .find(|(k, _)| k == "realm")
                 .map(|(_, v)| v.clone())
                 .ok_or_else(|| fail("ask", r, "a Bearer challenge without a realm"))?;
-            let mut token_url = format!("{realm}?scope=repository:{}:pull", r.repository);
+            let mut token_url = format!("{realm}?scope=repository:{}:{scope}", r.repository);
             if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
                 token_url.push_str(&format!("&service={service}"));
             }
@@ -268,7 +318,7 @@ impl RegistryClient {
                 )
             })?
         };
-        self.get(&url, accept, Some(&authorization))
+        self.send(call, Some(&authorization))
             .await
             .map_err(|e| fail("ask", r, e))
     }
@@ -337,6 +387,89 @@ impl RegistryClient {
         })
     }
 
+    /// The image manifest `at` (a tag or digest) of `r` as a manifest list names it, for
+    /// `platform`.
+    pub async fn platform_manifest(
+        &self,
+        r: &Reference,
+        at: &str,
+        platform: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<PlatformManifest> {
+        let res = self
+            .get_authorized(r, &format!("manifests/{at}"), Some(ACCEPT), auth)
+            .await?;
+        if res.status != 200 {
+            return Err(fail(
+                "read",
+                r,
+                format!("HTTP {} for manifest {at}", res.status),
+            ));
+        }
+        let json: serde_json::Value = serde_json::from_slice(&res.body)
+            .map_err(|e| fail("read", r, format!("manifest {at} is not JSON: {e}")))?;
+        let media_type = json
+            .get("mediaType")
+            .and_then(|m| m.as_str())
+            .or_else(|| {
+                res.headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+            })
+            .unwrap_or("application/vnd.docker.distribution.manifest.v2+json")
+            .to_string();
+        if json.get("manifests").is_some() {
+            return Err(fail("read", r, format!("{at} is a list, not one image")));
+        }
+        Ok(PlatformManifest {
+            digest: format!("sha256:{:x}", sha2::Sha256::digest(&res.body)),
+            size: res.body.len() as u64,
+            media_type,
+            platform: platform.to_string(),
+        })
+    }
+
+    /// Put the manifest list of `entries` at `tag` of `r`, then read it back: returns its
+    /// digest once the registry serves exactly what was sent.
+    pub async fn put_list(
+        &self,
+        r: &Reference,
+        tag: &str,
+        entries: &[PlatformManifest],
+        auth: Option<&RegistryAuth>,
+    ) -> Result<String> {
+        let body = manifest_list(entries);
+        let digest = format!("sha256:{:x}", sha2::Sha256::digest(&body));
+        let url = r.url(&format!("manifests/{tag}"));
+        let call = Call {
+            method: hyper::Method::PUT,
+            url: &url,
+            headers: vec![("Content-Type", LIST.to_string())],
+            body: Bytes::from(body),
+        };
+        let res = self.authorized(r, &call, "pull,push", auth).await?;
+        if !(200..300).contains(&res.status) {
+            return Err(fail(
+                "write a manifest list to",
+                r,
+                format!(
+                    "HTTP {}: {}",
+                    res.status,
+                    String::from_utf8_lossy(&res.body).trim()
+                ),
+            ));
+        }
+        let (served, _) = self.manifest(r, tag, auth).await?;
+        if served != digest {
+            return Err(fail(
+                "write a manifest list to",
+                r,
+                format!("{tag} is {served} after writing {digest}"),
+            ));
+        }
+        Ok(digest)
+    }
+
     /// When the image of manifest `digest` was made (its config's `created`), if it says.
     pub async fn created(
         &self,
@@ -353,6 +486,49 @@ impl RegistryClient {
         let v: serde_json::Value = serde_json::from_slice(&res.body).ok()?;
         v.get("created")?.as_str().map(str::to_string)
     }
+}
+
+/// One image manifest of a manifest list, and the platform it is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformManifest {
+    pub digest: String,
+    pub size: u64,
+    pub media_type: String,
+    /// `linux/amd64`, `linux/arm64`, `linux/arm/v7`.
+    pub platform: String,
+}
+
+const LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// The manifest list of `entries` (Docker's media type, which every registry and the
+/// daemon's pull take), in their order.
+pub fn manifest_list(entries: &[PlatformManifest]) -> Vec<u8> {
+    let manifests: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            let mut parts = e.platform.splitn(3, '/');
+            let os = parts.next().unwrap_or("linux");
+            let arch = parts.next().unwrap_or("");
+            let mut platform = serde_json::json!({ "architecture": arch, "os": os });
+            if let Some(v) = parts.next() {
+                platform["variant"] = v.into();
+            } else if arch == "arm64" {
+                platform["variant"] = "v8".into();
+            }
+            serde_json::json!({
+                "mediaType": e.media_type,
+                "size": e.size,
+                "digest": e.digest,
+                "platform": platform,
+            })
+        })
+        .collect();
+    serde_json::to_vec_pretty(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": LIST,
+        "manifests": manifests,
+    }))
+    .expect("serialize a manifest list")
 }
 
 /// `linux/arm64/v8` from an index entry's `platform`.
@@ -418,6 +594,33 @@ mod tests {
             Reference::parse("localhost:5000/x").unwrap().tagged(),
             "localhost:5000/x:latest"
         );
+    }
+
+    #[test]
+    fn a_manifest_list_names_each_platform_as_the_daemon_reads_it() {
+        let e = |d: &str, p: &str| PlatformManifest {
+            digest: d.into(),
+            size: 7,
+            media_type: "application/vnd.docker.distribution.manifest.v2+json".into(),
+            platform: p.into(),
+        };
+        let list: serde_json::Value = serde_json::from_slice(&manifest_list(&[
+            e("sha256:a", "linux/amd64"),
+            e("sha256:b", "linux/arm64"),
+            e("sha256:c", "linux/arm/v7"),
+        ]))
+        .unwrap();
+        assert_eq!(list["mediaType"], LIST);
+        let m = list["manifests"].as_array().unwrap();
+        assert_eq!(
+            m[0]["platform"],
+            serde_json::json!({"architecture": "amd64", "os": "linux"})
+        );
+        assert_eq!(m[1]["platform"]["variant"], "v8");
+        assert_eq!(m[2]["platform"]["variant"], "v7");
+        assert_eq!(m[2]["digest"], "sha256:c");
+        assert_eq!(platform_of(&m[1]).as_deref(), Some("linux/arm64"));
+        assert_eq!(platform_of(&m[2]).as_deref(), Some("linux/arm/v7"));
     }
 
     #[test]
