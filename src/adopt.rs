@@ -192,12 +192,19 @@ impl Engine {
         if !daemon.pull_present(&reference, auth.as_ref()).await? {
             return Ok(None);
         }
-        let facts = daemon.inspect_image(&reference).await?;
-        daemon.untag(&reference).await?;
-        let Some(facts) = facts.filter(|f| {
+        let facts = daemon.inspect_image(&reference).await?.filter(|f| {
             f.labels.get(labels::INPUT_HASH) == Some(&prepared.input_hash)
                 && f.labels.get(labels::WORKSPACE) == Some(&self.ws.id)
-        }) else {
+        });
+        // Named `:latest` before the registry's tag goes: an image whose last name goes is
+        // removed (as one that is not what its tag says should be).
+        if let Some(f) = &facts {
+            daemon
+                .tag(f.id.as_str(), &self.ws.repo(name), "latest")
+                .await?;
+        }
+        daemon.untag(&reference).await?;
+        let Some(facts) = facts else {
             // Not what the tag says: built here instead.
             return Ok(None);
         };

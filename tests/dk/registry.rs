@@ -150,7 +150,7 @@ fn on_promote_pushes_what_up_promotes() {
 }
 
 #[test]
-fn a_builder_with_an_empty_cache_takes_from_the_registry_the_steps_it_has() {
+fn a_builder_with_an_empty_cache_takes_from_the_registry_the_tested_images_and_steps_it_has() {
     // A daemon of the test's own, whose build cache the test may empty, and a registry on
     // its namespace's loopback (BuildKit reads a loopback registry over plain HTTP).
     let daemon = SecondDaemon::start();
@@ -179,14 +179,13 @@ fn a_builder_with_an_empty_cache_takes_from_the_registry_the_steps_it_has() {
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "dk {args:?}: {}{}",
-            stdout(&out),
-            stderr(&out)
-        );
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(out.status.success(), "dk {args:?}: {all}");
+        all
     };
-    dk(&["up", "svc"]);
+    // Built, tested and promoted (no live container holds the image).
+    dk(&["test", "baseline", "svc"]);
+    dk(&["promote", "baseline", "svc"]);
     // Every node's :live (the baseline's too) goes to the registry with its cache inline.
     dk(&["push"]);
     let marker = |tag: &str| {
@@ -217,8 +216,38 @@ fn a_builder_with_an_empty_cache_takes_from_the_registry_the_steps_it_has() {
             let _ = daemon.docker(&["rmi", "-f", id]);
         }
     };
+    let live_id = |tag: &str| {
+        let out = daemon.docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            &format!("{}/svc:{tag}", ws.ns),
+        ]);
+        stdout(&out).trim().to_string()
+    };
+    let tested = live_id("live");
+    // Same inputs: the registry's tested image is taken whole, with its test record, and
+    // the records of the first builds are gone too (another checkout).
     forget();
-    dk(&["build", "svc"]);
+    std::fs::remove_dir_all(ws.path(".dk/records")).unwrap();
+    let out = dk(&["build", "svc"]);
+    assert!(
+        out.contains(&format!("baseline: build taken from {} (", registry.url()))
+            && out.contains(&format!("svc: build taken from {} (", registry.url()))
+            && out.contains("with the test record it passed"),
+        "{out}"
+    );
+    assert_eq!(live_id("latest"), tested, "the tested image itself");
+    let out = dk(&["test", "svc"]);
+    assert!(out.contains("1 passed earlier"), "{out}");
+    // A later step changed: built, and BuildKit takes the earlier step from the registry's
+    // inline cache.
+    ws.append("containers/svc/Dockerfile", "COPY note /note\n");
+    ws.write("containers/svc/note", "a later step\n");
+    forget();
+    let out = dk(&["build", "svc"]);
+    assert!(out.contains("svc: build built"), "{out}");
     assert_eq!(marker("latest"), built, "the step came from the registry");
     // Without the registry's cache, the step runs again (the check above can fail).
     forget();
