@@ -387,89 +387,6 @@ impl RegistryClient {
         })
     }
 
-    /// The image manifest `at` (a tag or digest) of `r` as a manifest list names it, for
-    /// `platform`.
-    pub async fn platform_manifest(
-        &self,
-        r: &Reference,
-        at: &str,
-        platform: &str,
-        auth: Option<&RegistryAuth>,
-    ) -> Result<PlatformManifest> {
-        let res = self
-            .get_authorized(r, &format!("manifests/{at}"), Some(ACCEPT), auth)
-            .await?;
-        if res.status != 200 {
-            return Err(fail(
-                "read",
-                r,
-                format!("HTTP {} for manifest {at}", res.status),
-            ));
-        }
-        let json: serde_json::Value = serde_json::from_slice(&res.body)
-            .map_err(|e| fail("read", r, format!("manifest {at} is not JSON: {e}")))?;
-        let media_type = json
-            .get("mediaType")
-            .and_then(|m| m.as_str())
-            .or_else(|| {
-                res.headers
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-            })
-            .unwrap_or("application/vnd.docker.distribution.manifest.v2+json")
-            .to_string();
-        if json.get("manifests").is_some() {
-            return Err(fail("read", r, format!("{at} is a list, not one image")));
-        }
-        Ok(PlatformManifest {
-            digest: format!("sha256:{:x}", sha2::Sha256::digest(&res.body)),
-            size: res.body.len() as u64,
-            media_type,
-            platform: platform.to_string(),
-        })
-    }
-
-    /// Put the manifest list of `entries` at `tag` of `r`, then read it back: returns its
-    /// digest once the registry serves exactly what was sent.
-    pub async fn put_list(
-        &self,
-        r: &Reference,
-        tag: &str,
-        entries: &[PlatformManifest],
-        auth: Option<&RegistryAuth>,
-    ) -> Result<String> {
-        let body = manifest_list(entries);
-        let digest = format!("sha256:{:x}", sha2::Sha256::digest(&body));
-        let url = r.url(&format!("manifests/{tag}"));
-        let call = Call {
-            method: hyper::Method::PUT,
-            url: &url,
-            headers: vec![("Content-Type", LIST.to_string())],
-            body: Bytes::from(body),
-        };
-        let res = self.authorized(r, &call, "pull,push", auth).await?;
-        if !(200..300).contains(&res.status) {
-            return Err(fail(
-                "write a manifest list to",
-                r,
-                format!(
-                    "HTTP {}: {}",
-                    res.status,
-                    String::from_utf8_lossy(&res.body).trim()
-                ),
-            ));
-        }
-        let (served, _) = self.manifest(r, tag, auth).await?;
-        if served != digest {
-            return Err(fail(
-                "write a manifest list to",
-                r,
-                format!("{tag} is {served} after writing {digest}"),
-            ));
-        }
-        Ok(digest)
-    }
-
     /// When the image of manifest `digest` was made (its config's `created`), if it says.
     pub async fn created(
         &self,
@@ -486,49 +403,6 @@ impl RegistryClient {
         let v: serde_json::Value = serde_json::from_slice(&res.body).ok()?;
         v.get("created")?.as_str().map(str::to_string)
     }
-}
-
-/// One image manifest of a manifest list, and the platform it is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlatformManifest {
-    pub digest: String,
-    pub size: u64,
-    pub media_type: String,
-    /// `linux/amd64`, `linux/arm64`, `linux/arm/v7`.
-    pub platform: String,
-}
-
-const LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-
-/// The manifest list of `entries` (Docker's media type, which every registry and the
-/// daemon's pull take), in their order.
-pub fn manifest_list(entries: &[PlatformManifest]) -> Vec<u8> {
-    let manifests: Vec<serde_json::Value> = entries
-        .iter()
-        .map(|e| {
-            let mut parts = e.platform.splitn(3, '/');
-            let os = parts.next().unwrap_or("linux");
-            let arch = parts.next().unwrap_or("");
-            let mut platform = serde_json::json!({ "architecture": arch, "os": os });
-            if let Some(v) = parts.next() {
-                platform["variant"] = v.into();
-            } else if arch == "arm64" {
-                platform["variant"] = "v8".into();
-            }
-            serde_json::json!({
-                "mediaType": e.media_type,
-                "size": e.size,
-                "digest": e.digest,
-                "platform": platform,
-            })
-        })
-        .collect();
-    serde_json::to_vec_pretty(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": LIST,
-        "manifests": manifests,
-    }))
-    .expect("serialize a manifest list")
 }
 
 /// `linux/arm64/v8` from an index entry's `platform`.
@@ -594,33 +468,6 @@ mod tests {
             Reference::parse("localhost:5000/x").unwrap().tagged(),
             "localhost:5000/x:latest"
         );
-    }
-
-    #[test]
-    fn a_manifest_list_names_each_platform_as_the_daemon_reads_it() {
-        let e = |d: &str, p: &str| PlatformManifest {
-            digest: d.into(),
-            size: 7,
-            media_type: "application/vnd.docker.distribution.manifest.v2+json".into(),
-            platform: p.into(),
-        };
-        let list: serde_json::Value = serde_json::from_slice(&manifest_list(&[
-            e("sha256:a", "linux/amd64"),
-            e("sha256:b", "linux/arm64"),
-            e("sha256:c", "linux/arm/v7"),
-        ]))
-        .unwrap();
-        assert_eq!(list["mediaType"], LIST);
-        let m = list["manifests"].as_array().unwrap();
-        assert_eq!(
-            m[0]["platform"],
-            serde_json::json!({"architecture": "amd64", "os": "linux"})
-        );
-        assert_eq!(m[1]["platform"]["variant"], "v8");
-        assert_eq!(m[2]["platform"]["variant"], "v7");
-        assert_eq!(m[2]["digest"], "sha256:c");
-        assert_eq!(platform_of(&m[1]).as_deref(), Some("linux/arm64"));
-        assert_eq!(platform_of(&m[2]).as_deref(), Some("linux/arm/v7"));
     }
 
     #[test]
