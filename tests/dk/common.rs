@@ -186,9 +186,14 @@ impl TestWs {
     /// A workspace for launching containers: a non-root busybox baseline that stays up, and
     /// live/test subnets of its own (so that parallel tests never collide).
     pub fn for_services() -> TestWs {
+        TestWs::for_services_on(&busybox())
+    }
+
+    /// The same with `busybox` (another architecture's build) in the baseline.
+    pub fn for_services_on(busybox: &Path) -> TestWs {
         let ws = TestWs::docker();
         std::fs::create_dir_all(ws.path("baseline")).unwrap();
-        std::fs::copy(busybox(), ws.path("baseline/busybox")).unwrap();
+        std::fs::copy(busybox, ws.path("baseline/busybox")).unwrap();
         ws.write(
             "baseline/Dockerfile",
             "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox --install -s /bin && rm /bin/dpkg /bin/dpkg-deb /bin/rpm /bin/rpm2cpio\"]\nUSER 1000:1000\nCMD [\"sleep\", \"600\"]\n",

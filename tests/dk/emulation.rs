@@ -22,14 +22,7 @@ fn require_emulation() {
 /// An arm64 baseline (busybox, a user, a process that stays up) and one arm64 node that
 /// checks which machine its programs see.
 fn arm64_workspace() -> TestWs {
-    let ws = TestWs::docker();
-    std::fs::create_dir_all(ws.path("baseline")).unwrap();
-    std::fs::copy(busybox_arm64(), ws.path("baseline/busybox")).unwrap();
-    ws.write(
-        "baseline/Dockerfile",
-        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox --install -s /bin && rm /bin/dpkg /bin/dpkg-deb /bin/rpm /bin/rpm2cpio\"]\nUSER 1000:1000\nCMD [\"sleep\", \"600\"]\n",
-    );
-    ws.write("baseline/.dockerignore", "container.toml\n");
+    let ws = TestWs::for_services_on(&busybox_arm64());
     ws.write(
         "baseline/container.toml",
         "[build]\nplatform = \"linux/arm64\"\n",

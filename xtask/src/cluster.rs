@@ -66,15 +66,8 @@ pub fn push_rows(report: &mut Report, ns: &str) {
     report.section("Push to a registry (example workspace, registry on 127.0.0.1)");
     let reg = TestRegistry::start(None);
     let ws = example_copy(ns);
-    let mut toml = std::fs::read_to_string(ws.join("dk.toml")).unwrap();
-    toml.push_str(&format!("\n[[registry]]\nurl = \"{}\"\n", reg.url()));
-    std::fs::write(ws.join("dk.toml"), toml).unwrap();
-    write(&ws, "docker-config/config.json", "{}\n");
-    let dkc = |args: &[&str]| {
-        let mut c = dk(&ws, args);
-        c.env("DOCKER_CONFIG", ws.join("docker-config"));
-        c
-    };
+    with_registry(&ws, &format!("[[registry]]\nurl = \"{}\"\n", reg.url()));
+    let dkc = |args: &[&str]| dk_on(&ws, None, args);
     let promote = || {
         run(&mut dkc(&["build", "-j", "4"]));
         run(&mut dkc(&["test", "-j", "4"]));
@@ -203,19 +196,14 @@ pub fn swarm_rows(report: &mut Report, ns: &str) {
         1,
         "USER 1000:1000\nCMD [\"sleep\", \"600\"]\n",
     );
-    let mut toml = std::fs::read_to_string(ws.join("dk.toml")).unwrap();
-    toml.push_str(&format!(
-        "\n[deploy]\ntarget = \"swarm\"\n\n[[registry]]\nurl = \"{}\"\n",
-        reg.url()
-    ));
-    std::fs::write(ws.join("dk.toml"), toml).unwrap();
-    write(&ws, "docker-config/config.json", "{}\n");
-    let dkc = |args: &[&str]| {
-        let mut c = dk(&ws, args);
-        c.env("DOCKER_CONFIG", ws.join("docker-config"))
-            .env("DOCKER_HOST", d.host());
-        c
-    };
+    with_registry(
+        &ws,
+        &format!(
+            "[deploy]\ntarget = \"swarm\"\n\n[[registry]]\nurl = \"{}\"\n",
+            reg.url()
+        ),
+    );
+    let dkc = |args: &[&str]| dk_on(&ws, Some(&d.host()), args);
     swarm_service(&ws, "v0\n");
     let first = time(&mut dkc(&["up", "svc"]));
     let noop = median_of(crate::bench::RUNS, || dkc(&["up", "svc"]));
@@ -352,6 +340,26 @@ pub fn swarm_rows(report: &mut Report, ns: &str) {
     let _ = std::fs::remove_dir_all(&ws);
 }
 
+/// dk.toml of `ws` with `tail` appended (a registry, …), and an empty Docker config of its
+/// own (no credentials of the machine's).
+fn with_registry(ws: &Path, tail: &str) {
+    let mut toml = std::fs::read_to_string(ws.join("dk.toml")).unwrap();
+    toml.push('\n');
+    toml.push_str(tail);
+    std::fs::write(ws.join("dk.toml"), toml).unwrap();
+    write(ws, "docker-config/config.json", "{}\n");
+}
+
+/// `dk ARGS` in `ws` with its Docker config, against `host` (None: the main daemon).
+fn dk_on(ws: &Path, host: Option<&str>, args: &[&str]) -> Command {
+    let mut c = dk(ws, args);
+    c.env("DOCKER_CONFIG", ws.join("docker-config"));
+    if let Some(h) = host {
+        c.env("DOCKER_HOST", h);
+    }
+    c
+}
+
 /// Every image and the build cache of `d` removed, and the workspace's records: a cold
 /// builder (the registry is left as it is).
 fn make_cold(d: &SecondDaemon, ws: &Path) {
@@ -437,29 +445,17 @@ pub fn cache_rows(report: &mut Report, pid: u32) {
         } else {
             (example_copy(&ns), "containers/web/files/srv/www/index.html")
         };
-        let mut toml = std::fs::read_to_string(ws.join("dk.toml")).unwrap();
-        toml.push_str(&format!(
-            "\n[[registry]]\nurl = \"{}\"\n\n[build]\nregistry_cache = true\n",
-            reg.url()
-        ));
-        std::fs::write(ws.join("dk.toml"), toml).unwrap();
-        write(&ws, "docker-config/config.json", "{}\n");
-        let dkc = |args: &[&str]| {
-            let mut c = dk(&ws, args);
-            c.env("DOCKER_CONFIG", ws.join("docker-config"))
-                .env("DOCKER_HOST", d.host());
-            c
-        };
+        with_registry(
+            &ws,
+            &format!(
+                "[[registry]]\nurl = \"{}\"\n\n[build]\nregistry_cache = true\n",
+                reg.url()
+            ),
+        );
+        let dkc = |args: &[&str]| dk_on(&ws, Some(&d.host()), args);
         // Built, tested, promoted and pushed by one builder.
         println!("registry cache, {label}: build, test, promote, push...");
-        let populate = |args: &[&str]| {
-            let mut c = dk(&ws, args);
-            c.env("DOCKER_CONFIG", ws.join("docker-config"));
-            if let Some(h) = &populate_on {
-                c.env("DOCKER_HOST", h);
-            }
-            run(&mut c);
-        };
+        let populate = |args: &[&str]| run(&mut dk_on(&ws, populate_on.as_deref(), args));
         populate(&["build", "-j", "4"]);
         populate(&["test", "-j", "4"]);
         populate(&["promote"]);
