@@ -482,9 +482,22 @@ pub fn cache_rows(report: &mut Report, pid: u32) {
         registry_cache(&ws, true);
         println!("registry cache, {label}: a cold build with the registry cache...");
         let (cached, cached_statuses) = timed_build(&mut dkc(&["build", "-j", "4", "--json"]));
-        let tested = String::from_utf8_lossy(&run(&mut dkc(&["test", "-j", "4"])).stdout)
-            .matches("passed earlier")
-            .count();
+        // `dk test`'s summary line: `N passed earlier in …`.
+        let tested = {
+            let out = run(&mut dkc(&["test", "-j", "4"]));
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            text.lines()
+                .flat_map(|l| l.split(", "))
+                .find_map(|part| {
+                    let n = part.trim().split_once(" passed earlier").map(|(n, _)| n)?;
+                    n.parse::<usize>().ok()
+                })
+                .unwrap_or(0)
+        };
         // One change: it and its dependents are built, the rest taken.
         write(
             &ws,
