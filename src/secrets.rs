@@ -117,7 +117,7 @@ fn git_ignore(root: &std::path::Path, name: &str) -> Result<()> {
         return Ok(());
     }
     match crate::workspace::gitignore_with(current.as_deref().unwrap_or_default(), name) {
-        Some(text) => crate::records::write_atomic(&gi, text.as_bytes()),
+        Some(text) => crate::state::write_atomic(&gi, text.as_bytes()),
         None => Ok(()),
     }
 }

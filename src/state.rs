@@ -15,7 +15,36 @@
 
 use std::path::{Path, PathBuf};
 
+use std::fs;
+use std::io::Write;
+
 use crate::error::{Error, Result};
+
+/// Write `bytes` to `path` so that readers see either the old or the new content.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("record paths have a parent");
+    fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        path.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io("write", path, e)
+    })
+}
 
 #[derive(Debug, Clone)]
 pub struct StateDir {

@@ -220,7 +220,7 @@ impl Workspace {
             return None;
         }
         let written = text.and_then(|text| {
-            crate::records::write_atomic(&path, with_id_line(&text, &self.id).as_bytes())
+            crate::state::write_atomic(&path, with_id_line(&text, &self.id).as_bytes())
         });
         Some(match written {
             Ok(()) => format!(

@@ -431,6 +431,10 @@ fn secrets_are_read_only_files_never_shown_and_a_changed_one_replaces_the_contai
         "svc",
         "[[secret]]\nname = \"token\"\nfile = \"secrets/token\"\n",
     );
+    // A key where earlier versions kept it moves beside dk.toml (fingerprints stay).
+    let old_key: Vec<u8> = (0u8..32).map(|b| b.wrapping_mul(37)).collect();
+    std::fs::create_dir_all(ws.path(".dk")).unwrap();
+    std::fs::write(ws.path(".dk/secret.key"), &old_key).unwrap();
     // A missing file is a definition error before anything starts.
     let out = ws.dk().args(["up", "svc"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -442,6 +446,8 @@ fn secrets_are_read_only_files_never_shown_and_a_changed_one_replaces_the_contai
     ws.write("secrets/token", FIRST);
     let out = ws.ok(&["up", "svc"]);
     assert!(!out.contains(FIRST), "{out}");
+    assert_eq!(std::fs::read(ws.path("dk.secret.key")).unwrap(), old_key);
+    assert!(!ws.path(".dk/secret.key").exists());
     let name = format!("{}-svc", ws.ns);
     let cat = |path: &str| stdout(&docker(&["exec", &name, "cat", path]));
     assert_eq!(cat("/run/secrets/token"), FIRST);
@@ -460,7 +466,7 @@ fn secrets_are_read_only_files_never_shown_and_a_changed_one_replaces_the_contai
     assert_eq!(cat("/run/secrets/token"), SECOND);
     let config = ws.ok(&["config", "svc"]);
     assert!(!config.contains(SECOND), "{config}");
-    let key = std::fs::metadata(ws.path(".dk/secret.key")).unwrap();
+    let key = std::fs::metadata(ws.path("dk.secret.key")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(key.permissions().mode() & 0o777, 0o600);
 }
