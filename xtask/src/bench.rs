@@ -1057,6 +1057,12 @@ fn up_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
 /// its directory.
 fn tear_down(ws: &Path, ns: &str) {
     run(&mut dk(ws, &["down", "--all"]));
+    remove_networks(ns);
+    let _ = std::fs::remove_dir_all(ws);
+}
+
+/// The live and test networks of namespace `ns` on the main daemon.
+pub fn remove_networks(ns: &str) {
     let _ = Command::new("docker")
         .args([
             "network",
@@ -1065,7 +1071,6 @@ fn tear_down(ws: &Path, ns: &str) {
             &format!("{ns}-test"),
         ])
         .output();
-    let _ = std::fs::remove_dir_all(ws);
 }
 
 /// Section 10: the generated workspace at 1000 nodes (a busybox baseline, 5 layers of 200),

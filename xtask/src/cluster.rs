@@ -127,14 +127,7 @@ pub fn push_rows(report: &mut Report, ns: &str) {
         new_layers.len(),
         verdict(new_blobs == expected)
     ));
-    let _ = Command::new("docker")
-        .args([
-            "network",
-            "rm",
-            &format!("{ns}-test"),
-            &format!("{ns}-live"),
-        ])
-        .output();
+    crate::bench::remove_networks(ns);
     let _ = std::fs::remove_dir_all(&ws);
     remove_images(ns);
 }
@@ -465,14 +458,7 @@ pub fn cache_rows(report: &mut Report, pid: u32) {
         populate(&["push"]);
         if populate_on.is_none() {
             // What the main daemon made for it: its images and networks.
-            let _ = Command::new("docker")
-                .args([
-                    "network",
-                    "rm",
-                    &format!("{ns}-test"),
-                    &format!("{ns}-live"),
-                ])
-                .output();
+            crate::bench::remove_networks(&ns);
             remove_images(&ns);
         }
         // A cold builder without the cache (every node built), then with it (every node
