@@ -60,16 +60,6 @@ impl Reference {
         )
     }
 
-    /// `http(s)://<host>/v2/<repository>/<path>`.
-    fn url(&self, path: &str) -> String {
-        let scheme = if self.loopback() { "http" } else { "https" };
-        format!(
-            "{scheme}://{}/v2/{}/{path}",
-            self.api_host(),
-            self.repository
-        )
-    }
-
     fn api_host(&self) -> &str {
         if self.registry == "docker.io" {
             "registry-1.docker.io"
@@ -124,27 +114,6 @@ pub struct RegistryClient {
     http: Client<Https, Full<Bytes>>,
 }
 
-/// One HTTP request to a registry.
-struct Call<'a> {
-    method: hyper::Method,
-    url: &'a str,
-    headers: Vec<(&'static str, String)>,
-    body: Bytes,
-}
-
-impl<'a> Call<'a> {
-    fn get(url: &'a str, accept: Option<&str>) -> Call<'a> {
-        Call {
-            method: hyper::Method::GET,
-            url,
-            headers: accept
-                .map(|a| vec![("Accept", a.to_string())])
-                .unwrap_or_default(),
-            body: Bytes::new(),
-        }
-    }
-}
-
 struct Response {
     status: u16,
     headers: hyper::HeaderMap,
@@ -185,25 +154,15 @@ impl RegistryClient {
         accept: Option<&str>,
         authorization: Option<&str>,
     ) -> std::result::Result<Response, String> {
-        self.send(&Call::get(url, accept), authorization).await
-    }
-
-    async fn send(
-        &self,
-        call: &Call<'_>,
-        authorization: Option<&str>,
-    ) -> std::result::Result<Response, String> {
-        let mut req = hyper::Request::builder()
-            .method(call.method.clone())
-            .uri(call.url);
-        for (k, v) in &call.headers {
-            req = req.header(*k, v.as_str());
+        let mut req = hyper::Request::get(url);
+        if let Some(a) = accept {
+            req = req.header("Accept", a);
         }
         if let Some(a) = authorization {
             req = req.header("Authorization", a);
         }
         let req = req
-            .body(Full::new(call.body.clone()))
+            .body(Full::new(Bytes::new()))
             .map_err(|e| e.to_string())?;
         let fut = async {
             let res = self.http.request(req).await.map_err(|e| {
@@ -242,21 +201,12 @@ impl RegistryClient {
         accept: Option<&str>,
         auth: Option<&RegistryAuth>,
     ) -> Result<Response> {
-        let url = r.url(path);
-        self.authorized(r, &Call::get(&url, accept), "pull", auth)
+        let scheme = if r.loopback() { "http" } else { "https" };
+        let url = format!("{scheme}://{}/v2/{}/{path}", r.api_host(), r.repository);
+        let first = self
+            .get(&url, accept, None)
             .await
-    }
-
-    /// `call` to `r`'s registry, answering its auth challenge once for `scope` (`pull`,
-    /// `pull,push`).
-    async fn authorized(
-        &self,
-        r: &Reference,
-        call: &Call<'_>,
-        scope: &str,
-        auth: Option<&RegistryAuth>,
-    ) -> Result<Response> {
-        let first = self.send(call, None).await.map_err(|e| fail("ask", r, e))?;
+            .map_err(|e| fail("ask", r, e))?;
         if first.status != 401 {
             return Ok(first);
         }
@@ -283,7 +233,7 @@ impl RegistryClient {
                 .find(|(k, _)| k == "realm")
                 .map(|(_, v)| v.clone())
                 .ok_or_else(|| fail("ask", r, "a Bearer challenge without a realm"))?;
-            let mut token_url = format!("{realm}?scope=repository:{}:{scope}", r.repository);
+            let mut token_url = format!("{realm}?scope=repository:{}:pull", r.repository);
             if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
                 token_url.push_str(&format!("&service={service}"));
             }
@@ -318,7 +268,7 @@ impl RegistryClient {
                 )
             })?
         };
-        self.send(call, Some(&authorization))
+        self.get(&url, accept, Some(&authorization))
             .await
             .map_err(|e| fail("ask", r, e))
     }
