@@ -702,9 +702,6 @@ impl Engine {
         Ok(sources)
     }
 
-    /// Every stage must find its base for the platform it builds for: BuildKit looks for a
-    /// missing platform variant in a registry, which here means a DNS error, or worse, a
-    /// pull. Checked against the local images before anything is sent.
     /// A node built for a platform its machine does not run natively needs QEMU through
     /// binfmt_misc (its RUN steps, its tests). Checked on a local daemon's machine before
     /// anything is sent; a remote daemon's refusal (`exec format error`) is said the same way
@@ -728,6 +725,9 @@ impl Engine {
         }
     }
 
+    /// Every stage must find its base for the platform it builds for: BuildKit looks for a
+    /// missing platform variant in a registry, which here means a DNS error, or worse, a
+    /// pull. Checked against the local images before anything is sent.
     async fn check_platforms(&self, i: usize, daemon: &crate::docker::Daemon) -> Result<()> {
         let node = &self.ws.nodes[i];
         let host = crate::dockerfile::Platform::host();
@@ -1025,7 +1025,6 @@ fn builder_name(b: Builder) -> &'static str {
     }
 }
 
-/// The daemon's message, with what it means where dk knows better.
 /// The error for a node whose platform its builder cannot run (exit 2, with the fix).
 fn cannot_run(node: &crate::workspace::Node, why: &str) -> Error {
     let p = node

@@ -638,7 +638,6 @@ impl Engine {
     }
 }
 
-/// The settings hash of a service: the container settings and the service's own.
 /// The service's settings hash, without the image (its input hash is compared instead)
 /// and without where this checkout keeps the secret files (a Swarm secret is its content,
 /// which the keyed fingerprint stands for): the same from every checkout.
