@@ -47,6 +47,16 @@ impl PartialEq<str> for ImageId {
     }
 }
 
+/// `N` random bytes from the kernel (a new workspace id, the secret fingerprint key).
+pub fn random_bytes<const N: usize>() -> crate::error::Result<[u8; N]> {
+    use std::io::Read;
+    let mut bytes = [0u8; N];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| crate::error::Error::io("reading /dev/urandom", "/dev/urandom", e))?;
+    Ok(bytes)
+}
+
 /// The short form of any id-like string (image or container id).
 pub fn short(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);

@@ -7,7 +7,6 @@
 //! computes the same fingerprints, so it replaces nothing another checkout deployed.
 //! The content itself only ever goes to the daemon (Swarm) or stays in its file (a bind).
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use crate::docker::SecretMount;
@@ -79,13 +78,7 @@ fn key(ws: &Workspace) -> Result<[u8; 32]> {
     }
     let key = match read(&ws.state.root().join("secret.key")) {
         Some(old) => old,
-        None => {
-            let mut key = [0u8; 32];
-            std::fs::File::open("/dev/urandom")
-                .and_then(|mut f| f.read_exact(&mut key))
-                .map_err(|e| Error::io("reading /dev/urandom", "/dev/urandom", e))?;
-            key
-        }
+        None => crate::ids::random_bytes()?,
     };
     let tmp = path.with_extension("tmp");
     {

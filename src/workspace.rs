@@ -138,11 +138,7 @@ pub fn legacy_workspace_id(root: &Path) -> String {
 
 /// A new workspace's id: 16 random hex digits.
 pub fn new_workspace_id() -> Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 8];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Error::io("reading /dev/urandom", "/dev/urandom", e))?;
+    let bytes: [u8; 8] = crate::ids::random_bytes()?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
