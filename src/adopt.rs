@@ -134,10 +134,15 @@ impl Engine {
             return Ok(None);
         };
         let id = adopted.id().clone();
-        self.daemon()
-            .await?
-            .tag(id.as_str(), &ws.repo(&name), "latest")
-            .await?;
+        // One from the registry was named `:latest` when pulled (`take_from_registry`).
+        if let Adopted::Daemon { tag, .. } = &adopted
+            && *tag != "latest"
+        {
+            self.daemon()
+                .await?
+                .tag(id.as_str(), &ws.repo(&name), "latest")
+                .await?;
+        }
         self.records.put_build(&BuildRecord {
             node: name,
             input_hash: prepared.input_hash.clone(),
