@@ -82,8 +82,16 @@ pub fn dk(ws: &Path, args: &[&str]) -> Command {
 
 /// A generated workspace: a busybox baseline, then `n - 1` containers in 5 layers, each
 /// built FROM a node of the layer above, each with 5 files. Returns (node, parent) pairs.
-pub fn generate(dir: &Path, n: usize, namespace: &str, slot: u8) -> Vec<(String, String)> {
-    busybox_workspace(dir, namespace, 215, slot, "");
+/// The generated workspace: a busybox baseline (`baseline_tail` appended to its Dockerfile)
+/// and `n - 1` nodes in five layers.
+pub fn generate(
+    dir: &Path,
+    n: usize,
+    namespace: &str,
+    slot: u8,
+    baseline_tail: &str,
+) -> Vec<(String, String)> {
+    busybox_workspace(dir, namespace, 215, slot, baseline_tail);
     let layer = (n - 1).div_ceil(5).max(1);
     let mut nodes = vec![("baseline".to_string(), String::new())];
     for i in 1..n {
@@ -426,7 +434,7 @@ pub fn main(args: &[String]) {
         {
             let ns = format!("dkbenchg{pid}");
             let ws = tmp("dk-bench-100");
-            let nodes = generate(&ws, 100, &ns, 1);
+            let nodes = generate(&ws, 100, &ns, 1, "");
             ("generated workspace (100 nodes)", ws, nodes, ns)
         },
     ] {
@@ -597,7 +605,7 @@ pub fn main(args: &[String]) {
     let ws = tmp("dk-bench-parallel");
     let ns = format!("dkbenchp{pid}");
     namespaces.push(ns.clone());
-    generate(&ws, 1, &ns, 2);
+    generate(&ws, 1, &ns, 2, "");
     for i in 0..8 {
         write(
             &ws,
@@ -712,7 +720,7 @@ pub fn main(args: &[String]) {
     let ws = tmp("dk-bench-context");
     let ns = format!("dkbenchc{pid}");
     namespaces.push(ns.clone());
-    generate(&ws, 1, &ns, 3);
+    generate(&ws, 1, &ns, 3, "");
     run(&mut dk(&ws, &["build"]));
     write(
         &ws,
@@ -1083,15 +1091,14 @@ fn thousand_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
     let ns = format!("dkbencht{pid}");
     namespaces.push(ns.clone());
     let ws = tmp("dk-bench-thousand");
-    let nodes = generate(&ws, 1000, &ns, 4);
     // Services run as a user (dk refuses root without a reason) and stay up.
-    let baseline = ws.join("baseline/Dockerfile");
-    let text = std::fs::read_to_string(&baseline).unwrap();
-    std::fs::write(
-        &baseline,
-        format!("{text}\nUSER 1000:1000\nCMD [\"sleep\", \"86400\"]\n"),
-    )
-    .unwrap();
+    let nodes = generate(
+        &ws,
+        1000,
+        &ns,
+        4,
+        "USER 1000:1000\nCMD [\"sleep\", \"86400\"]\n",
+    );
     // The last 20 nodes run: a process that stays up, started by a bare `dk up`.
     for (name, parent) in nodes.iter().rev().take(20) {
         write(
@@ -1201,7 +1208,7 @@ fn picture_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
     let ns = format!("dkbenchr{pid}");
     namespaces.push(ns.clone());
     let ws = tmp("dk-bench-1000");
-    generate(&ws, 1000, &ns, 3);
+    generate(&ws, 1000, &ns, 3, "");
     println!("1000 nodes: first build...");
     let built = time(&mut dk(&ws, &["build", "-j", "4"]));
     report.row(

@@ -427,15 +427,14 @@ pub fn cache_rows(report: &mut Report, pid: u32) {
         let ns = format!("dkbenchr{pid}{}", if big { "g" } else { "x" });
         let (ws, changed) = if big {
             let ws = crate::bench::tmp("dk-bench-cache-100");
-            crate::bench::generate(&ws, 100, &ns, 6);
             // Every node's test launch needs a process that stays up, as a user.
-            let df = ws.join("baseline/Dockerfile");
-            let text = std::fs::read_to_string(&df).unwrap();
-            std::fs::write(
-                &df,
-                format!("{text}USER 1000:1000\nCMD [\"sleep\", \"600\"]\n"),
-            )
-            .unwrap();
+            crate::bench::generate(
+                &ws,
+                100,
+                &ns,
+                6,
+                "USER 1000:1000\nCMD [\"sleep\", \"600\"]\n",
+            );
             // A layer-2 node with three layers below it.
             (ws, "containers/c021/files/f0.txt")
         } else {
