@@ -140,7 +140,7 @@ impl Engine {
         {
             self.daemon()
                 .await?
-                .tag(id.as_str(), &ws.repo(&name), "latest")
+                .tag(id.as_str(), &ws.repo(&name), &ws.tag(&name, "latest"))
                 .await?;
         }
         self.records.put_build(&BuildRecord {
@@ -205,7 +205,7 @@ impl Engine {
         // removed (as one that is not what its tag says should be).
         if let Some(f) = &facts {
             daemon
-                .tag(f.id.as_str(), &self.ws.repo(name), "latest")
+                .tag(f.id.as_str(), &self.ws.repo(name), &self.ws.tag(name, "latest"))
                 .await?;
         }
         daemon.untag(&reference).await?;

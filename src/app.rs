@@ -114,7 +114,7 @@ async fn keep_report(
         })
         .collect();
     let involved: Vec<usize> = (0..engine.ws.nodes.len())
-        .filter(|i| touched.contains(engine.name(*i)))
+        .filter(|i| touched.contains(engine.ws.nodes[*i].shown().as_str()))
         .collect();
     let facts = engine.report_facts(&involved).await;
     let began = crate::units::since_epoch()

@@ -283,7 +283,7 @@ impl Engine {
         let name = format!(
             "{}-audit-{}-{}",
             self.ws.namespace.replace('/', "-"),
-            node.name,
+            crate::launch::name_part(&node.name),
             std::process::id()
         );
         let labels = labels::container(&self.ws.id, Role::Test, &node.name, image);

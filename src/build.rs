@@ -827,7 +827,7 @@ impl Engine {
                 // Same inputs, image still there, tag moved away: put it back, no build.
                 self.daemon()
                     .await?
-                    .tag(id.as_str(), &ws.repo(&name), "latest")
+                    .tag(id.as_str(), &ws.repo(&name), &ws.tag(&name, "latest"))
                     .await?;
                 reporter.note(format!(
                     "{name}: :latest re-pointed to the recorded {}",
@@ -1025,27 +1025,35 @@ fn builder_name(b: Builder) -> &'static str {
     }
 }
 
-/// The error for a node whose platform its builder cannot run (exit 2, with the fix).
+/// The error for a node whose platform its builder cannot run (exit 2, with the fix), at
+/// the key that names the platform.
 fn cannot_run(node: &crate::workspace::Node, why: &str) -> Error {
     let p = node
         .platform
         .as_ref()
         .map(|p| p.to_string())
         .unwrap_or_default();
-    let at = node
-        .manifest_path
-        .clone()
-        .unwrap_or_else(|| format!("{}/container.toml", node.rel_dir));
-    Error::definition(
-        Diagnostic::new(
-            at,
-            format!("{}: `[build] platform = \"{p}\"`: {why}", node.name),
-        )
-        .help(format!(
-            "on the daemon's machine, {}; or build for the daemon's own platform",
-            crate::emulation::FIX
-        )),
-    )
+    let (d, key) = match &node.platforms_at {
+        Some((file, line)) => (
+            Diagnostic::new(file, "").at_line(*line),
+            format!("`[build] platforms` includes \"{p}\""),
+        ),
+        None => (
+            Diagnostic::new(
+                node.manifest_path
+                    .clone()
+                    .unwrap_or_else(|| format!("{}/container.toml", node.rel_dir)),
+                "",
+            ),
+            format!("`[build] platform = \"{p}\"`"),
+        ),
+    };
+    let mut d = d.help(format!(
+        "on the daemon's machine, {}; or build for the daemon's own platform",
+        crate::emulation::FIX
+    ));
+    d.message = format!("{}: {key}: {why}", node.shown());
+    Error::definition(d)
 }
 
 /// Append one `LABEL` instruction carrying `labels` to a Dockerfile's text.

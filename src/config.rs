@@ -133,6 +133,9 @@ pub struct BuildDefaults {
     /// false: a build never asks a registry).
     #[serde(default)]
     pub registry_cache: bool,
+    /// Every node's platforms (`["linux/amd64", "linux/arm64"]`), unless its container.toml
+    /// names its own; default: the machine's.
+    pub platforms: Option<Vec<crate::units::Text<crate::dockerfile::Platform>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -173,6 +173,28 @@ impl Platform {
         }
     }
 
+    /// The same platform? `linux/arm64` is `linux/arm64/v8` (the variant arm64 has by
+    /// default); an absent variant otherwise matches any.
+    pub fn same(&self, other: &Platform) -> bool {
+        let v = |p: &Platform| p.variant.clone().filter(|v| !(p.arch == "arm64" && v == "v8"));
+        self.os == other.os
+            && self.arch == other.arch
+            && (self.variant.is_none() || other.variant.is_none() || v(self) == v(other))
+    }
+
+    /// What names this platform in a tag and in a node's name: `arm64`, `armv7`.
+    pub fn suffix(&self) -> String {
+        match &self.variant {
+            Some(v) if !(self.arch == "arm64" && v == "v8") => format!("{}{v}", self.arch),
+            _ => self.arch.clone(),
+        }
+    }
+
+    /// The platforms of a manifest's or dk.toml's list.
+    pub fn list(texts: &[crate::units::Text<Platform>]) -> Vec<Platform> {
+        texts.iter().map(|t| t.get().clone()).collect()
+    }
+
     /// The automatic platform args with this platform as the target and `build` as the
     /// builder's.
     fn args(&self, build: &Platform) -> Vec<(String, String)> {

@@ -104,6 +104,13 @@ impl Engine {
         let ws = Workspace::load(root, opts)?;
         let graph = Graph::build(&ws)?;
         let records = Records::new(&ws.state);
+        let shown = ws
+            .nodes
+            .iter()
+            .filter(|n| n.multi_platform())
+            .map(|n| (n.name.clone(), n.shown()))
+            .collect();
+        let reporter = crate::report::Renamed::wrap(reporter, shown);
         Ok(Engine {
             ws: Arc::new(ws),
             graph: Arc::new(graph),
@@ -156,12 +163,16 @@ impl Engine {
         }
     }
 
-    /// Resolve names (exact, then unique prefix); no names means every node.
+    /// Resolve names (exact, then unique prefix); no names means every node. A directory
+    /// built for several platforms is selected with all of them (a release is all together).
     pub fn select(&self, wanted: &[String]) -> Result<Selection> {
         let selected = if wanted.is_empty() {
             self.graph.order.clone()
         } else {
-            let mut s = names::resolve(wanted, &self.ws.names())?;
+            let mut s: Vec<usize> = names::resolve(wanted, &self.ws.names())?
+                .into_iter()
+                .flat_map(|i| self.ws.platform_group(i))
+                .collect();
             s.sort_by_key(|i| self.graph.position(*i));
             s.dedup();
             s
@@ -173,6 +184,16 @@ impl Engine {
     pub fn selection(&self, selected: Vec<usize>) -> Selection {
         let order = self.graph.with_dependencies(&selected);
         Selection { selected, order }
+    }
+
+    /// One node per directory: `nodes` without other platforms' nodes (`web@arm64`), which
+    /// share their directory's files and are never run on this host.
+    pub fn directories(&self, nodes: &[usize]) -> Vec<usize> {
+        nodes
+            .iter()
+            .copied()
+            .filter(|&i| self.ws.nodes[i].variant_of.is_none())
+            .collect()
     }
 
     pub fn name(&self, i: usize) -> &str {

@@ -76,6 +76,53 @@ pub fn node_ref(ws: &Workspace, image: &str) -> Option<usize> {
     ws.nodes.iter().position(|n| n.name == name)
 }
 
+/// The node of parent `pi`'s directory that child `ci`'s stage builds on: the one of the
+/// stage's platform (its `--platform`, else the child's own). A child whose `platforms` list
+/// names one its parent is not built for is an error at that list; a single `platform` keeps
+/// the parent's own node (the build says what is wrong, with the parent image's platform).
+fn platform_parent(
+    ws: &Workspace,
+    ci: usize,
+    pi: usize,
+    stage_platform: Option<&str>,
+    line: usize,
+) -> std::result::Result<usize, Box<Diagnostic>> {
+    use crate::dockerfile::Platform;
+    let child = &ws.nodes[ci];
+    let host = Platform::host();
+    let wanted = match stage_platform.map(Platform::parse) {
+        Some(Ok(p)) => p,
+        _ => child.platform.clone().unwrap_or_else(|| host.clone()),
+    };
+    let group = ws.platform_group(pi);
+    let of = |j: &usize| ws.nodes[*j].platform.clone().unwrap_or_else(|| host.clone());
+    if let Some(j) = group.iter().find(|j| of(j).same(&wanted)) {
+        return Ok(*j);
+    }
+    match &child.platforms_at {
+        Some((path, at)) if stage_platform.is_none() => {
+            let parent = ws.nodes[pi].base_name();
+            let has: Vec<String> = group.iter().map(|j| of(j).to_string()).collect();
+            Err(Box::new(
+                Diagnostic::new(
+                    path,
+                    format!(
+                        "build.platforms: {} builds for {wanted}, but its parent {parent} ({}:{line}) is built only for {}",
+                        child.base_name(),
+                        child.dockerfile_path(),
+                        has.join(", ")
+                    ),
+                )
+                .at_line(*at)
+                .help(format!(
+                    "add {wanted} to the platforms of {parent} (its container.toml's, or dk.toml's [build] platforms), or remove it from this list"
+                )),
+            ))
+        }
+        _ => Ok(pi),
+    }
+}
+
 impl Graph {
     pub fn build(ws: &Workspace) -> Result<Graph> {
         let n = ws.nodes.len();
@@ -89,21 +136,32 @@ impl Graph {
                 .stages
                 .iter()
                 .filter(|s| s.image != "scratch" && !df.is_stage_ref(&s.image, s.index))
-                .map(|s| (EdgeKind::From, &s.image, s.line, &s.image_span));
+                .map(|s| (EdgeKind::From, &s.image, s.line, &s.image_span, &s.platform));
             let copies = df
                 .copy_froms
                 .iter()
                 .filter(|c| !df.is_stage_ref(&c.value, c.stage))
-                .map(|c| (EdgeKind::CopyFrom, &c.value, c.line, &c.span));
-            for (kind, image, line, span) in froms.chain(copies) {
+                .map(|c| (EdgeKind::CopyFrom, &c.value, c.line, &c.span, &None));
+            for (kind, image, line, span, stage_platform) in froms.chain(copies) {
                 // A node naming its own name with a tag or a digest (a service `redis`
                 // with `FROM redis:7-alpine`, as Compose files have it) means the upstream
                 // image: a node's own image is never named so.
                 let own_upstream = |pi: &usize| {
                     let r = crate::dockerfile::ImageRef::parse(image);
-                    *pi == ci && (r.tag.is_some() || r.digest.is_some())
+                    ws.nodes[*pi].base_name() == node.base_name()
+                        && (r.tag.is_some() || r.digest.is_some())
                 };
-                match node_ref(ws, image).filter(|pi| !own_upstream(pi)) {
+                let found = node_ref(ws, image).filter(|pi| !own_upstream(pi));
+                // A node built for a platform builds on its parent's node of that
+                // platform (a stage's own `--platform` says which).
+                let found = match found {
+                    Some(pi) => Some(
+                        platform_parent(ws, ci, pi, stage_platform.as_deref(), line)
+                            .map_err(|d| Error::definition(*d))?,
+                    ),
+                    None => None,
+                };
+                match found {
                     Some(pi) => edges.push(Edge {
                         child: ci,
                         parent: pi,

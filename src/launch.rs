@@ -13,14 +13,21 @@ use crate::manifest::LogSettings;
 use crate::workspace::{Node, Workspace};
 
 /// `<namespace>-<name>` for live, `<namespace>-test-<name>` for tests ('/' in a namespace
-/// becomes '-').
+/// becomes '-', the `@` of another platform's node `.`: `web.arm64`).
 pub fn container_name(ws: &Workspace, node: &str, role: Role) -> String {
     let ns = ws.namespace.replace('/', "-");
+    let node = name_part(node);
     match role {
         Role::Test => format!("{ns}-test-{node}"),
         Role::Job => format!("{ns}-job-{node}"),
         _ => format!("{ns}-{node}"),
     }
+}
+
+/// A node's name as part of a container name: the `@` of another platform's node (which
+/// Docker refuses there) becomes `.`.
+pub fn name_part(node: &str) -> String {
+    node.replace(crate::workspace::VARIANT_SEP, ".")
 }
 
 /// A user string that means uid 0.

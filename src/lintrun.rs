@@ -28,7 +28,7 @@ impl LintRun {
 
 impl Engine {
     pub async fn lint(&self, names: &[String]) -> Result<LintRun> {
-        let selected = self.select(names)?.selected;
+        let selected = self.directories(&self.select(names)?.selected);
         let mut digests = HashMap::new();
         let externals: Vec<String> = self
             .graph
@@ -76,7 +76,7 @@ impl Engine {
 
     /// What `dk lint --fix` would change in the selected nodes' Dockerfiles.
     pub fn lint_fixes(&self, names: &[String]) -> Result<crate::lintfix::FixPlan> {
-        let selected = self.select(names)?.selected;
+        let selected = self.directories(&self.select(names)?.selected);
         Ok(crate::lintfix::plan(&self.ws, &selected))
     }
 }

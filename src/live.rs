@@ -180,6 +180,9 @@ impl Engine {
         live: &HashMap<usize, ImageId>,
         opts: RunStepOptions,
     ) -> Result<Vec<RunReport>> {
+        // A host runs its own platform's image: other platforms' nodes are built, tested
+        // and published, never run.
+        let selected = &self.directories(selected);
         let waves = self.graph.start_waves(&self.ws, selected)?;
         // Every spec first: a definition problem (exit 2) stops everything before any
         // container is touched.
@@ -809,6 +812,7 @@ impl Engine {
         let mut out = self.nodes_with_live_containers().await?;
         let autostart: Vec<usize> = (0..self.ws.nodes.len())
             .filter(|&i| self.ws.nodes[i].manifest.autostart)
+            .filter(|&i| self.ws.nodes[i].variant_of.is_none())
             .collect();
         out.extend(self.tag_ids(&autostart, "live").await?.into_keys());
         out.sort_by_key(|i| self.graph.position(*i));
@@ -845,7 +849,12 @@ impl Engine {
                     .test(&name, id, &self.test_spec_hash(i))
                     .map(|r| if r.passed { "passed" } else { "failed" }.to_string())
             });
-            let (container, c) = self.live_container(i).await?;
+            let node = &self.ws.nodes[i];
+            // Another platform's node has images and records, never a container here.
+            let (container, c) = match node.variant_of {
+                None => self.live_container(i).await?,
+                Some(_) => (String::new(), None),
+            };
             // What `:live` passed: under the current spec, or (a rollback) an older one.
             let spec = self.test_spec_hash(i);
             let live_tested = live.map(|id| {
@@ -894,8 +903,14 @@ impl Engine {
                 restarts: None,
                 service: None,
                 interrupted: self.interrupted(i).map(|it| it.describe()),
+                platform: node
+                    .multi_platform()
+                    .then(|| node.platform.as_ref().map(|p| p.to_string()))
+                    .flatten(),
             };
-            if self.on_swarm(i) {
+            if node.variant_of.is_some() {
+                row.state = "image only (another platform)".into();
+            } else if self.on_swarm(i) {
                 if let Some(svc) = self.service_status(i, live).await? {
                     row.state = format!(
                         "service {}/{} running{}",
@@ -959,6 +974,9 @@ pub struct StatusRow {
     /// command that settles it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,
+    /// The platform of a node built for several (`linux/arm64`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 /// Seconds since an RFC 3339 timestamp (`2026-11-22T05:26:06.123456789Z`).
@@ -966,6 +984,10 @@ impl StatusRow {
     /// What `dk status --check` says is wrong with this container: not there, not
     /// running, or not healthy where it has a healthcheck.
     pub fn problem(&self) -> Option<String> {
+        if self.container.is_empty() {
+            // Another platform's images: nothing runs here.
+            return None;
+        }
         if let Some(it) = &self.interrupted {
             return Some(it.clone());
         }
@@ -1116,7 +1138,7 @@ impl Engine {
                 },
             ));
         }
-        Ok(self.select(names)?.selected)
+        Ok(self.directories(&self.select(names)?.selected))
     }
 
     /// Stop (or, with `remove`, remove) the live containers of `selected`, `jobs` at a

@@ -61,8 +61,13 @@ pub struct BuildSection {
     pub target: Option<String>,
     /// `buildkit` (default, dk.toml's `[build] builder` otherwise) or `classic`.
     pub builder: Option<crate::docker::Builder>,
-    /// The platform to build for (`linux/arm64`); default: the machine's.
+    /// The platform to build for (`linux/arm64`); default: the machine's. A one-element
+    /// `platforms`.
     pub platform: Option<Text<crate::dockerfile::Platform>>,
+    /// Every platform to build, test and publish this node for (`["linux/amd64",
+    /// "linux/arm64"]`); default: dk.toml's `[build] platforms`, else the machine's. Each must
+    /// be one of its parents' platforms.
+    pub platforms: Option<Vec<Text<crate::dockerfile::Platform>>>,
     /// Build secrets for `RUN --mount=type=secret,id=…`: `{ id = "npmrc", file = "…" }`
     /// (workspace-relative or absolute) or `{ id = "token", env = "TOKEN" }`.
     #[serde(default)]
@@ -131,6 +136,8 @@ pub struct StageFetch {
     pub sha256: String,
     /// Node-relative destination.
     pub to: String,
+    /// Fetched only when the node is built for this platform (`linux/arm64`).
+    pub platform: Option<Text<crate::dockerfile::Platform>>,
 }
 
 /// Run a command in the node directory that produces `outputs` from `inputs`.
@@ -143,6 +150,8 @@ pub struct StageRun {
     pub inputs: Vec<String>,
     /// Node-relative files or directories the command writes (generated: `dk clean` removes them).
     pub outputs: Vec<String>,
+    /// Run only when the node is built for this platform (`linux/arm64`).
+    pub platform: Option<Text<crate::dockerfile::Platform>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
@@ -921,6 +930,7 @@ impl Manifest {
     pub fn validate(&self, text: &str, path: &str) -> Vec<Diagnostic> {
         let l = Located { path, text };
         let mut out = Vec::new();
+        validate_platforms(&self.build, &l, &mut out);
         self.validate_stage(&l, &mut out);
         self.validate_secrets(&l, &mut out);
         self.validate_run(&l, &mut out);
@@ -1397,6 +1407,41 @@ struct Located<'a> {
 impl Located<'_> {
     fn at(&self, span: std::ops::Range<usize>, msg: String) -> Diagnostic {
         Diagnostic::new(self.path, msg).at_offset(self.text, span.start)
+    }
+}
+
+/// `platform` and `platforms` are one setting: both on one node is an error at the key, as
+/// are an empty list and a platform named twice.
+fn validate_platforms(b: &BuildSection, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
+    let line = crate::tomlfile::line_of(l.text, "build.platforms").unwrap_or(1);
+    let at = |msg: &str, help: &str| {
+        Diagnostic::new(l.path, format!("build.platforms: {msg}"))
+            .at_line(line)
+            .help(help)
+    };
+    let Some(list) = &b.platforms else {
+        return;
+    };
+    if b.platform.is_some() {
+        out.push(at(
+            "`platform` and `platforms` are both set",
+            "keep one: `platform = \"linux/arm64\"` is `platforms = [\"linux/arm64\"]`",
+        ));
+    }
+    if list.is_empty() {
+        out.push(at(
+            "the list is empty",
+            "name at least one platform, e.g. [\"linux/amd64\", \"linux/arm64\"], or remove the key (the machine's platform)",
+        ));
+    }
+    let platforms = crate::dockerfile::Platform::list(list);
+    for (k, p) in platforms.iter().enumerate() {
+        if platforms[..k].iter().any(|q| q.same(p)) {
+            out.push(at(
+                &format!("{p} is named twice"),
+                "name each platform once",
+            ));
+        }
     }
 }
 

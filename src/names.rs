@@ -1,6 +1,7 @@
 //! Name resolution shared by every command: an exact name wins; a unique prefix resolves
 //! (`f` -> `filewatch`); an ambiguous prefix lists its candidates; an unknown name gets the
-//! closest names. Never a silent first match (the old launcher's defect).
+//! closest names. Never a silent first match (the old launcher's defect). A node built for
+//! another platform of a directory (`web@arm64`) is matched only by its whole name.
 
 use crate::error::{Error, Result};
 use crate::tomlfile::closeness;
@@ -25,7 +26,7 @@ pub fn resolve_one(wanted: &str, names: &[&str]) -> Result<usize> {
     let matches: Vec<usize> = names
         .iter()
         .enumerate()
-        .filter(|(_, n)| n.starts_with(wanted))
+        .filter(|(_, n)| n.starts_with(wanted) && !n.contains('@'))
         .map(|(i, _)| i)
         .collect();
     match matches.len() {
@@ -33,6 +34,7 @@ pub fn resolve_one(wanted: &str, names: &[&str]) -> Result<usize> {
         0 => {
             let mut scored: Vec<(f64, &str)> = names
                 .iter()
+                .filter(|n| !n.contains('@'))
                 .filter_map(|n| closeness(wanted, n).map(|s| (s, *n)))
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -72,6 +74,14 @@ mod tests {
     use super::*;
 
     const NAMES: [&str; 5] = ["baseline", "filewatch", "web", "webstats", "files"];
+
+    #[test]
+    fn another_platform_s_node_is_named_only_by_its_whole_name() {
+        let names = ["baseline", "web", "web@arm64"];
+        assert_eq!(resolve_one("w", &names).unwrap(), 1);
+        assert_eq!(resolve_one("web@arm64", &names).unwrap(), 2);
+        assert!(resolve_one("web@", &names).is_err());
+    }
 
     #[test]
     fn exact_wins_over_prefix() {

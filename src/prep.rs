@@ -171,8 +171,7 @@ impl Engine {
     /// The nodes `dk prep` prepares: the named ones, else every node that mounts data.
     pub fn prep_selection(&self, names: &[String]) -> Result<Vec<usize>> {
         Ok(self
-            .select(names)?
-            .selected
+            .directories(&self.select(names)?.selected)
             .into_iter()
             .filter(|i| !names.is_empty() || !self.ws.nodes[*i].manifest.mounts.is_empty())
             .collect())

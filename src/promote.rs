@@ -42,6 +42,17 @@ pub struct PromoteReport {
     pub status: PromoteStatus,
 }
 
+/// What a promotion step does for one node.
+enum Decision {
+    /// Tell this; move nothing.
+    Report(PromoteStatus),
+    /// Move `:live` to `image` (`previous` becomes `:prev`).
+    Promote {
+        image: ImageId,
+        previous: Option<ImageId>,
+    },
+}
+
 /// The id each node's `:live` has after a promotion step (promoted, or already live).
 pub fn live_ids(reports: &[PromoteReport]) -> std::collections::HashMap<usize, ImageId> {
     reports
@@ -88,39 +99,110 @@ impl Engine {
     }
 
     /// Promote the selected nodes of `sel` whose `:latest` is `latest[node]`; a parent in
-    /// `sel.order` is promoted first when a selected child was built on it at that id.
+    /// `sel.order` is promoted first when a selected child was built on it at that id. A
+    /// directory built for several platforms goes live on all of them or on none.
     pub async fn promote_step(
         &self,
         sel: &Selection,
         latest: &HashMap<usize, ImageId>,
     ) -> Result<Vec<PromoteReport>> {
         let live_before = self.tag_ids(&sel.order, "live").await?;
-        let mut reports: Vec<PromoteReport> = Vec::new();
+        // Decide first; a platform refused vetoes its directory's other platforms, which may
+        // refuse their children in turn: decide again until nothing more is vetoed.
+        let mut vetoed: HashMap<usize, String> = HashMap::new();
+        let decisions = loop {
+            let decisions = self.decide(sel, latest, &live_before, &vetoed);
+            let mut more = false;
+            for (i, d) in &decisions {
+                let Decision::Report(PromoteStatus::Refused { reason }) = d else {
+                    continue;
+                };
+                for j in self.ws.platform_group(*i) {
+                    if j != *i && !vetoed.contains_key(&j) {
+                        let why = format!(
+                            "{} cannot go live without {}, which may not: {reason}",
+                            self.ws.nodes[j].shown(),
+                            self.ws.nodes[*i].shown()
+                        );
+                        vetoed.insert(j, why);
+                        more = true;
+                    }
+                }
+            }
+            if !more {
+                break decisions;
+            }
+        };
+        let mut reports = Vec::new();
+        for (i, d) in decisions {
+            let name = self.name(i).to_string();
+            let status = match d {
+                Decision::Report(status) => status,
+                Decision::Promote { image, previous } => {
+                    let t = std::time::Instant::now();
+                    self.reporter.start(&name, "promote");
+                    self.move_tags(&name, &image, previous.as_ref()).await?;
+                    self.record_release(i, &image, previous.as_ref(), "promote")
+                        .await?;
+                    self.reporter.finish(
+                        &name,
+                        "promote",
+                        &promoted_line(&image, previous.as_ref()),
+                        true,
+                        t.elapsed(),
+                        None,
+                    );
+                    PromoteStatus::Promoted {
+                        image_id: image,
+                        previous,
+                    }
+                }
+            };
+            reports.push(PromoteReport {
+                node: i,
+                name,
+                status,
+            });
+        }
+        Ok(reports)
+    }
+
+    /// What promoting `sel` would do for each node it reports on, in order, given where
+    /// `:live` was and the nodes `vetoed` (with why).
+    fn decide(
+        &self,
+        sel: &Selection,
+        latest: &HashMap<usize, ImageId>,
+        live_before: &HashMap<usize, ImageId>,
+        vetoed: &HashMap<usize, String>,
+    ) -> Vec<(usize, Decision)> {
+        let mut out = Vec::new();
         // Ids that are live after this command, by node.
         let mut live_now: HashMap<usize, Option<ImageId>> = HashMap::new();
         for &i in &sel.order {
-            let name = self.name(i).to_string();
+            let name = self.name(i);
             let live = live_before.get(&i).cloned();
             let is_selected = sel.contains(i);
-            let report = |status| PromoteReport {
-                node: i,
-                name: name.clone(),
-                status,
-            };
             let Some(latest_id) = latest.get(&i).cloned() else {
                 if is_selected {
-                    reports.push(report(PromoteStatus::Refused {
-                        reason: format!("{name} has no :latest image; run `dk build {name}`"),
-                    }));
+                    out.push((
+                        i,
+                        Decision::Report(PromoteStatus::Refused {
+                            reason: format!("{name} has no :latest image; run `dk build {name}`"),
+                        }),
+                    ));
                 }
                 live_now.insert(i, live);
                 continue;
             };
             if live.as_ref() == Some(&latest_id) {
                 if is_selected {
-                    reports.push(report(PromoteStatus::AlreadyLive {
-                        image_id: latest_id,
-                    }));
+                    out.push((
+                        i,
+                        Decision::Report(PromoteStatus::AlreadyLive {
+                            image_id: latest_id,
+                        }),
+                    ));
                 }
                 live_now.insert(i, live);
                 continue;
@@ -131,34 +213,28 @@ impl Engine {
                 live_now.insert(i, live);
                 continue;
             }
-            match self.promotion_blocker(i, &latest_id, &live_now) {
+            let blocker = vetoed
+                .get(&i)
+                .cloned()
+                .or_else(|| self.promotion_blocker(i, &latest_id, &live_now));
+            match blocker {
                 Some(reason) => {
-                    reports.push(report(PromoteStatus::Refused { reason }));
+                    out.push((i, Decision::Report(PromoteStatus::Refused { reason })));
                     live_now.insert(i, live);
                 }
                 None => {
-                    let t = std::time::Instant::now();
-                    self.reporter.start(&name, "promote");
-                    self.move_tags(&name, &latest_id, live.as_ref()).await?;
-                    self.record_release(i, &latest_id, live.as_ref(), "promote")
-                        .await?;
-                    self.reporter.finish(
-                        &name,
-                        "promote",
-                        &promoted_line(&latest_id, live.as_ref()),
-                        true,
-                        t.elapsed(),
-                        None,
-                    );
-                    reports.push(report(PromoteStatus::Promoted {
-                        image_id: latest_id.clone(),
-                        previous: live,
-                    }));
+                    out.push((
+                        i,
+                        Decision::Promote {
+                            image: latest_id.clone(),
+                            previous: live,
+                        },
+                    ));
                     live_now.insert(i, Some(latest_id));
                 }
             }
         }
-        Ok(reports)
+        out
     }
 
     /// Is some selected node (or child of `i`) in `sel` built on node `i` at `id`?
@@ -254,9 +330,13 @@ impl Engine {
         let daemon = self.daemon().await?;
         let repo = self.ws.repo(name);
         if let Some(old) = old_live {
-            daemon.tag(old.as_str(), &repo, "prev").await?;
+            daemon
+                .tag(old.as_str(), &repo, &self.ws.tag(name, "prev"))
+                .await?;
         }
-        daemon.tag(new.as_str(), &repo, "live").await
+        daemon
+            .tag(new.as_str(), &repo, &self.ws.tag(name, "live"))
+            .await
     }
 
     /// Undo a rollback's tag move: `live` back to `:live`, `undone` to `:prev`.

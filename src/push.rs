@@ -73,6 +73,19 @@ impl Engine {
         }
         let mut out = Vec::new();
         for &i in nodes {
+            let node = &self.ws.nodes[i];
+            if node.multi_platform() {
+                // A directory built for several platforms is pushed as one index per tag,
+                // once, at its own node (its other platforms' nodes go with it).
+                let primary = self.ws.platform_group(i)[0];
+                if primary == i || !nodes.contains(&primary) {
+                    out.push(
+                        self.push_platforms(primary, &live, registries, &auths)
+                            .await?,
+                    );
+                }
+                continue;
+            }
             let name = self.name(i).to_string();
             let mut outcome = PushOutcome {
                 node: i,
@@ -161,6 +174,144 @@ impl Engine {
             out.push(outcome);
         }
         Ok(out)
+    }
+
+    /// Push the `:live` images of node `i`'s platforms (`rev-<arch>` each, the machine's own
+    /// as `rev`'s entry like the others), then write one index per tag through the
+    /// registry's API: `rev` on every registry first, then `live` — only when every
+    /// registry has the whole `rev` index. Each index is read back and verified.
+    async fn push_platforms(
+        &self,
+        i: usize,
+        live: &std::collections::HashMap<usize, ImageId>,
+        registries: &[RegistryFile],
+        auths: &[Option<RegistryAuth>],
+    ) -> Result<PushOutcome> {
+        let group = self.ws.platform_group(i);
+        let name = self.name(i).to_string();
+        let mut outcome = PushOutcome {
+            node: i,
+            pushed: Vec::new(),
+            failed: Vec::new(),
+        };
+        let mut members = Vec::new();
+        for &m in &group {
+            let node = &self.ws.nodes[m];
+            match (live.get(&m), &node.platform) {
+                (Some(id), Some(p)) => members.push((m, id.clone(), p.clone())),
+                _ => {
+                    outcome.failed.push((
+                        "-".into(),
+                        Error::MissingImage {
+                            node: node.shown(),
+                            image: self.ws.image(&node.name, "live"),
+                            message: format!("{} has no :live image to push", node.shown()),
+                            help: format!("run `dk up {name}` (build, test, promote) first"),
+                        },
+                    ));
+                }
+            }
+        }
+        if !outcome.failed.is_empty() {
+            return Ok(outcome);
+        }
+        let revision = self
+            .records
+            .promotions(&name)
+            .into_iter()
+            .find(|p| p.image_id == members[0].1)
+            .and_then(|p| p.revision);
+        let rev = revision_tag(revision.as_deref(), &members[0].1);
+        let client = crate::regclient::RegistryClient::new()?;
+        let daemon = self.daemon().await?;
+        // Phase 1: every platform's image, then the `rev` index, everywhere.
+        let mut indexed = Vec::new();
+        for (r, auth) in registries.iter().zip(auths) {
+            let repo = self.ws.registry_repo(r, &name);
+            let reference = crate::regclient::Reference::parse(&repo).ok_or_else(|| {
+                Error::usage(format!("`{repo}` is not a repository reference"))
+            })?;
+            let mut entries = Vec::new();
+            let mut failed = None;
+            for (m, id, platform) in &members {
+                let member = self.name(*m);
+                let tag = format!("{rev}-{}", platform.suffix());
+                self.reporter
+                    .step(member, format!("pushing to {} as {tag}", r.url));
+                let pushed = self.push_tag(&repo, &tag, id, &r.url, auth.as_ref()).await;
+                daemon.untag(&format!("{repo}:{tag}")).await?;
+                let manifest = match pushed {
+                    Ok(()) => client.manifest_raw(&reference, &tag, auth.as_ref()).await,
+                    Err(e) => Err(e),
+                };
+                // `registry_cache`: each platform's test record and inputs' tag too.
+                let manifest = match manifest {
+                    Ok(raw) if self.ws.registry_cache => self
+                        .push_shared(*m, id, r, auth.as_ref())
+                        .await
+                        .map(|_| raw),
+                    other => other,
+                };
+                match manifest {
+                    Ok(raw) => entries.push((raw, platform.clone())),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            let index = match failed {
+                Some(e) => Err(e),
+                None => {
+                    self.reporter
+                        .step(&name, format!("writing the index {rev} on {}", r.url));
+                    client
+                        .put_index(&reference, &rev, &entries, auth.as_ref())
+                        .await
+                }
+            };
+            match index {
+                Ok(digest) => indexed.push((r, auth, repo, reference, entries, digest)),
+                Err(e) => outcome.failed.push((r.url.clone(), e)),
+            }
+        }
+        if !outcome.failed.is_empty() {
+            return Ok(outcome);
+        }
+        // Phase 2: `live`, the same index, everywhere.
+        for (r, auth, repo, reference, entries, digest) in indexed {
+            let moved = client
+                .put_index(&reference, "live", &entries, auth.as_ref())
+                .await
+                .and_then(|d| {
+                    if d == digest {
+                        Ok(d)
+                    } else {
+                        Err(Error::Registry {
+                            registry: r.url.clone(),
+                            message: format!("live's index ({d}) is not {rev}'s ({digest})"),
+                            help: "something else pushed to the same repository meanwhile: `dk push` again".into(),
+                        })
+                    }
+                });
+            match moved {
+                Ok(digest) => {
+                    let rec = PushRecord {
+                        node: name.clone(),
+                        registry: r.url.clone(),
+                        image_id: members[0].1.clone(),
+                        reference: format!("{repo}@{digest}"),
+                        digest,
+                        tags: vec![rev.clone(), "live".into()],
+                        pushed_at: crate::units::now_unix(),
+                    };
+                    self.records.put_push(&rec)?;
+                    outcome.pushed.push(rec);
+                }
+                Err(e) => outcome.failed.push((r.url.clone(), e)),
+            }
+        }
+        Ok(outcome)
     }
 
     /// Tag `id` as `repo:tag` and push it, retrying what may pass on another try.

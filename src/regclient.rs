@@ -154,16 +154,34 @@ impl RegistryClient {
         accept: Option<&str>,
         authorization: Option<&str>,
     ) -> std::result::Result<Response, String> {
-        let mut req = hyper::Request::get(url);
+        self.send(hyper::Method::GET, url, accept, None, authorization)
+            .await
+    }
+
+    /// One request; `body` is (content type, bytes).
+    async fn send(
+        &self,
+        method: hyper::Method,
+        url: &str,
+        accept: Option<&str>,
+        body: Option<(&str, &[u8])>,
+        authorization: Option<&str>,
+    ) -> std::result::Result<Response, String> {
+        let mut req = hyper::Request::builder().method(method).uri(url);
         if let Some(a) = accept {
             req = req.header("Accept", a);
         }
         if let Some(a) = authorization {
             req = req.header("Authorization", a);
         }
-        let req = req
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| e.to_string())?;
+        let bytes = match body {
+            Some((content_type, b)) => {
+                req = req.header("Content-Type", content_type);
+                Bytes::copy_from_slice(b)
+            }
+            None => Bytes::new(),
+        };
+        let req = req.body(Full::new(bytes)).map_err(|e| e.to_string())?;
         let fut = async {
             let res = self.http.request(req).await.map_err(|e| {
                 let mut m = e.to_string();
@@ -201,10 +219,30 @@ impl RegistryClient {
         accept: Option<&str>,
         auth: Option<&RegistryAuth>,
     ) -> Result<Response> {
+        self.authorized(r, hyper::Method::GET, path, accept, None, auth)
+            .await
+    }
+
+    /// A request for `path` of `r`'s repository, answering the registry's auth challenge
+    /// once (a token for pulling; for pushing too when the request writes).
+    async fn authorized(
+        &self,
+        r: &Reference,
+        method: hyper::Method,
+        path: &str,
+        accept: Option<&str>,
+        body: Option<(&str, &[u8])>,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<Response> {
         let scheme = if r.loopback() { "http" } else { "https" };
         let url = format!("{scheme}://{}/v2/{}/{path}", r.api_host(), r.repository);
+        let scope = if method == hyper::Method::GET {
+            "pull"
+        } else {
+            "pull,push"
+        };
         let first = self
-            .get(&url, accept, None)
+            .send(method.clone(), &url, accept, body, None)
             .await
             .map_err(|e| fail("ask", r, e))?;
         if first.status != 401 {
@@ -233,7 +271,7 @@ impl RegistryClient {
                 .find(|(k, _)| k == "realm")
                 .map(|(_, v)| v.clone())
                 .ok_or_else(|| fail("ask", r, "a Bearer challenge without a realm"))?;
-            let mut token_url = format!("{realm}?scope=repository:{}:pull", r.repository);
+            let mut token_url = format!("{realm}?scope=repository:{}:{scope}", r.repository);
             if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
                 token_url.push_str(&format!("&service={service}"));
             }
@@ -268,7 +306,7 @@ impl RegistryClient {
                 )
             })?
         };
-        self.get(&url, accept, Some(&authorization))
+        self.send(method, &url, accept, body, Some(&authorization))
             .await
             .map_err(|e| fail("ask", r, e))
     }
@@ -280,6 +318,19 @@ impl RegistryClient {
         at: &str,
         auth: Option<&RegistryAuth>,
     ) -> Result<(String, serde_json::Value)> {
+        let m = self.manifest_raw(r, at, auth).await?;
+        let json = serde_json::from_slice(&m.bytes)
+            .map_err(|e| fail("read", r, format!("manifest {at} is not JSON: {e}")))?;
+        Ok((m.digest, json))
+    }
+
+    /// A manifest as the registry keeps it: its bytes, media type and digest.
+    pub async fn manifest_raw(
+        &self,
+        r: &Reference,
+        at: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<RawManifest> {
         let res = self
             .get_authorized(r, &format!("manifests/{at}"), Some(ACCEPT), auth)
             .await?;
@@ -304,9 +355,62 @@ impl RegistryClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
             .unwrap_or_else(|| format!("sha256:{:x}", sha2::Sha256::digest(&res.body)));
-        let json = serde_json::from_slice(&res.body)
-            .map_err(|e| fail("read", r, format!("manifest {at} is not JSON: {e}")))?;
-        Ok((digest, json))
+        let media_type = res
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.split(';').next().unwrap_or(t).trim().to_string())
+            .unwrap_or_default();
+        Ok(RawManifest {
+            digest,
+            media_type,
+            bytes: res.body.to_vec(),
+        })
+    }
+
+    /// Write one index for `entries` (each image manifest already in `r`'s repository, with
+    /// its platform) as tag `tag`: a Docker manifest list when every entry is a Docker image
+    /// manifest, else an OCI index. Read back: the registry must serve exactly those bytes
+    /// under that digest. Returns the index's digest.
+    pub async fn put_index(
+        &self,
+        r: &Reference,
+        tag: &str,
+        entries: &[(RawManifest, crate::dockerfile::Platform)],
+        auth: Option<&RegistryAuth>,
+    ) -> Result<String> {
+        let (bytes, media_type) = index_json(entries);
+        let digest = format!("sha256:{:x}", sha2::Sha256::digest(&bytes));
+        let res = self
+            .authorized(
+                r,
+                hyper::Method::PUT,
+                &format!("manifests/{tag}"),
+                None,
+                Some((media_type, &bytes)),
+                auth,
+            )
+            .await?;
+        if res.status != 201 {
+            let body = String::from_utf8_lossy(&res.body);
+            return Err(fail(
+                "write the index of",
+                r,
+                format!("HTTP {} for {tag}: {}", res.status, body.trim()),
+            ));
+        }
+        let back = self.manifest_raw(r, tag, auth).await?;
+        if back.digest != digest || back.bytes != bytes {
+            return Err(fail(
+                "write the index of",
+                r,
+                format!(
+                    "{tag} reads back as {}, not the index written ({digest})",
+                    back.digest
+                ),
+            ));
+        }
+        Ok(digest)
     }
 
     /// What `at` (a tag or digest) of `r` is now, for `platform` (`linux/amd64`).
@@ -353,6 +457,53 @@ impl RegistryClient {
         let v: serde_json::Value = serde_json::from_slice(&res.body).ok()?;
         v.get("created")?.as_str().map(str::to_string)
     }
+}
+
+/// A manifest's bytes as the registry serves them, their media type and digest.
+#[derive(Debug, Clone)]
+pub struct RawManifest {
+    pub digest: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// The bytes and media type of an index of `entries`.
+fn index_json(entries: &[(RawManifest, crate::dockerfile::Platform)]) -> (Vec<u8>, &'static str) {
+    let docker = entries.iter().all(|(m, _)| m.media_type == DOCKER_MANIFEST);
+    let media_type = if docker { DOCKER_LIST } else { OCI_INDEX };
+    let manifests: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(m, p)| {
+            let mut platform = serde_json::json!({"architecture": p.arch, "os": p.os});
+            let variant = match (&p.variant, p.arch.as_str()) {
+                (Some(v), _) => Some(v.clone()),
+                (None, "arm64") => Some("v8".to_string()),
+                _ => None,
+            };
+            if let Some(v) = variant {
+                platform["variant"] = serde_json::Value::String(v);
+            }
+            serde_json::json!({
+                "mediaType": m.media_type,
+                "size": m.bytes.len(),
+                "digest": m.digest,
+                "platform": platform,
+            })
+        })
+        .collect();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "manifests": manifests,
+    });
+    (
+        serde_json::to_vec_pretty(&index).expect("an index serializes"),
+        media_type,
+    )
 }
 
 /// `linux/arm64/v8` from an index entry's `platform`.

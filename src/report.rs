@@ -113,6 +113,48 @@ impl<R: Reporter + ?Sized> ReporterExt for R {
     }
 }
 
+/// Passes every event on with its node named as people read it: a node built for several
+/// platforms says which (`web` → `web (linux/amd64)`, `web@arm64` → `web (linux/arm64)`).
+pub struct Renamed {
+    inner: Arc<dyn Reporter>,
+    names: HashMap<String, String>,
+}
+
+impl Renamed {
+    /// `inner` itself when no name changes.
+    pub fn wrap(inner: Arc<dyn Reporter>, names: HashMap<String, String>) -> Arc<dyn Reporter> {
+        if names.is_empty() {
+            inner
+        } else {
+            Arc::new(Renamed { inner, names })
+        }
+    }
+
+    fn rename(&self, node: &mut String) {
+        if let Some(n) = self.names.get(node.as_str()) {
+            node.clone_from(n);
+        }
+    }
+}
+
+impl Reporter for Renamed {
+    fn emit(&self, mut event: Event) {
+        match &mut event {
+            Event::Start { node, .. }
+            | Event::Step { node, .. }
+            | Event::Line { node, .. }
+            | Event::Finish { node, .. } => self.rename(node),
+            Event::Nodes { nodes } => nodes.iter_mut().for_each(|n| self.rename(&mut n.name)),
+            Event::Note { .. } => {}
+        }
+        self.inner.emit(event)
+    }
+
+    fn settle(&self) {
+        self.inner.settle()
+    }
+}
+
 /// An event and when it happened, in milliseconds since the run began.
 #[derive(Debug, Clone)]
 pub struct Stamped {

@@ -158,7 +158,9 @@ pre { margin: 4px 0; padding: 6px 8px; background: var(--bg); border: 1px solid 
 pub fn html(engine: &Engine, run: &Run) -> String {
     let ws = &engine.ws;
     let n = ws.nodes.len();
-    let names: HashMap<&str, usize> = (0..n).map(|i| (ws.nodes[i].name.as_str(), i)).collect();
+    // Events name nodes as people read them (`web (linux/arm64)`).
+    let shown: Vec<String> = ws.nodes.iter().map(|n| n.shown()).collect();
+    let names: HashMap<&str, usize> = (0..n).map(|i| (shown[i].as_str(), i)).collect();
     let runs = node_runs(n, &names, run.events);
     let total_ms = run.events.last().map_or(0, |s| s.at_ms).max(1);
     let mut out = String::new();

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use crate::context::hex;
+use crate::dockerfile::Platform;
+use crate::units::Text;
 use crate::error::{Error, Result};
 use crate::manifest::{StageCopy, StageFetch, StageRun};
 use crate::workspace::{Node, Workspace};
@@ -36,9 +38,27 @@ struct Stamps {
     inputs: crate::context::DigestCache,
 }
 
+/// One directory's stamps, whichever of its platforms' nodes stages it.
 fn stamps_path(ws: &Workspace, node: &Node) -> PathBuf {
-    ws.state.stage_stamps(&node.name)
+    ws.state.stage_stamps(node.base_name())
 }
+
+/// Does a step for `platform` (none: every platform) run for this node's directory? Only
+/// when the directory is built for it. Every platform's node of a directory stages all of
+/// its steps into the one directory, so each sees the same context.
+fn applies(node: &Node, platform: Option<&Text<Platform>>) -> bool {
+    let Some(p) = platform else {
+        return true;
+    };
+    if node.platforms.is_empty() {
+        return p.get().same(&Platform::host());
+    }
+    node.platforms.iter().any(|q| q.same(p.get()))
+}
+
+/// Staging writes into a node's directory, which several platforms' nodes share: one at
+/// a time (the second finds the stamps current and does nothing).
+static STAGING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn load_stamps(ws: &Workspace, node: &Node) -> Stamps {
     fs::read(stamps_path(ws, node))
@@ -71,6 +91,7 @@ pub fn stage(ws: &Workspace, node: &Node, dry_run: bool) -> Result<StageReport> 
     if !has_steps(node) {
         return Ok(report);
     }
+    let _one_at_a_time = STAGING.lock().unwrap_or_else(|e| e.into_inner());
     let mut stamps = load_stamps(ws, node);
     let before = serde_json::to_vec(&stamps).unwrap_or_default();
     let manifest = node.manifest_path.clone().unwrap_or_default();
@@ -79,6 +100,9 @@ pub fn stage(ws: &Workspace, node: &Node, dry_run: bool) -> Result<StageReport> 
             .map_err(|e| located(e, &manifest, &format!("stage.copy[{i}]")))?;
     }
     for (i, f) in node.manifest.stage.fetch.iter().enumerate() {
+        if !applies(node, f.get_ref().platform.as_ref()) {
+            continue;
+        }
         let key = format!("fetch:{}", f.get_ref().to);
         fetch_step(
             ws,
@@ -92,6 +116,9 @@ pub fn stage(ws: &Workspace, node: &Node, dry_run: bool) -> Result<StageReport> 
         .map_err(|e| located(e, &manifest, &format!("stage.fetch[{i}]")))?;
     }
     for (i, r) in node.manifest.stage.run.iter().enumerate() {
+        if !applies(node, r.get_ref().platform.as_ref()) {
+            continue;
+        }
         let key = format!("run:{i}");
         run_step(
             ws,

@@ -31,8 +31,17 @@ pub struct Node {
     pub build_args: BTreeMap<String, String>,
     /// The manifest's `[build] builder`, else dk.toml's, else BuildKit.
     pub builder: Builder,
-    /// The platform it is built for, when the manifest names one.
+    /// The platform it is built for, when the manifest or dk.toml names one (a node built
+    /// for several platforms: this one's).
     pub platform: Option<crate::dockerfile::Platform>,
+    /// Every platform its directory is built for (`[build] platforms`), when more than the
+    /// machine's: each is a node of the workspace, this one for `platform`.
+    pub platforms: Vec<crate::dockerfile::Platform>,
+    /// Where a `platforms` list was written (file, line), for errors about it.
+    pub platforms_at: Option<(String, usize)>,
+    /// A node built for one more platform of a directory is named `<name>@<arch>`
+    /// (`web@arm64`): the name of the directory's own node (`web`), whose image runs.
+    pub variant_of: Option<String>,
     /// How its container runs: `[defaults]` and `[run]`, resolved once here.
     pub run: crate::config::Run,
     /// Its `[[test.check]]`s, each with its probe.
@@ -45,7 +54,37 @@ impl Node {
     }
 
     pub fn is_baseline(&self) -> bool {
-        self.name == BASELINE
+        self.base_name() == BASELINE
+    }
+
+    /// The directory's node name: `web` for `web` and for `web@arm64`.
+    pub fn base_name(&self) -> &str {
+        self.variant_of.as_deref().unwrap_or(&self.name)
+    }
+
+    /// Is it built for several platforms?
+    pub fn multi_platform(&self) -> bool {
+        self.platforms.len() > 1
+    }
+
+    /// How messages name it: `web`, or with several platforms `web (linux/arm64)`.
+    pub fn shown(&self) -> String {
+        match (&self.platform, self.multi_platform()) {
+            (Some(p), true) => format!("{} ({p})", self.base_name()),
+            _ => self.name.clone(),
+        }
+    }
+}
+
+/// The separator of a node built for another platform: `web@arm64` (never in a directory's
+/// node name, which Docker's repository rules keep to `[a-z0-9._-]`).
+pub const VARIANT_SEP: char = '@';
+
+/// `web@arm64` → (`web`, Some(`arm64`)).
+pub fn split_variant(name: &str) -> (&str, Option<&str>) {
+    match name.split_once(VARIANT_SEP) {
+        Some((base, arch)) => (base, Some(arch)),
+        None => (name, None),
     }
 }
 
@@ -409,19 +448,34 @@ impl Workspace {
                 );
                 continue;
             }
-            match load_node(
-                &name,
-                &rel,
-                &dir,
-                (&ws_file.build, &ws_file.defaults),
-                local.as_ref(),
-                &mut origins,
-            ) {
-                Ok(node) => nodes.push(node),
+            let ctx = (&ws_file.build, &ws_file.defaults, ws_text.as_str());
+            match load_node(&name, &rel, &dir, ctx, local.as_ref(), &mut origins, None) {
+                Ok(node) => {
+                    // One more node per further platform, its Dockerfile read for that
+                    // platform (`TARGETARCH`).
+                    let others: Vec<_> = node
+                        .platforms
+                        .iter()
+                        .filter(|p| !node.platform.as_ref().is_some_and(|q| q.same(p)))
+                        .cloned()
+                        .collect();
+                    nodes.push(node);
+                    for p in others {
+                        let origins = &mut origins;
+                        match load_node(&name, &rel, &dir, ctx, local.as_ref(), origins, Some(&p)) {
+                            Ok(v) => nodes.push(v),
+                            Err(mut d) => diags.append(&mut d),
+                        }
+                    }
+                }
                 Err(mut d) => diags.append(&mut d),
             }
         }
-        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        let names: Vec<&str> = nodes
+            .iter()
+            .filter(|n| n.variant_of.is_none())
+            .map(|n| n.name.as_str())
+            .collect();
         if let Some(l) = &local {
             diags.extend(l.unknown_containers(&names));
         }
@@ -483,18 +537,42 @@ impl Workspace {
         (self.repo(node), format!("dk-{}", id.hex()))
     }
 
-    /// `<namespace>/<name>`
+    /// `<namespace>/<name>`: one repository for every platform of a directory.
     pub fn repo(&self, node: &str) -> String {
-        format!("{}/{}", self.namespace, node)
+        format!("{}/{}", self.namespace, split_variant(node).0)
+    }
+
+    /// The tag `tag` of node `node`: `live`, or `live-arm64` for `web@arm64`.
+    pub fn tag(&self, node: &str, tag: &str) -> String {
+        match split_variant(node).1 {
+            Some(arch) => format!("{tag}-{arch}"),
+            None => tag.to_string(),
+        }
     }
 
     pub fn image(&self, node: &str, tag: &str) -> String {
-        format!("{}/{}:{}", self.namespace, node, tag)
+        format!("{}:{}", self.repo(node), self.tag(node, tag))
     }
 
     /// Node `node`'s repository in registry `r`: `<url>/<namespace>/<node>`.
     pub fn registry_repo(&self, r: &crate::config::RegistryFile, node: &str) -> String {
-        format!("{}/{}/{node}", r.url.trim_end_matches('/'), self.namespace)
+        format!(
+            "{}/{}/{}",
+            r.url.trim_end_matches('/'),
+            self.namespace,
+            split_variant(node).0
+        )
+    }
+
+    /// The nodes of node `i`'s directory, one per platform (the directory's own node
+    /// first): a release is all of them together.
+    pub fn platform_group(&self, i: usize) -> Vec<usize> {
+        let base = self.nodes[i].base_name();
+        let mut group: Vec<usize> = (0..self.nodes.len())
+            .filter(|&j| self.nodes[j].base_name() == base)
+            .collect();
+        group.sort_by_key(|&j| (self.nodes[j].variant_of.is_some(), &self.nodes[j].name));
+        group
     }
 
     /// A workspace-relative rendering of a path, for messages.
@@ -582,13 +660,16 @@ fn check_inside(root: &Path, dir: &Path, rel: &str) -> Result<(), Diagnostic> {
     Ok(())
 }
 
+/// Load the node of directory `dir`; with `variant`, the node built for that further
+/// platform of it (`web@arm64`).
 fn load_node(
     name: &str,
     rel: &str,
     dir: &Path,
-    (ws_build, ws_run): (&crate::config::BuildDefaults, &crate::config::RunDefaults),
+    (ws_build, ws_run, ws_text): (&crate::config::BuildDefaults, &crate::config::RunDefaults, &str),
     local: Option<&Local>,
     origins: &mut Origins,
+    variant: Option<&crate::dockerfile::Platform>,
 ) -> Result<Node, Vec<Diagnostic>> {
     let ws_args = &ws_build.args;
     let mut diags = Vec::new();
@@ -634,7 +715,18 @@ fn load_node(
             return Err(diags);
         }
     };
-    let platform = manifest.build.platform.as_ref().map(|p| p.get().clone());
+    let (platforms, platforms_at) = node_platforms(&manifest.build, &manifest_rel, ws_build, ws_text, dir);
+    let host = crate::dockerfile::Platform::host();
+    // The directory's own node is built for the machine's platform where it is listed,
+    // else for the first listed.
+    let platform = match variant {
+        Some(p) => Some(p.clone()),
+        None => platforms
+            .iter()
+            .find(|p| p.same(&host))
+            .or(platforms.first())
+            .cloned(),
+    };
     let dockerfile = match Dockerfile::parse_for(
         &df_text,
         &build_args,
@@ -687,8 +779,15 @@ fn load_node(
     if !diags.is_empty() {
         return Err(diags);
     }
+    let (name, variant_of) = match variant {
+        Some(p) => (format!("{name}{VARIANT_SEP}{}", p.suffix()), Some(name.to_string())),
+        None => (name.to_string(), None),
+    };
     Ok(Node {
-        name: name.to_string(),
+        name,
+        variant_of,
+        platforms,
+        platforms_at,
         dir: dir.to_path_buf(),
         rel_dir: rel.to_string(),
         dockerfile,
@@ -700,6 +799,33 @@ fn load_node(
         checks: crate::manifest::CheckSpec::all(&manifest),
         manifest,
     })
+}
+
+/// A node's platforms: its manifest's `platforms` (or `platform`), else dk.toml's
+/// `platforms`, else none (the machine's); with where a list was written.
+fn node_platforms(
+    build: &crate::manifest::BuildSection,
+    manifest_rel: &str,
+    ws_build: &crate::config::BuildDefaults,
+    ws_text: &str,
+    dir: &Path,
+) -> (Vec<crate::dockerfile::Platform>, Option<(String, usize)>) {
+    use crate::dockerfile::Platform;
+    if let Some(list) = &build.platforms {
+        let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap_or_default();
+        let line = tomlfile::line_of(&text, "build.platforms").unwrap_or(1);
+        return (Platform::list(list), Some((manifest_rel.to_string(), line)));
+    }
+    if let Some(p) = &build.platform {
+        return (vec![p.get().clone()], None);
+    }
+    match &ws_build.platforms {
+        Some(list) => {
+            let line = tomlfile::line_of(ws_text, "build.platforms").unwrap_or(1);
+            (Platform::list(list), Some((WORKSPACE_FILE.to_string(), line)))
+        }
+        None => (Vec::new(), None),
+    }
 }
 
 #[cfg(test)]
