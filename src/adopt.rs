@@ -205,7 +205,11 @@ impl Engine {
         // removed (as one that is not what its tag says should be).
         if let Some(f) = &facts {
             daemon
-                .tag(f.id.as_str(), &self.ws.repo(name), &self.ws.tag(name, "latest"))
+                .tag(
+                    f.id.as_str(),
+                    &self.ws.repo(name),
+                    &self.ws.tag(name, "latest"),
+                )
                 .await?;
         }
         daemon.untag(&reference).await?;

@@ -490,7 +490,8 @@ async fn promote(cli: &Cli, args: &NamesArgs) -> Result<i32> {
 async fn rollback(cli: &Cli, name: &str, to: Option<&str>) -> Result<i32> {
     let engine = load(cli, false)?;
     let lock = engine.lock("dk rollback", !cli.no_wait)?;
-    let i = engine.resolve_one(name)?;
+    // Every platform of a directory rolls back together, as its own node.
+    let i = engine.ws.platform_group(engine.resolve_one(name)?)[0];
     let outcome = interruptible(engine.rollback(&lock, i, &RollbackTarget::parse(to))).await?;
     Ok(results::rollback(engine.name(i), &outcome))
 }

@@ -176,7 +176,11 @@ impl Platform {
     /// The same platform? `linux/arm64` is `linux/arm64/v8` (the variant arm64 has by
     /// default); an absent variant otherwise matches any.
     pub fn same(&self, other: &Platform) -> bool {
-        let v = |p: &Platform| p.variant.clone().filter(|v| !(p.arch == "arm64" && v == "v8"));
+        let v = |p: &Platform| {
+            p.variant
+                .clone()
+                .filter(|v| !(p.arch == "arm64" && v == "v8"))
+        };
         self.os == other.os
             && self.arch == other.arch
             && (self.variant.is_none() || other.variant.is_none() || v(self) == v(other))

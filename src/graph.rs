@@ -95,7 +95,12 @@ fn platform_parent(
         _ => child.platform.clone().unwrap_or_else(|| host.clone()),
     };
     let group = ws.platform_group(pi);
-    let of = |j: &usize| ws.nodes[*j].platform.clone().unwrap_or_else(|| host.clone());
+    let of = |j: &usize| {
+        ws.nodes[*j]
+            .platform
+            .clone()
+            .unwrap_or_else(|| host.clone())
+    };
     if let Some(j) = group.iter().find(|j| of(j).same(&wanted)) {
         return Ok(*j);
     }

@@ -422,6 +422,15 @@ impl Engine {
                 .await?;
             self.record_release(i, &outcome.previous, Some(&outcome.live), "revert")
                 .await?;
+            // Its other platforms went back with it: they come forward with it too.
+            for m in self.ws.platform_group(i).into_iter().filter(|&m| m != i) {
+                let prev = self.tag_ids(&[m], "prev").await?.remove(&m);
+                let live = self.tag_ids(&[m], "live").await?.remove(&m);
+                if let (Some(prev), Some(live)) = (prev, live) {
+                    self.move_tags_back(self.name(m), &prev, &live).await?;
+                    self.record_release(m, &prev, Some(&live), "revert").await?;
+                }
+            }
             outcome.reverted = true;
         }
         Ok(outcome)

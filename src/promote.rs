@@ -435,7 +435,40 @@ impl Engine {
     /// Put a kept release back as `:live` (the current live becomes `:prev`). Returns
     /// (new live, old live). The target must still exist and must have passed its tests
     /// when it went live (under the test spec of that time).
+    /// A directory built for several platforms rolls back on all of them together: each
+    /// platform to its own release of the same moment (its `:prev`, or the same entry of its
+    /// history, which is promoted in step with the others), every one checked before any tag
+    /// moves.
     pub async fn rollback_tags(&self, i: usize, to: &RollbackTarget) -> Result<(ImageId, ImageId)> {
+        let group = self.ws.platform_group(i);
+        let (target, live) = self.rollback_target(group[0], to).await?;
+        let mut moves = vec![(group[0], target.clone(), live.clone())];
+        let to = match to {
+            RollbackTarget::Image(_) => {
+                let name = self.name(group[0]);
+                let n = self
+                    .records
+                    .promotions(name)
+                    .iter()
+                    .position(|r| r.image_id == target)
+                    .map_or(0, |k| k + 1);
+                RollbackTarget::Entry(n)
+            }
+            other => other.clone(),
+        };
+        for &m in &group[1..] {
+            let (t, l) = self.rollback_target(m, &to).await?;
+            moves.push((m, t, l));
+        }
+        for (m, t, l) in &moves {
+            self.move_tags(self.name(*m), t, Some(l)).await?;
+            self.record_release(*m, t, Some(l), "rollback").await?;
+        }
+        Ok((target, live))
+    }
+
+    /// The release `to` of node `i` and its current `:live`, checked: kept, tested, not live.
+    async fn rollback_target(&self, i: usize, to: &RollbackTarget) -> Result<(ImageId, ImageId)> {
         let name = self.name(i).to_string();
         let reads = self.reads()?;
         let missing = |message: String, help: String| Error::MissingImage {
@@ -533,9 +566,6 @@ impl Engine {
                 )),
             });
         }
-        self.move_tags(&name, &target, Some(&live)).await?;
-        self.record_release(i, &target, Some(&live), "rollback")
-            .await?;
         Ok((target, live))
     }
 }

@@ -228,9 +228,8 @@ impl Engine {
         let mut indexed = Vec::new();
         for (r, auth) in registries.iter().zip(auths) {
             let repo = self.ws.registry_repo(r, &name);
-            let reference = crate::regclient::Reference::parse(&repo).ok_or_else(|| {
-                Error::usage(format!("`{repo}` is not a repository reference"))
-            })?;
+            let reference = crate::regclient::Reference::parse(&repo)
+                .ok_or_else(|| Error::usage(format!("`{repo}` is not a repository reference")))?;
             let mut entries = Vec::new();
             let mut failed = None;
             for (m, id, platform) in &members {

@@ -17,9 +17,9 @@ use sha2::Digest;
 
 use crate::context::hex;
 use crate::dockerfile::Platform;
-use crate::units::Text;
 use crate::error::{Error, Result};
 use crate::manifest::{StageCopy, StageFetch, StageRun};
+use crate::units::Text;
 use crate::workspace::{Node, Workspace};
 
 /// What staging did or would do, one line per action.

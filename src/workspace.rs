@@ -666,7 +666,11 @@ fn load_node(
     name: &str,
     rel: &str,
     dir: &Path,
-    (ws_build, ws_run, ws_text): (&crate::config::BuildDefaults, &crate::config::RunDefaults, &str),
+    (ws_build, ws_run, ws_text): (
+        &crate::config::BuildDefaults,
+        &crate::config::RunDefaults,
+        &str,
+    ),
     local: Option<&Local>,
     origins: &mut Origins,
     variant: Option<&crate::dockerfile::Platform>,
@@ -715,7 +719,8 @@ fn load_node(
             return Err(diags);
         }
     };
-    let (platforms, platforms_at) = node_platforms(&manifest.build, &manifest_rel, ws_build, ws_text, dir);
+    let (platforms, platforms_at) =
+        node_platforms(&manifest.build, &manifest_rel, ws_build, ws_text, dir);
     let host = crate::dockerfile::Platform::host();
     // The directory's own node is built for the machine's platform where it is listed,
     // else for the first listed.
@@ -780,7 +785,10 @@ fn load_node(
         return Err(diags);
     }
     let (name, variant_of) = match variant {
-        Some(p) => (format!("{name}{VARIANT_SEP}{}", p.suffix()), Some(name.to_string())),
+        Some(p) => (
+            format!("{name}{VARIANT_SEP}{}", p.suffix()),
+            Some(name.to_string()),
+        ),
         None => (name.to_string(), None),
     };
     Ok(Node {
@@ -822,7 +830,10 @@ fn node_platforms(
     match &ws_build.platforms {
         Some(list) => {
             let line = tomlfile::line_of(ws_text, "build.platforms").unwrap_or(1);
-            (Platform::list(list), Some((WORKSPACE_FILE.to_string(), line)))
+            (
+                Platform::list(list),
+                Some((WORKSPACE_FILE.to_string(), line)),
+            )
         }
         None => (Vec::new(), None),
     }

@@ -51,6 +51,19 @@ pub fn busybox() -> PathBuf {
     .clone()
 }
 
+/// Fails, naming the fix, when this machine has no QEMU for arm64 registered.
+pub fn require_emulation() {
+    let h = std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64");
+    let text = std::fs::read_to_string(h).unwrap_or_default();
+    assert!(
+        text.starts_with("enabled")
+            && text
+                .lines()
+                .any(|l| l.starts_with("flags:") && l.contains('F')),
+        "this test runs arm64 programs under QEMU: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc, then apt-get install -y qemu-user-static binfmt-support (`cargo xtask test` does both)"
+    );
+}
+
 /// The arm64 build of the same busybox (Debian's busybox-static:arm64, in the fetch cache).
 pub fn busybox_arm64() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();

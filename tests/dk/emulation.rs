@@ -4,20 +4,7 @@
 //! binfmt_misc; without an emulator dk stops before building, with exit 2 naming the
 //! platform and the fix, never a bare `exec format error`.
 
-use crate::common::{TestWs, busybox_arm64, stderr, stdout};
-
-/// Fails, naming the fix, when this machine has no QEMU for arm64 registered.
-fn require_emulation() {
-    let h = std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64");
-    let text = std::fs::read_to_string(h).unwrap_or_default();
-    assert!(
-        text.starts_with("enabled")
-            && text
-                .lines()
-                .any(|l| l.starts_with("flags:") && l.contains('F')),
-        "this test runs arm64 programs under QEMU: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc, then apt-get install -y qemu-user-static binfmt-support (`cargo xtask test` does both)"
-    );
-}
+use crate::common::{TestWs, busybox_arm64, require_emulation, stderr, stdout};
 
 /// An arm64 baseline (busybox, a user, a process that stays up) and one arm64 node that
 /// checks which machine its programs see.

@@ -31,6 +31,7 @@ mod hadolint_diff;
 mod ignore_diff;
 mod import;
 mod lint;
+mod multiarch;
 mod picture;
 // Shared with `cargo xtask bench`, which uses parts the tests do not.
 #[allow(dead_code)]

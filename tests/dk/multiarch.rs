@@ -1,0 +1,245 @@
+//! One workspace for amd64 and arm64 (`[build] platforms`): every directory is built and
+//! tested for both (arm64 under QEMU), goes live on both or on neither, runs its own
+//! platform here, and `dk push` leaves one manifest list per tag that each machine pulls its
+//! own architecture from. A change rebuilds that node and its dependents on both platforms;
+//! a no-op stays a no-op.
+
+use crate::common::{TestWs, busybox_arm64, docker, require_emulation, stderr, stdout};
+use crate::parts::TestRegistry;
+
+/// A baseline with each platform's busybox (chosen by `TARGETARCH`) and a node `arch`
+/// whose RUN step records the machine it ran on; `check` is its container.toml.
+fn two_platforms(check: &str) -> TestWs {
+    require_emulation();
+    let ws = TestWs::for_services();
+    std::fs::rename(
+        ws.path("baseline/busybox"),
+        ws.path("baseline/busybox-amd64"),
+    )
+    .unwrap();
+    std::fs::copy(busybox_arm64(), ws.path("baseline/busybox-arm64")).unwrap();
+    ws.write(
+        "baseline/Dockerfile",
+        "FROM scratch\nARG TARGETARCH\nCOPY busybox-${TARGETARCH} /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox --install -s /bin && rm /bin/dpkg /bin/dpkg-deb /bin/rpm /bin/rpm2cpio\"]\nUSER 1000:1000\nCMD [\"sleep\", \"600\"]\n",
+    );
+    ws.append(
+        "dk.toml",
+        "\n[build]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n",
+    );
+    ws.container(
+        "arch",
+        "FROM baseline\nUSER 0:0\nRUN uname -m > /built-on\nUSER 1000:1000\n",
+    );
+    ws.write("containers/arch/container.toml", check);
+    ws.write("containers/arch/.dockerignore", "container.toml\n");
+    ws
+}
+
+/// `os/arch` of an image.
+fn platform_of(image: &str) -> String {
+    let out = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Os}}/{{.Architecture}}",
+        image,
+    ]);
+    assert!(out.status.success(), "{image}: {}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+#[test]
+fn a_two_platform_workspace_is_built_tested_promoted_and_pushed_as_one_list_per_node() {
+    let ws = two_platforms(
+        "autostart = true\n\n[[test.check]]\nname = \"built and run on the same machine\"\nexec = [\"sh\", \"-c\", \"test \\\"$(uname -m)\\\" = \\\"$(cat /built-on)\\\"\"]\n",
+    );
+    let out = ws.ok(&["up"]);
+    for line in [
+        "baseline (linux/amd64): test passed",
+        "baseline (linux/arm64): test passed",
+        "arch (linux/amd64): test passed",
+        "arch (linux/arm64): test passed",
+        "arch (linux/amd64): created and started",
+    ] {
+        assert!(out.contains(line), "{line} in:\n{out}");
+    }
+    // Built on the platform each says (the arm64 RUN steps ran under QEMU) and promoted
+    // together; the host runs its own.
+    assert_eq!(platform_of(&ws.image("arch", "live")), "linux/amd64");
+    assert_eq!(platform_of(&ws.image("arch", "live-arm64")), "linux/arm64");
+    assert_eq!(
+        platform_of(&ws.image("baseline", "live-arm64")),
+        "linux/arm64"
+    );
+    let running = docker(&[
+        "inspect",
+        "--format",
+        "{{.Image}}",
+        &format!("{}-arch", ws.ns),
+    ]);
+    assert_eq!(
+        stdout(&running).trim(),
+        ws.image_id(&ws.image("arch", "live")).unwrap()
+    );
+    assert!(
+        ws.containers("live").len() == 1,
+        "one live container: the host's platform"
+    );
+    let status = ws.ok(&["status", "arch"]);
+    assert!(
+        status.contains("arch (linux/amd64)") && status.contains("arch (linux/arm64)"),
+        "{status}"
+    );
+
+    // One reference per node in the registry: a list of both platforms.
+    let registry = TestRegistry::start(None);
+    ws.append(
+        "dk.toml",
+        &format!("\n[[registry]]\nurl = \"{}\"\n", registry.url()),
+    );
+    let out = ws.ok(&["push"]);
+    assert!(out.contains("arch: pushed"), "{out}");
+    let list = docker_free_manifest(&registry, &format!("{}/arch", ws.ns), "live");
+    assert_eq!(
+        list["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json",
+        "{list}"
+    );
+    let mut archs: Vec<&str> = list["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    archs.sort();
+    assert_eq!(archs, ["amd64", "arm64"]);
+    let reference = format!("{}/{}/arch:live", registry.url(), ws.ns);
+    let pull = docker(&["pull", "-q", "--platform", "linux/arm64", &reference]);
+    assert!(pull.status.success(), "{}", stderr(&pull));
+    let run = docker(&[
+        "run",
+        "--rm",
+        "--platform",
+        "linux/arm64",
+        &reference,
+        "uname",
+        "-m",
+    ]);
+    let _ = docker(&["rmi", &reference]);
+    assert_eq!(stdout(&run).trim(), "aarch64", "{}", stderr(&run));
+
+    // A change to one node rebuilds it (and its dependents) on both platforms, nothing else.
+    ws.append("containers/arch/Dockerfile", "LABEL changed=yes\n");
+    let plan = ws.ok(&["plan"]);
+    let to_build: Vec<&str> = plan
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("build"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(to_build, ["arch", "arch@arm64"], "{plan}");
+    let out = ws.ok(&["up"]);
+    assert!(
+        out.contains("arch (linux/amd64): build built")
+            && out.contains("arch (linux/arm64): build built")
+            && !out.contains("baseline (linux/amd64): build built")
+            && !out.contains("baseline (linux/arm64): build built"),
+        "{out}"
+    );
+    assert!(out.contains("arch (linux/arm64): test passed"), "{out}");
+    // And a no-op is a no-op.
+    let out = ws.ok(&["up"]);
+    assert!(
+        !out.contains("build built") && !out.contains("test passed (") && out.contains("unchanged"),
+        "{out}"
+    );
+}
+
+/// The manifest `at` of `repo`, read from the registry's HTTP API.
+fn docker_free_manifest(registry: &TestRegistry, repo: &str, at: &str) -> serde_json::Value {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-f",
+            "-H",
+            "Accept: application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json",
+            &format!("http://{}/v2/{repo}/manifests/{at}", registry.url()),
+        ])
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "GET {repo}:{at}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_platform_that_fails_its_tests_keeps_every_platform_of_its_node_from_going_live() {
+    let ws = two_platforms(
+        "[[test.check]]\nname = \"runs on x86_64\"\nexec = [\"sh\", \"-c\", \"test $(uname -m) = x86_64\"]\n",
+    );
+    // A cross-compiling Dockerfile: its build stage runs natively for both platforms.
+    ws.container(
+        "cross",
+        "FROM --platform=$BUILDPLATFORM baseline AS build\nUSER 0:0\nRUN uname -m > /native\nFROM baseline\nCOPY --from=build /native /native\n",
+    );
+    ws.write(
+        "containers/cross/container.toml",
+        "[[test.check]]\nname = \"built natively\"\nexec = [\"cat\", \"/native\"]\nstdout_equals = \"x86_64\\n\"\n",
+    );
+    let out = ws.ok(&["test", "cross"]);
+    assert!(
+        out.contains("cross (linux/amd64): test passed")
+            && out.contains("cross (linux/arm64): test passed"),
+        "{out}"
+    );
+    let out = ws.fails(&["test", "arch"]);
+    assert!(
+        out.contains("arch (linux/amd64): test passed")
+            && out.contains("arch (linux/arm64): test failed"),
+        "{out}"
+    );
+    let out = ws.fails(&["promote", "arch"]);
+    assert!(
+        out.contains("arch (linux/amd64) cannot go live without arch (linux/arm64)"),
+        "{out}"
+    );
+    for tag in ["live", "live-arm64"] {
+        assert!(
+            ws.image_id(&ws.image("arch", tag)).is_none(),
+            "arch:{tag} did not move:\n{out}"
+        );
+    }
+    assert!(ws.containers("live").is_empty());
+}
+
+#[test]
+fn platform_keys_are_checked_at_their_lines() {
+    let ws = TestWs::empty();
+    ws.write("baseline/Dockerfile", "FROM scratch\n");
+    ws.container("web", "FROM baseline\n");
+    // Both keys on one node.
+    ws.write(
+        "containers/web/container.toml",
+        "[build]\nplatform = \"linux/arm64\"\nplatforms = [\"linux/arm64\"]\n",
+    );
+    let out = ws.dk().args(["plan"]).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("containers/web/container.toml:3")
+            && err.contains("`platform` and `platforms` are both set"),
+        "{err}"
+    );
+    // A platform the parent is not built for.
+    ws.write(
+        "containers/web/container.toml",
+        "# web\n[build]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n",
+    );
+    let out = ws.dk().args(["plan"]).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("containers/web/container.toml:3")
+            && err.contains("web builds for linux/arm64, but its parent baseline")
+            && err.contains("is built only for linux/amd64")
+            && err.contains("add linux/arm64 to the platforms of baseline"),
+        "{err}"
+    );
+}
