@@ -37,7 +37,7 @@ pub fn render(nodes: &[NodeTest]) -> String {
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" time=\"{:.3}\">",
-            esc(&n.name),
+            esc(&n.shown()),
             n.checks.len().max(1),
             failed,
             n.duration_ms as f64 / 1000.0
@@ -46,7 +46,7 @@ pub fn render(nodes: &[NodeTest]) -> String {
             let _ = write!(
                 out,
                 "    <testcase classname=\"{}\" name=\"launch\"",
-                esc(&n.name)
+                esc(&n.shown())
             );
             match &n.status {
                 TestStatus::Passed | TestStatus::PassedEarlier => out.push_str("/>\n"),
@@ -63,7 +63,7 @@ pub fn render(nodes: &[NodeTest]) -> String {
             let _ = write!(
                 out,
                 "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
-                esc(&n.name),
+                esc(&n.shown()),
                 esc(&c.name),
                 c.duration_ms as f64 / 1000.0
             );

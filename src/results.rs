@@ -137,7 +137,7 @@ pub fn test(summary: &crate::testrun::TestSummary, as_json: bool) -> i32 {
                 n.status,
                 TestStatus::BuildFailed { .. } | TestStatus::Blocked { .. }
             ) {
-                eprintln!("{}: {}", n.name, n.status.describe());
+                eprintln!("{}: {}", n.shown(), n.status.describe());
             }
         }
         eprintln!("{}", summary.line());

@@ -67,6 +67,9 @@ pub struct NodeTest {
     #[serde(skip)]
     pub node: usize,
     pub name: String,
+    /// The platform of a node built for several (`linux/arm64`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     pub image_id: Option<ImageId>,
     #[serde(flatten)]
     pub status: TestStatus,
@@ -120,10 +123,19 @@ impl TestSummary {
 }
 
 impl NodeTest {
+    /// How people read its name: `web`, or `web (linux/arm64)` for one platform of several.
+    pub fn shown(&self) -> String {
+        match &self.platform {
+            Some(p) => format!("{} ({p})", crate::workspace::split_variant(&self.name).0),
+            None => self.name.clone(),
+        }
+    }
+
     fn empty(node: usize, name: String, image_id: Option<ImageId>, status: TestStatus) -> Self {
         NodeTest {
             node,
             name,
+            platform: None,
             image_id,
             status,
             checks: Vec::new(),
@@ -306,7 +318,12 @@ impl Engine {
                     NodeTest::empty(n, name, image, TestStatus::Cancelled)
                 }
             };
-            out.push(t);
+            let node = &self.ws.nodes[n];
+            let platform = node.platform.as_ref().filter(|_| node.multi_platform());
+            out.push(NodeTest {
+                platform: platform.map(|p| p.to_string()),
+                ..t
+            });
         }
         Ok(TestSummary {
             nodes: out,
@@ -505,6 +522,7 @@ impl Engine {
         Ok(NodeTest {
             node: i,
             name,
+            platform: None,
             image_id: Some(image.clone()),
             status,
             checks,

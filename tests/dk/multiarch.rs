@@ -189,11 +189,18 @@ fn a_platform_that_fails_its_tests_keeps_every_platform_of_its_node_from_going_l
             && out.contains("cross (linux/arm64): test passed"),
         "{out}"
     );
-    let out = ws.fails(&["test", "arch"]);
+    let junit = ws.path("junit.xml");
+    let out = ws.fails(&["test", "arch", "--junit", junit.to_str().unwrap()]);
     assert!(
         out.contains("arch (linux/amd64): test passed")
             && out.contains("arch (linux/arm64): test failed"),
         "{out}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testsuite name=\"arch (linux/amd64)\" tests=\"3\" failures=\"0\"")
+            && xml.contains("<testsuite name=\"arch (linux/arm64)\" tests=\"3\" failures=\"1\""),
+        "{xml}"
     );
     let out = ws.fails(&["promote", "arch"]);
     assert!(
