@@ -1414,20 +1414,35 @@ impl Located<'_> {
 /// are an empty list and a platform named twice.
 fn validate_platforms(b: &BuildSection, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
     let line = crate::tomlfile::line_of(l.text, "build.platforms").unwrap_or(1);
-    let at = |msg: &str, help: &str| {
-        Diagnostic::new(l.path, format!("build.platforms: {msg}"))
-            .at_line(line)
-            .help(help)
-    };
     let Some(list) = &b.platforms else {
         return;
     };
     if b.platform.is_some() {
-        out.push(at(
-            "`platform` and `platforms` are both set",
-            "keep one: `platform = \"linux/arm64\"` is `platforms = [\"linux/arm64\"]`",
-        ));
+        out.push(
+            Diagnostic::new(
+                l.path,
+                "build.platforms: `platform` and `platforms` are both set",
+            )
+            .at_line(line)
+            .help("keep one: `platform = \"linux/arm64\"` is `platforms = [\"linux/arm64\"]`"),
+        );
     }
+    validate_platform_list(list, l.path, line, out);
+}
+
+/// A `platforms` list (a manifest's or dk.toml's `[build]`, at `line` of `path`): not empty,
+/// no platform twice.
+pub fn validate_platform_list(
+    list: &[Text<crate::dockerfile::Platform>],
+    path: &str,
+    line: usize,
+    out: &mut Vec<Diagnostic>,
+) {
+    let at = |msg: &str, help: &str| {
+        Diagnostic::new(path, format!("build.platforms: {msg}"))
+            .at_line(line)
+            .help(help)
+    };
     if list.is_empty() {
         out.push(at(
             "the list is empty",

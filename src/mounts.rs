@@ -49,7 +49,7 @@ pub fn volume_name(ws: &Workspace, m: &Mount) -> Option<String> {
 /// Where a mount's live source is.
 pub fn live_source(ws: &Workspace, node: &Node, m: &Mount) -> Live {
     match m.source() {
-        MountSource::Data(rel) => Live::Path(ws.data_root.join(&node.name).join(rel)),
+        MountSource::Data(rel) => Live::Path(ws.data_root.join(node.base_name()).join(rel)),
         MountSource::Host(p) => Live::Path(PathBuf::from(p)),
         MountSource::From(other, rel) => Live::Path(ws.data_root.join(other).join(rel)),
         MountSource::Volume(v) => Live::Volume(volume_name(ws, m).unwrap_or_else(|| v.to_string())),
@@ -101,11 +101,11 @@ fn missing_source(node: &Node, m: &Mount, src: &Path) -> Error {
     let help = match m.source() {
         MountSource::Data(_) if m.file => format!(
             "put the file there (`dk prep {}` creates directories, not files)",
-            node.name
+            node.base_name()
         ),
         MountSource::Data(_) => format!(
             "run `dk prep {}` to create the data directories with their owners and modes",
-            node.name
+            node.base_name()
         ),
         MountSource::Host(_) => {
             "create it on the host, or change `host` in the mount (dk never creates host paths)"

@@ -122,7 +122,8 @@ impl UpdateReport {
 impl Engine {
     /// The node and everything built on it, in build order.
     fn with_dependents(&self, i: usize) -> Vec<usize> {
-        let mut set = BTreeSet::from([i]);
+        // A pin is its directory's, on every platform.
+        let mut set: BTreeSet<usize> = self.ws.platform_group(i).into_iter().collect();
         for &n in &self.graph.order {
             if self.graph.parents[n].iter().any(|p| set.contains(p)) {
                 set.insert(n);
@@ -139,7 +140,8 @@ impl Engine {
     /// `dk outdated`: every pin of the selection (and what it builds on), asked.
     pub async fn outdated(&self, names: &[String]) -> Result<OutdatedReport> {
         let sel = self.select(names)?;
-        let found = pins::pins(&self.ws, &self.graph, &sel.order);
+        // One pin per place: a directory's platforms share their files.
+        let found = pins::pins(&self.ws, &self.graph, &self.directories(&sel.order));
         let client = RegistryClient::new()?;
         // Upstreams are asked side by side, 8 at a time, answers kept in pin order.
         use futures_util::StreamExt;

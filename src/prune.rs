@@ -17,9 +17,10 @@ use crate::error::Result;
 use crate::ids::ImageId;
 use crate::lock::WorkspaceLock;
 
-/// The tags that keep an image.
+/// The tags that keep an image (`live-arm64` too: another platform's).
 fn keeps(tag: &str) -> bool {
-    matches!(tag, "latest" | "live" | "prev") || tag.starts_with("release-")
+    let kind = tag.split('-').next().unwrap_or(tag);
+    matches!(kind, "latest" | "live" | "prev") || tag.starts_with("release-")
 }
 
 /// One image `dk prune` removes (or would).

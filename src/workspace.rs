@@ -365,6 +365,10 @@ impl Workspace {
             crate::manifest::validate_log(l, "defaults.log", WORKSPACE_FILE, &mut diags);
         }
         crate::manifest::validate_deploy(&ws_file.deploy, WORKSPACE_FILE, &mut diags);
+        if let Some(list) = &ws_file.build.platforms {
+            let line = tomlfile::line_of(&ws_text, "build.platforms").unwrap_or(1);
+            crate::manifest::validate_platform_list(list, WORKSPACE_FILE, line, &mut diags);
+        }
 
         let abs = |p: &str| -> PathBuf {
             let p = Path::new(p);

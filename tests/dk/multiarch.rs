@@ -7,11 +7,10 @@
 use crate::common::{TestWs, busybox_arm64, docker, require_emulation, stderr, stdout};
 use crate::parts::TestRegistry;
 
-/// A baseline with each platform's busybox (chosen by `TARGETARCH`) and a node `arch`
-/// whose RUN step records the machine it ran on; `check` is its container.toml.
-fn two_platforms(check: &str) -> TestWs {
+/// Make `ws`'s baseline (`TestWs::for_services`) one of two platforms: each platform's
+/// busybox, chosen by `TARGETARCH`; and every node built for amd64 and arm64.
+pub fn two_platform_baseline(ws: &TestWs) {
     require_emulation();
-    let ws = TestWs::for_services();
     std::fs::rename(
         ws.path("baseline/busybox"),
         ws.path("baseline/busybox-amd64"),
@@ -26,6 +25,13 @@ fn two_platforms(check: &str) -> TestWs {
         "dk.toml",
         "\n[build]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n",
     );
+}
+
+/// The two-platform baseline and a node `arch` whose RUN step records the machine it ran
+/// on; `check` is its container.toml.
+fn two_platforms(check: &str) -> TestWs {
+    let ws = TestWs::for_services();
+    two_platform_baseline(&ws);
     ws.container(
         "arch",
         "FROM baseline\nUSER 0:0\nRUN uname -m > /built-on\nUSER 1000:1000\n",
@@ -99,7 +105,7 @@ fn a_two_platform_workspace_is_built_tested_promoted_and_pushed_as_one_list_per_
     );
     let out = ws.ok(&["push"]);
     assert!(out.contains("arch: pushed"), "{out}");
-    let list = docker_free_manifest(&registry, &format!("{}/arch", ws.ns), "live");
+    let list = manifest_at(&registry.url(), &format!("{}/arch", ws.ns), "live", None);
     assert_eq!(
         list["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json",
         "{list}"
@@ -153,15 +159,24 @@ fn a_two_platform_workspace_is_built_tested_promoted_and_pushed_as_one_list_per_
     );
 }
 
-/// The manifest `at` of `repo`, read from the registry's HTTP API.
-fn docker_free_manifest(registry: &TestRegistry, repo: &str, at: &str) -> serde_json::Value {
-    let out = std::process::Command::new("curl")
+/// The manifest `at` of `repo` in the registry at `url`, read with curl (in network
+/// namespace `netns` when given).
+pub fn manifest_at(url: &str, repo: &str, at: &str, netns: Option<&str>) -> serde_json::Value {
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = std::process::Command::new("ip");
+            c.args(["netns", "exec", ns, "curl"]);
+            c
+        }
+        None => std::process::Command::new("curl"),
+    };
+    let out = cmd
         .args([
             "-s",
             "-f",
             "-H",
             "Accept: application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json",
-            &format!("http://{}/v2/{repo}/manifests/{at}", registry.url()),
+            &format!("http://{url}/v2/{repo}/manifests/{at}"),
         ])
         .output()
         .expect("curl");
@@ -249,4 +264,76 @@ fn platform_keys_are_checked_at_their_lines() {
             && err.contains("add linux/arm64 to the platforms of baseline"),
         "{err}"
     );
+    // dk.toml's list: not empty, no platform twice.
+    ws.write("containers/web/container.toml", "");
+    ws.append(
+        "dk.toml",
+        "[build]\nplatforms = [\"linux/amd64\", \"linux/amd64\"]\n",
+    );
+    let out = ws.dk().args(["plan"]).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("dk.toml:7") && err.contains("linux/amd64 is named twice"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_multiarch_example_builds_tests_and_runs_on_this_machine() {
+    require_emulation();
+    let ws = TestWs::docker();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = root.join("examples/multiarch");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .args(["baseline", "containers"].map(|d| example.join(d)))
+        .arg(ws.root())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for generated in ["baseline/dl", "baseline/arch"] {
+        let _ = std::fs::remove_dir_all(ws.path(generated));
+    }
+    let toml = std::fs::read_to_string(example.join("dk.toml"))
+        .unwrap()
+        .replace(
+            "namespace = \"dk-multiarch\"",
+            &format!("namespace = \"{}\"", ws.ns),
+        )
+        // A copy is a workspace of its own.
+        .replace("id = \"dk-multiarch\"\n", "")
+        .replace(
+            "\"../../vendor/fetch\"",
+            &format!("\"{}\"", root.join("vendor/fetch").display()),
+        );
+    ws.write("dk.toml", &toml);
+    ws.ok(&["prep", "web"]);
+    assert!(
+        !ws.path("data/web@arm64").exists(),
+        "another platform's node has no data of its own"
+    );
+    let out = ws.ok(&["up", "web"]);
+    for line in [
+        "baseline (linux/amd64): test passed",
+        "baseline (linux/arm64): test passed",
+        "web (linux/amd64): test passed",
+        "web (linux/arm64): test passed",
+        "web (linux/amd64): created and started",
+    ] {
+        assert!(out.contains(line), "{line} in:\n{out}");
+    }
+    // Each platform's own busybox and tini, staged by the steps of its platform.
+    for (tag, arch) in [("live", "x86_64"), ("live-arm64", "aarch64")] {
+        let run = docker(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/bin/busybox",
+            &ws.image("web", tag),
+            "uname",
+            "-m",
+        ]);
+        assert_eq!(stdout(&run).trim(), arch, "{}", stderr(&run));
+    }
 }

@@ -746,3 +746,35 @@ fn a_second_checkout_takes_the_tested_image_from_the_registry_and_replaces_nothi
     assert_ne!(s.inspect().0, before.0);
     assert_eq!(s.inspect().1, before.1, "the same image");
 }
+
+#[test]
+fn a_service_built_for_two_platforms_runs_from_their_manifest_list_by_digest() {
+    let s = Swarm::start();
+    crate::multiarch::two_platform_baseline(&s.ws);
+    service(&s.ws, "one");
+    let out = s.ok(&["up", "svc"]);
+    assert!(
+        out.contains("svc (linux/amd64): test passed")
+            && out.contains("svc (linux/arm64): test passed"),
+        "{out}"
+    );
+    // The service names one digest: the registry's list of both platforms, from which
+    // each node pulls its own (here: amd64).
+    let (version, image) = s.inspect();
+    let (repo, digest) = image.split_once('@').expect("by digest");
+    let path = repo.split_once('/').unwrap().1;
+    let list =
+        crate::multiarch::manifest_at(&s.rig.info.registry, path, digest, Some(&s.rig.info.hub));
+    let mut archs: Vec<&str> = list["manifests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list at {digest}: {list}"))
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    archs.sort();
+    assert_eq!(archs, ["amd64", "arm64"], "{list}");
+    assert_eq!(s.task_containers().len(), 2, "both replicas run");
+    // Nothing changed: nothing is sent.
+    s.ok(&["up", "svc"]);
+    assert_eq!(s.inspect().0, version);
+}

@@ -12,6 +12,8 @@
 //! 9. `dk outdated` on 100 image pins against a loopback registry.
 //! 10. A thousand nodes: no-op `dk build`, `dk plan` and a no-op `dk up` (20 services
 //!     among the 1000) against make's stamp check of the same graph; peak memory.
+//! 11. Several platforms (`examples/multiarch`): first build and no-op for two platforms
+//!     against one; an arm64 build and test under QEMU against the native amd64 ones.
 //! 8. Pictures: a 1000-node workspace's `dk graph --format svg` and the report of its
 //!    `dk build`, rendered by headless Chromium.
 
@@ -285,6 +287,110 @@ pub fn example_copy(ns: &str) -> PathBuf {
     dir
 }
 
+/// A copy of `examples/multiarch` under namespace `ns`, built for `platforms` (a TOML list)
+/// with the repository's fetch cache.
+fn multiarch_copy(ns: &str, platforms: &str) -> PathBuf {
+    let dir = tmp(&format!("dk-bench-{ns}"));
+    let src = root().join("examples/multiarch");
+    for d in ["baseline", "containers"] {
+        run(Command::new("cp").arg("-a").arg(src.join(d)).arg(&dir));
+    }
+    let toml = std::fs::read_to_string(src.join("dk.toml"))
+        .unwrap()
+        .replace(
+            "namespace = \"dk-multiarch\"",
+            &format!("namespace = \"{ns}\""),
+        )
+        .replace("id = \"dk-multiarch\"\n", "")
+        .replace(
+            "platforms = [\"linux/amd64\", \"linux/arm64\"]",
+            &format!("platforms = {platforms}"),
+        )
+        .replace(
+            "\"../../vendor/fetch\"",
+            &format!("\"{}\"", root().join("vendor/fetch").display()),
+        );
+    std::fs::write(dir.join("dk.toml"), toml).unwrap();
+    for d in ["arch", "dl"] {
+        let _ = std::fs::remove_dir_all(dir.join("baseline").join(d));
+    }
+    let _ = std::fs::remove_dir_all(dir.join(".dk"));
+    dir
+}
+
+/// Section 11, several platforms: the two-node example of `examples/multiarch` built from nothing
+/// (no image, no record, no BuildKit cache for its steps: each run changes a file the
+/// baseline copies first) and then again with nothing changed; for two platforms against
+/// one, and for arm64 alone (under QEMU) against amd64 alone (native), with `dk test`.
+fn multiarch_rows(report: &mut Report, pid: u32, namespaces: &mut Vec<String>) {
+    report.section("Several platforms (examples/multiarch: baseline + web)");
+    const COLD: usize = 3;
+    let cold = |ws: &Path, ns: &str, run_no: usize| -> (Duration, Duration) {
+        remove_images(ns);
+        let _ = std::fs::remove_dir_all(ws.join(".dk"));
+        write(
+            ws,
+            "baseline/files/etc/bench-run",
+            &format!("{pid} {run_no}\n"),
+        );
+        let build = time(&mut dk(ws, &["build"]));
+        (build, time(&mut dk(ws, &["test"])))
+    };
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut rows = Vec::new();
+    for (label, platforms, tag) in [
+        ("one platform (amd64)", "[\"linux/amd64\"]", "n"),
+        (
+            "two platforms (amd64 + arm64)",
+            "[\"linux/amd64\", \"linux/arm64\"]",
+            "t",
+        ),
+        ("arm64 alone, under QEMU", "[\"linux/arm64\"]", "a"),
+    ] {
+        let ns = format!("dkbenchm{tag}{pid}");
+        namespaces.push(ns.clone());
+        let ws = multiarch_copy(&ns, platforms);
+        let (mut builds, mut tests) = (Vec::new(), Vec::new());
+        for k in 0..COLD {
+            let (b, t) = cold(&ws, &ns, k);
+            builds.push(b);
+            tests.push(t);
+        }
+        let noop = median_of(RUNS, || dk(&ws, &["build"]));
+        let noop_test = median_of(RUNS, || dk(&ws, &["test"]));
+        let (b, t) = (median(builds), median(tests));
+        report.row(
+            format!("{label}: first `dk build`"),
+            ms(b),
+            format!("median of {COLD}, nothing cached"),
+        );
+        report.row(
+            format!("{label}: then `dk test`"),
+            ms(t),
+            "every image tested",
+        );
+        report.row(
+            format!("{label}: no-op `dk build` / `dk test`"),
+            format!("{} / {}", ms(noop), ms(noop_test)),
+            format!("median of {RUNS}"),
+        );
+        rows.push((b, t, noop));
+        let _ = std::fs::remove_dir_all(&ws);
+    }
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    report.verdict(format!(
+        "two platforms against one: first build {:.2}×, tests {:.2}×, no-op build {:.2}×; arm64 under QEMU against native amd64: build {:.2}×, tests {:.2}×",
+        ratio(rows[1].0, rows[0].0),
+        ratio(rows[1].1, rows[0].1),
+        ratio(rows[1].2, rows[0].2),
+        ratio(rows[2].0, rows[0].0),
+        ratio(rows[2].1, rows[0].1),
+    ));
+}
+
 /// The nodes of the example workspace with their node parent.
 fn example_nodes() -> Vec<(String, String)> {
     vec![
@@ -393,6 +499,7 @@ pub fn main(args: &[String]) {
         Some("thousand") => Some(thousand_rows),
         Some("outdated") => Some(|report, pid, _| outdated_rows(report, pid)),
         Some("cache") => Some(|report, pid, _| crate::cluster::cache_rows(report, pid)),
+        Some("multiarch") => Some(multiarch_rows),
         _ => None,
     };
     if let Some(rows) = only {
