@@ -89,6 +89,11 @@ fn platform_parent(
 ) -> std::result::Result<usize, Box<Diagnostic>> {
     use crate::dockerfile::Platform;
     let child = &ws.nodes[ci];
+    let parent = &ws.nodes[pi];
+    if stage_platform.is_none() && parent.platforms.is_empty() && child.platforms.is_empty() {
+        // Both the machine's (the common case): nothing to choose.
+        return Ok(pi);
+    }
     let host = Platform::host();
     let wanted = match stage_platform.map(Platform::parse) {
         Some(Ok(p)) => p,
@@ -106,7 +111,7 @@ fn platform_parent(
     }
     match &child.platforms_at {
         Some((path, at)) if stage_platform.is_none() => {
-            let parent = ws.nodes[pi].base_name();
+            let parent = parent.base_name();
             let has: Vec<String> = group.iter().map(|j| of(j).to_string()).collect();
             Err(Box::new(
                 Diagnostic::new(

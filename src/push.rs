@@ -65,7 +65,14 @@ impl Engine {
         nodes: &[usize],
         registries: &[RegistryFile],
     ) -> Result<Vec<PushOutcome>> {
-        let live = self.tag_ids(nodes, "live").await?;
+        // Each node's other platforms go with it.
+        let mut all: Vec<usize> = nodes
+            .iter()
+            .flat_map(|&i| self.ws.platform_group(i))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        let live = self.tag_ids(&all, "live").await?;
         let daemon = self.daemon().await?;
         let mut auths: Vec<Option<RegistryAuth>> = Vec::new();
         for r in registries {
@@ -222,8 +229,9 @@ impl Engine {
             .find(|p| p.image_id == members[0].1)
             .and_then(|p| p.revision);
         let rev = revision_tag(revision.as_deref(), &members[0].1);
-        let client = crate::regclient::RegistryClient::new()?;
         let daemon = self.daemon().await?;
+        let client = crate::regclient::RegistryClient::new()?
+            .with_insecure(daemon.insecure_registries().await?);
         // Phase 1: every platform's image, then the `rev` index, everywhere.
         let mut indexed = Vec::new();
         for (r, auth) in registries.iter().zip(auths) {

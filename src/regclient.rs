@@ -112,6 +112,9 @@ type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 pub struct RegistryClient {
     http: Client<Https, Full<Bytes>>,
+    /// Registries spoken to over plain HTTP besides loopback ones: the daemon's insecure
+    /// registries (`with_insecure`).
+    insecure: crate::docker::InsecureRegistries,
 }
 
 struct Response {
@@ -145,6 +148,32 @@ impl RegistryClient {
             .build();
         Ok(RegistryClient {
             http: Client::builder(TokioExecutor::new()).build(https),
+            insecure: Default::default(),
+        })
+    }
+
+    /// Speak plain HTTP to the registries the daemon does (by name, or by address in one
+    /// of its insecure ranges), as the daemon pushed to them.
+    pub fn with_insecure(mut self, insecure: crate::docker::InsecureRegistries) -> Self {
+        self.insecure = insecure;
+        self
+    }
+
+    /// Plain HTTP for `r`? Loopback, or one of the daemon's insecure registries.
+    fn plain_http(&self, r: &Reference) -> bool {
+        if r.loopback() || self.insecure.hosts.contains(&r.registry) {
+            return true;
+        }
+        let host = r
+            .registry
+            .rsplit_once(':')
+            .map_or(r.registry.as_str(), |(h, _)| h);
+        let Ok(ip) = host.parse::<std::net::Ipv4Addr>() else {
+            return false;
+        };
+        self.insecure.cidrs.iter().any(|c| {
+            c.parse::<crate::net::Subnet>()
+                .is_ok_and(|subnet| subnet.contains(ip))
         })
     }
 
@@ -234,7 +263,7 @@ impl RegistryClient {
         body: Option<(&str, &[u8])>,
         auth: Option<&RegistryAuth>,
     ) -> Result<Response> {
-        let scheme = if r.loopback() { "http" } else { "https" };
+        let scheme = if self.plain_http(r) { "http" } else { "https" };
         let url = format!("{scheme}://{}/v2/{}/{path}", r.api_host(), r.repository);
         let scope = if method == hyper::Method::GET {
             "pull"

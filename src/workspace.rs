@@ -34,8 +34,8 @@ pub struct Node {
     /// The platform it is built for, when the manifest or dk.toml names one (a node built
     /// for several platforms: this one's).
     pub platform: Option<crate::dockerfile::Platform>,
-    /// Every platform its directory is built for (`[build] platforms`), when more than the
-    /// machine's: each is a node of the workspace, this one for `platform`.
+    /// Every platform its directory is built for (`[build] platforms`, or `platform`; empty:
+    /// the machine's). With several, each is a node of the workspace, this one `platform`'s.
     pub platforms: Vec<crate::dockerfile::Platform>,
     /// Where a `platforms` list was written (file, line), for errors about it.
     pub platforms_at: Option<(String, usize)>,

@@ -266,7 +266,35 @@ fn is_not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
+/// The registries the daemon speaks plain HTTP to (its `insecure-registries`): by name,
+/// and by address range.
+#[derive(Debug, Clone, Default)]
+pub struct InsecureRegistries {
+    pub hosts: Vec<String>,
+    pub cidrs: Vec<String>,
+}
+
 impl Lookup {
+    /// The daemon's insecure registries: dk talks to a registry as the daemon does.
+    pub async fn insecure_registries(&self) -> Result<InsecureRegistries> {
+        let info = self
+            .api
+            .info()
+            .await
+            .map_err(|e| self.err("reading daemon info", e))?;
+        let config = info.registry_config.unwrap_or_default();
+        Ok(InsecureRegistries {
+            hosts: config
+                .index_configs
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, i)| i.secure == Some(false))
+                .map(|(name, _)| name)
+                .collect(),
+            cidrs: config.insecure_registry_cidrs.unwrap_or_default(),
+        })
+    }
+
     /// Does the daemon run with user-namespace remapping (`name=userns` in its security
     /// options)?
     pub async fn userns_remapped(&self) -> Result<bool> {
