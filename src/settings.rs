@@ -81,7 +81,8 @@ pub fn config_entries(ws: &Workspace) -> Vec<ConfigEntry> {
             .unwrap_or_else(|| "(Docker chooses a free one)".into());
         add(key.clone(), value, origin(&key, &ws_text, dkt, &key));
     }
-    for node in &ws.nodes {
+    // One entry per directory: another platform's node has the same settings.
+    for node in ws.nodes.iter().filter(|n| n.variant_of.is_none()) {
         let path = node.manifest_path.clone().unwrap_or_default();
         let text = std::fs::read_to_string(node.dir.join(crate::manifest::MANIFEST_FILE))
             .unwrap_or_default();
