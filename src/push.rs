@@ -79,13 +79,14 @@ impl Engine {
             auths.push(crate::credentials::for_registry(&r.url)?);
         }
         let mut out = Vec::new();
+        let mut indexed = std::collections::HashSet::new();
         for &i in nodes {
             let node = &self.ws.nodes[i];
             if node.multi_platform() {
                 // A directory built for several platforms is pushed as one index per tag,
-                // once, at its own node (its other platforms' nodes go with it).
+                // once, as its own node (its other platforms' nodes go with it).
                 let primary = self.ws.platform_group(i)[0];
-                if primary == i || !nodes.contains(&primary) {
+                if indexed.insert(primary) {
                     out.push(
                         self.push_platforms(primary, &live, registries, &auths)
                             .await?,

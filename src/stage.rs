@@ -56,9 +56,18 @@ fn applies(node: &Node, platform: Option<&Text<Platform>>) -> bool {
     node.platforms.iter().any(|q| q.same(p.get()))
 }
 
-/// Staging writes into a node's directory, which several platforms' nodes share: one at
-/// a time (the second finds the stamps current and does nothing).
-static STAGING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Staging writes into a node's directory, which several platforms' nodes share: one at a
+/// time per directory (the second finds the stamps current and does nothing); different
+/// directories stage side by side.
+fn directory_lock(dir: &Path) -> std::sync::Arc<std::sync::Mutex<()>> {
+    type Locks = std::collections::HashMap<PathBuf, std::sync::Arc<std::sync::Mutex<()>>>;
+    static LOCKS: std::sync::OnceLock<std::sync::Mutex<Locks>> = std::sync::OnceLock::new();
+    let mut locks = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    locks.entry(dir.to_path_buf()).or_default().clone()
+}
 
 fn load_stamps(ws: &Workspace, node: &Node) -> Stamps {
     fs::read(stamps_path(ws, node))
@@ -91,7 +100,8 @@ pub fn stage(ws: &Workspace, node: &Node, dry_run: bool) -> Result<StageReport> 
     if !has_steps(node) {
         return Ok(report);
     }
-    let _one_at_a_time = STAGING.lock().unwrap_or_else(|e| e.into_inner());
+    let lock = directory_lock(&node.dir);
+    let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
     let mut stamps = load_stamps(ws, node);
     let before = serde_json::to_vec(&stamps).unwrap_or_default();
     let manifest = node.manifest_path.clone().unwrap_or_default();
