@@ -141,6 +141,8 @@ pub fn ls_json(ws: &Workspace, g: &Graph) -> serde_json::Value {
                     "manifest": n.manifest_path,
                     "parents": g.parents[i].iter().map(|p| &ws.nodes[*p].name).collect::<Vec<_>>(),
                     "image": ws.repo(&n.name),
+                    "live": ws.image(&n.name, "live"),
+                    "platform": n.platform.as_ref().map(|p| p.to_string()),
                     "autostart": n.manifest.autostart,
                 })
             })

@@ -189,6 +189,12 @@ fn a_platform_that_fails_its_tests_keeps_every_platform_of_its_node_from_going_l
     let ws = two_platforms(
         "[[test.check]]\nname = \"runs on x86_64\"\nexec = [\"sh\", \"-c\", \"test $(uname -m) = x86_64\"]\n",
     );
+    // One node per platform, each with its platform and tags.
+    let arm = ws.ls_node("arch@arm64");
+    assert_eq!(arm["platform"], "linux/arm64");
+    assert_eq!(arm["live"], ws.image("arch", "live-arm64"));
+    assert_eq!(arm["parents"], serde_json::json!(["baseline@arm64"]));
+    assert_eq!(ws.ls_node("arch")["platform"], "linux/amd64");
     // A cross-compiling Dockerfile: its build stage runs natively for both platforms.
     ws.container(
         "cross",
