@@ -453,25 +453,8 @@ impl Workspace {
                 continue;
             }
             let ctx = (&ws_file.build, &ws_file.defaults, ws_text.as_str());
-            match load_node(&name, &rel, &dir, ctx, local.as_ref(), &mut origins, None) {
-                Ok(node) => {
-                    // One more node per further platform, its Dockerfile read for that
-                    // platform (`TARGETARCH`).
-                    let others: Vec<_> = node
-                        .platforms
-                        .iter()
-                        .filter(|p| !node.platform.as_ref().is_some_and(|q| q.same(p)))
-                        .cloned()
-                        .collect();
-                    nodes.push(node);
-                    for p in others {
-                        let origins = &mut origins;
-                        match load_node(&name, &rel, &dir, ctx, local.as_ref(), origins, Some(&p)) {
-                            Ok(v) => nodes.push(v),
-                            Err(mut d) => diags.append(&mut d),
-                        }
-                    }
-                }
+            match load_dir(&name, &rel, &dir, ctx, local.as_ref(), &mut origins) {
+                Ok(mut loaded) => nodes.append(&mut loaded),
                 Err(mut d) => diags.append(&mut d),
             }
         }
@@ -662,6 +645,34 @@ fn check_inside(root: &Path, dir: &Path, rel: &str) -> Result<(), Diagnostic> {
         .help("node directories must live inside the workspace; copy it in instead"));
     }
     Ok(())
+}
+
+/// The nodes of directory `dir`: its own, and one more per further platform (`web@arm64`),
+/// its Dockerfile read for that platform (`TARGETARCH`).
+fn load_dir(
+    name: &str,
+    rel: &str,
+    dir: &Path,
+    ctx: (
+        &crate::config::BuildDefaults,
+        &crate::config::RunDefaults,
+        &str,
+    ),
+    local: Option<&Local>,
+    origins: &mut Origins,
+) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    let node = load_node(name, rel, dir, ctx, local, origins, None)?;
+    let others: Vec<_> = node
+        .platforms
+        .iter()
+        .filter(|p| !node.platform.as_ref().is_some_and(|q| q.same(p)))
+        .cloned()
+        .collect();
+    let mut nodes = vec![node];
+    for p in others {
+        nodes.push(load_node(name, rel, dir, ctx, local, origins, Some(&p))?);
+    }
+    Ok(nodes)
 }
 
 /// Load the node of directory `dir`; with `variant`, the node built for that further

@@ -275,13 +275,17 @@ pub struct InsecureRegistries {
 }
 
 impl Lookup {
-    /// The daemon's insecure registries: dk talks to a registry as the daemon does.
-    pub async fn insecure_registries(&self) -> Result<InsecureRegistries> {
-        let info = self
-            .api
+    /// `/info`.
+    async fn info(&self) -> Result<bollard::models::SystemInfo> {
+        self.api
             .info()
             .await
-            .map_err(|e| self.err("reading daemon info", e))?;
+            .map_err(|e| self.err("reading daemon info", e))
+    }
+
+    /// The daemon's insecure registries: dk talks to a registry as the daemon does.
+    pub async fn insecure_registries(&self) -> Result<InsecureRegistries> {
+        let info = self.info().await?;
         let config = info.registry_config.unwrap_or_default();
         Ok(InsecureRegistries {
             hosts: config
@@ -298,11 +302,7 @@ impl Lookup {
     /// Does the daemon run with user-namespace remapping (`name=userns` in its security
     /// options)?
     pub async fn userns_remapped(&self) -> Result<bool> {
-        let info = self
-            .api
-            .info()
-            .await
-            .map_err(|e| self.err("reading daemon info", e))?;
+        let info = self.info().await?;
         Ok(info
             .security_options
             .unwrap_or_default()
