@@ -1033,26 +1033,27 @@ fn cannot_run(node: &crate::workspace::Node, why: &str) -> Error {
         .as_ref()
         .map(|p| p.to_string())
         .unwrap_or_default();
-    let (d, key) = match &node.platforms_at {
+    let (path, line, key) = match &node.platforms_at {
         Some((file, line)) => (
-            Diagnostic::new(file, "").at_line(*line),
+            file.clone(),
+            Some(*line),
             format!("`[build] platforms` includes \"{p}\""),
         ),
         None => (
-            Diagnostic::new(
-                node.manifest_path
-                    .clone()
-                    .unwrap_or_else(|| format!("{}/container.toml", node.rel_dir)),
-                "",
-            ),
+            node.manifest_path
+                .clone()
+                .unwrap_or_else(|| format!("{}/container.toml", node.rel_dir)),
+            None,
             format!("`[build] platform = \"{p}\"`"),
         ),
     };
-    let mut d = d.help(format!(
+    let mut d = Diagnostic::new(path, format!("{}: {key}: {why}", node.shown())).help(format!(
         "on the daemon's machine, {}; or build for the daemon's own platform",
         crate::emulation::FIX
     ));
-    d.message = format!("{}: {key}: {why}", node.shown());
+    if let Some(line) = line {
+        d = d.at_line(line);
+    }
     Error::definition(d)
 }
 

@@ -27,6 +27,8 @@ pub struct Engine {
     pub graph: Arc<Graph>,
     pub(crate) records: Records,
     pub(crate) reporter: Arc<dyn Reporter>,
+    /// The reporter as given, before `Renamed`: what a reload renames again.
+    given: Arc<dyn Reporter>,
     /// The read client, made without a round trip.
     lookup: std::sync::OnceLock<Lookup>,
     /// The negotiated daemon: every call that changes something goes through it.
@@ -110,8 +112,10 @@ impl Engine {
             .filter(|n| n.multi_platform())
             .map(|n| (n.name.clone(), n.shown()))
             .collect();
-        let reporter = crate::report::Renamed::wrap(reporter, shown);
+        let given = reporter;
+        let reporter = crate::report::Renamed::wrap(given.clone(), shown);
         Ok(Engine {
+            given,
             ws: Arc::new(ws),
             graph: Arc::new(graph),
             records,
@@ -127,7 +131,7 @@ impl Engine {
         let opts = LoadOptions {
             namespace: Some(self.ws.namespace.clone()),
         };
-        Engine::load(&self.ws.root, &opts, self.reporter.clone())
+        Engine::load(&self.ws.root, &opts, self.given.clone())
     }
 
     /// The daemon connection, made on first use: only a daemon that passed the version

@@ -423,12 +423,18 @@ impl Engine {
             self.record_release(i, &outcome.previous, Some(&outcome.live), "revert")
                 .await?;
             // Its other platforms went back with it: they come forward with it too.
-            for m in self.ws.platform_group(i).into_iter().filter(|&m| m != i) {
-                let prev = self.tag_ids(&[m], "prev").await?.remove(&m);
-                let live = self.tag_ids(&[m], "live").await?.remove(&m);
-                if let (Some(prev), Some(live)) = (prev, live) {
-                    self.move_tags_back(self.name(m), &prev, &live).await?;
-                    self.record_release(m, &prev, Some(&live), "revert").await?;
+            let others: Vec<usize> = self
+                .ws
+                .platform_group(i)
+                .into_iter()
+                .filter(|&m| m != i)
+                .collect();
+            let prev = self.tag_ids(&others, "prev").await?;
+            let live = self.tag_ids(&others, "live").await?;
+            for m in others {
+                if let (Some(prev), Some(live)) = (prev.get(&m), live.get(&m)) {
+                    self.move_tags_back(self.name(m), prev, live).await?;
+                    self.record_release(m, prev, Some(live), "revert").await?;
                 }
             }
             outcome.reverted = true;
@@ -912,10 +918,7 @@ impl Engine {
                 restarts: None,
                 service: None,
                 interrupted: self.interrupted(i).map(|it| it.describe()),
-                platform: node
-                    .multi_platform()
-                    .then(|| node.platform.as_ref().map(|p| p.to_string()))
-                    .flatten(),
+                platform: node.shown_platform(),
             };
             if node.variant_of.is_some() {
                 row.state = "image only (another platform)".into();

@@ -1413,10 +1413,10 @@ impl Located<'_> {
 /// `platform` and `platforms` are one setting: both on one node is an error at the key, as
 /// are an empty list and a platform named twice.
 fn validate_platforms(b: &BuildSection, l: &Located<'_>, out: &mut Vec<Diagnostic>) {
-    let line = crate::tomlfile::line_of(l.text, "build.platforms").unwrap_or(1);
     let Some(list) = &b.platforms else {
         return;
     };
+    let line = crate::tomlfile::line_of(l.text, "build.platforms").unwrap_or(1);
     if b.platform.is_some() {
         out.push(
             Diagnostic::new(

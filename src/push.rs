@@ -101,25 +101,11 @@ impl Engine {
                 failed: Vec::new(),
             };
             let Some(id) = live.get(&i) else {
-                outcome.failed.push((
-                    "-".into(),
-                    Error::MissingImage {
-                        node: name.clone(),
-                        image: self.ws.image(&name, "live"),
-                        message: format!("{name} has no :live image to push"),
-                        help: format!("run `dk up {name}` (build, test, promote) first"),
-                    },
-                ));
+                outcome.failed.push(("-".into(), self.no_live(i, &name)));
                 out.push(outcome);
                 continue;
             };
-            let revision = self
-                .records
-                .promotions(&name)
-                .into_iter()
-                .find(|p| &p.image_id == id)
-                .and_then(|p| p.revision);
-            let rev = revision_tag(revision.as_deref(), id);
+            let rev = self.revision_tag_of(&name, id);
             let repo = |r: &RegistryFile| self.ws.registry_repo(r, &name);
             let mut shared: Vec<String> = Vec::new();
             // Phase 1: the revision, everywhere.
@@ -207,29 +193,13 @@ impl Engine {
             let node = &self.ws.nodes[m];
             match (live.get(&m), &node.platform) {
                 (Some(id), Some(p)) => members.push((m, id.clone(), p.clone())),
-                _ => {
-                    outcome.failed.push((
-                        "-".into(),
-                        Error::MissingImage {
-                            node: node.shown(),
-                            image: self.ws.image(&node.name, "live"),
-                            message: format!("{} has no :live image to push", node.shown()),
-                            help: format!("run `dk up {name}` (build, test, promote) first"),
-                        },
-                    ));
-                }
+                _ => outcome.failed.push(("-".into(), self.no_live(m, &name))),
             }
         }
         if !outcome.failed.is_empty() {
             return Ok(outcome);
         }
-        let revision = self
-            .records
-            .promotions(&name)
-            .into_iter()
-            .find(|p| p.image_id == members[0].1)
-            .and_then(|p| p.revision);
-        let rev = revision_tag(revision.as_deref(), &members[0].1);
+        let rev = self.revision_tag_of(&name, &members[0].1);
         let daemon = self.daemon().await?;
         let client = crate::regclient::RegistryClient::new()?
             .with_insecure(daemon.insecure_registries().await?);
@@ -320,6 +290,29 @@ impl Engine {
             }
         }
         Ok(outcome)
+    }
+
+    /// The error for node `i`, which has no `:live` to push (`dk up name` makes one).
+    fn no_live(&self, i: usize, name: &str) -> Error {
+        let node = &self.ws.nodes[i];
+        Error::MissingImage {
+            node: node.shown(),
+            image: self.ws.image(&node.name, "live"),
+            message: format!("{} has no :live image to push", node.shown()),
+            help: format!("run `dk up {name}` (build, test, promote) first"),
+        }
+    }
+
+    /// The revision tag of node `name`'s release `id`: the VCS revision its promotion
+    /// recorded, else `id-<12 hex>`.
+    fn revision_tag_of(&self, name: &str, id: &ImageId) -> String {
+        let revision = self
+            .records
+            .promotions(name)
+            .into_iter()
+            .find(|p| &p.image_id == id)
+            .and_then(|p| p.revision);
+        revision_tag(revision.as_deref(), id)
     }
 
     /// Tag `id` as `repo:tag` and push it, retrying what may pass on another try.

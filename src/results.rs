@@ -403,12 +403,8 @@ pub fn status(rows: &[crate::live::StatusRow], as_json: bool) -> i32 {
                 (None, Some(n)) if n > 0 => format!("{n} restarts"),
                 _ => String::new(),
             };
-            let name = match &r.platform {
-                Some(p) => format!("{} ({p})", crate::workspace::split_variant(&r.name).0),
-                None => r.name.clone(),
-            };
             [
-                name,
+                crate::workspace::shown(&r.name, r.platform.as_deref()),
                 r.latest.clone().unwrap_or_else(|| "-".into()),
                 r.tested.clone(),
                 r.live.clone().unwrap_or_else(|| "-".into()),

@@ -125,10 +125,7 @@ impl TestSummary {
 impl NodeTest {
     /// How people read its name: `web`, or `web (linux/arm64)` for one platform of several.
     pub fn shown(&self) -> String {
-        match &self.platform {
-            Some(p) => format!("{} ({p})", crate::workspace::split_variant(&self.name).0),
-            None => self.name.clone(),
-        }
+        crate::workspace::shown(&self.name, self.platform.as_deref())
     }
 
     fn empty(node: usize, name: String, image_id: Option<ImageId>, status: TestStatus) -> Self {
@@ -318,10 +315,8 @@ impl Engine {
                     NodeTest::empty(n, name, image, TestStatus::Cancelled)
                 }
             };
-            let node = &self.ws.nodes[n];
-            let platform = node.platform.as_ref().filter(|_| node.multi_platform());
             out.push(NodeTest {
-                platform: platform.map(|p| p.to_string()),
+                platform: self.ws.nodes[n].shown_platform(),
                 ..t
             });
         }

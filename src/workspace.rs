@@ -67,12 +67,26 @@ impl Node {
         self.platforms.len() > 1
     }
 
+    /// The platform messages name it with: its own, when it is one of several.
+    pub fn shown_platform(&self) -> Option<String> {
+        self.platform
+            .as_ref()
+            .filter(|_| self.multi_platform())
+            .map(|p| p.to_string())
+    }
+
     /// How messages name it: `web`, or with several platforms `web (linux/arm64)`.
     pub fn shown(&self) -> String {
-        match (&self.platform, self.multi_platform()) {
-            (Some(p), true) => format!("{} ({p})", self.base_name()),
-            _ => self.name.clone(),
-        }
+        shown(&self.name, self.shown_platform().as_deref())
+    }
+}
+
+/// Node `name` as messages name it: with its `platform` when it has one of several
+/// (`web@arm64`, `linux/arm64` → `web (linux/arm64)`).
+pub fn shown(name: &str, platform: Option<&str>) -> String {
+    match platform {
+        Some(p) => format!("{} ({p})", split_variant(name).0),
+        None => name.to_string(),
     }
 }
 
@@ -365,10 +379,15 @@ impl Workspace {
             crate::manifest::validate_log(l, "defaults.log", WORKSPACE_FILE, &mut diags);
         }
         crate::manifest::validate_deploy(&ws_file.deploy, WORKSPACE_FILE, &mut diags);
-        if let Some(list) = &ws_file.build.platforms {
+        // dk.toml's platforms, with where they are written: every node's unless its own.
+        let ws_platforms: Option<Platforms> = ws_file.build.platforms.as_ref().map(|list| {
             let line = tomlfile::line_of(&ws_text, "build.platforms").unwrap_or(1);
             crate::manifest::validate_platform_list(list, WORKSPACE_FILE, line, &mut diags);
-        }
+            (
+                crate::dockerfile::Platform::list(list),
+                (WORKSPACE_FILE.to_string(), line),
+            )
+        });
 
         let abs = |p: &str| -> PathBuf {
             let p = Path::new(p);
@@ -452,7 +471,7 @@ impl Workspace {
                 );
                 continue;
             }
-            let ctx = (&ws_file.build, &ws_file.defaults, ws_text.as_str());
+            let ctx = (&ws_file.build, &ws_file.defaults, ws_platforms.as_ref());
             match load_dir(&name, &rel, &dir, ctx, local.as_ref(), &mut origins) {
                 Ok(mut loaded) => nodes.append(&mut loaded),
                 Err(mut d) => diags.append(&mut d),
@@ -656,7 +675,7 @@ fn load_dir(
     ctx: (
         &crate::config::BuildDefaults,
         &crate::config::RunDefaults,
-        &str,
+        Option<&Platforms>,
     ),
     local: Option<&Local>,
     origins: &mut Origins,
@@ -681,10 +700,10 @@ fn load_node(
     name: &str,
     rel: &str,
     dir: &Path,
-    (ws_build, ws_run, ws_text): (
+    (ws_build, ws_run, ws_platforms): (
         &crate::config::BuildDefaults,
         &crate::config::RunDefaults,
-        &str,
+        Option<&Platforms>,
     ),
     local: Option<&Local>,
     origins: &mut Origins,
@@ -694,18 +713,18 @@ fn load_node(
     let mut diags = Vec::new();
     let manifest_file = dir.join(MANIFEST_FILE);
     let manifest_rel = format!("{rel}/{MANIFEST_FILE}");
-    let (mut manifest, manifest_path) = if manifest_file.is_file() {
+    let (mut manifest, manifest_path, manifest_text) = if manifest_file.is_file() {
         let text = std::fs::read_to_string(&manifest_file)
             .map_err(|e| vec![Diagnostic::new(&manifest_rel, format!("cannot read: {e}"))])?;
         match tomlfile::parse_all::<Manifest>(&text, &manifest_rel) {
             Ok(m) => {
                 diags.extend(m.validate(&text, &manifest_rel));
-                (m, Some(manifest_rel.clone()))
+                (m, Some(manifest_rel.clone()), text)
             }
             Err(d) => return Err(d),
         }
     } else {
-        (Manifest::default(), None)
+        (Manifest::default(), None, String::new())
     };
     if let Some(l) = local {
         diags.extend(l.apply_to_node(name, &mut manifest, origins));
@@ -735,7 +754,7 @@ fn load_node(
         }
     };
     let (platforms, platforms_at) =
-        node_platforms(&manifest.build, &manifest_rel, ws_build, ws_text, dir);
+        node_platforms(&manifest.build, &manifest_rel, &manifest_text, ws_platforms);
     let host = crate::dockerfile::Platform::host();
     // The directory's own node is built for the machine's platform where it is listed,
     // else for the first listed.
@@ -750,9 +769,7 @@ fn load_node(
     let dockerfile = match Dockerfile::parse_for(
         &df_text,
         &build_args,
-        platform
-            .as_ref()
-            .unwrap_or(&crate::dockerfile::Platform::host()),
+        platform.as_ref().unwrap_or(&host),
     ) {
         Ok(d) => d,
         Err(e) => {
@@ -824,32 +841,29 @@ fn load_node(
     })
 }
 
+/// Platforms and where they are written (file, line).
+type Platforms = (Vec<crate::dockerfile::Platform>, (String, usize));
+
 /// A node's platforms: its manifest's `platforms` (or `platform`), else dk.toml's
 /// `platforms`, else none (the machine's); with where a list was written.
 fn node_platforms(
     build: &crate::manifest::BuildSection,
     manifest_rel: &str,
-    ws_build: &crate::config::BuildDefaults,
-    ws_text: &str,
-    dir: &Path,
+    manifest_text: &str,
+    ws_platforms: Option<&Platforms>,
 ) -> (Vec<crate::dockerfile::Platform>, Option<(String, usize)>) {
-    use crate::dockerfile::Platform;
     if let Some(list) = &build.platforms {
-        let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap_or_default();
-        let line = tomlfile::line_of(&text, "build.platforms").unwrap_or(1);
-        return (Platform::list(list), Some((manifest_rel.to_string(), line)));
+        let line = tomlfile::line_of(manifest_text, "build.platforms").unwrap_or(1);
+        return (
+            crate::dockerfile::Platform::list(list),
+            Some((manifest_rel.to_string(), line)),
+        );
     }
     if let Some(p) = &build.platform {
         return (vec![p.get().clone()], None);
     }
-    match &ws_build.platforms {
-        Some(list) => {
-            let line = tomlfile::line_of(ws_text, "build.platforms").unwrap_or(1);
-            (
-                Platform::list(list),
-                Some((WORKSPACE_FILE.to_string(), line)),
-            )
-        }
+    match ws_platforms {
+        Some((list, at)) => (list.clone(), Some(at.clone())),
         None => (Vec::new(), None),
     }
 }

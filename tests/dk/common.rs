@@ -51,6 +51,19 @@ pub fn busybox() -> PathBuf {
     .clone()
 }
 
+/// `os/arch` of an image.
+pub fn platform_of(image: &str) -> String {
+    let out = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Os}}/{{.Architecture}}",
+        image,
+    ]);
+    assert!(out.status.success(), "{image}: {}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
 /// Fails, naming the fix, when this machine has no QEMU for arm64 registered.
 pub fn require_emulation() {
     let h = std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64");

@@ -4,7 +4,7 @@
 //! binfmt_misc; without an emulator dk stops before building, with exit 2 naming the
 //! platform and the fix, never a bare `exec format error`.
 
-use crate::common::{TestWs, busybox_arm64, require_emulation, stderr, stdout};
+use crate::common::{TestWs, busybox_arm64, platform_of, require_emulation, stderr};
 
 /// An arm64 baseline (busybox, a user, a process that stays up) and one arm64 node that
 /// checks which machine its programs see.
@@ -32,20 +32,7 @@ fn an_arm64_node_builds_and_passes_its_tests_under_qemu() {
     let ws = arm64_workspace();
     let out = ws.ok(&["test", "arch"]);
     assert!(out.contains("arch: test passed"), "{out}");
-    let image = ws.image("arch", "latest");
-    let inspect = crate::common::docker(&[
-        "image",
-        "inspect",
-        "--format",
-        "{{.Os}}/{{.Architecture}}",
-        &image,
-    ]);
-    assert_eq!(
-        stdout(&inspect).trim(),
-        "linux/arm64",
-        "{}",
-        stderr(&inspect)
-    );
+    assert_eq!(platform_of(&ws.image("arch", "latest")), "linux/arm64");
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! own architecture from. A change rebuilds that node and its dependents on both platforms;
 //! a no-op stays a no-op.
 
-use crate::common::{TestWs, busybox_arm64, docker, require_emulation, stderr, stdout};
+use crate::common::{
+    TestWs, busybox_arm64, docker, platform_of, require_emulation, stderr, stdout,
+};
 use crate::parts::TestRegistry;
 
 /// Make `ws`'s baseline (`TestWs::for_services`) one of two platforms: each platform's
@@ -39,19 +41,6 @@ fn two_platforms(check: &str) -> TestWs {
     ws.write("containers/arch/container.toml", check);
     ws.write("containers/arch/.dockerignore", "container.toml\n");
     ws
-}
-
-/// `os/arch` of an image.
-fn platform_of(image: &str) -> String {
-    let out = docker(&[
-        "image",
-        "inspect",
-        "--format",
-        "{{.Os}}/{{.Architecture}}",
-        image,
-    ]);
-    assert!(out.status.success(), "{image}: {}", stderr(&out));
-    stdout(&out).trim().to_string()
 }
 
 #[test]
